@@ -1,0 +1,33 @@
+//! The authd domain: pure types and rules.
+//!
+//! Every value here is valid by construction: once an [`Email`] exists it is
+//! a trimmed, lower-cased, well-formed address. Nothing in this crate does
+//! I/O, knows a framework, a database or a wire format.
+
+mod code;
+mod email;
+mod error;
+mod ids;
+mod login;
+mod name;
+mod organization;
+mod password;
+mod phone;
+mod session;
+mod token;
+mod user;
+mod username;
+
+pub use code::{CodeKind, SecretDigest};
+pub use email::{Email, EmailError};
+pub use error::{ErrorCode, FieldError};
+pub use ids::{ApiKeyId, OrganizationId, SessionId, UserId};
+pub use login::LoginIdentifier;
+pub use name::{NameError, OrganizationName, PersonName};
+pub use organization::{Membership, Organization, Role, RoleError};
+pub use password::{Password, PasswordError, PasswordHash};
+pub use phone::{Phone, PhoneError};
+pub use session::Session;
+pub use token::AccessClaims;
+pub use user::{NewUser, ProfilePatch, User, UserStatus, UserStatusError};
+pub use username::{Username, UsernameError};

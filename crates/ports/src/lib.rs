@@ -1,0 +1,23 @@
+//! The ports of authd: what the use cases need from the outside world,
+//! said in the domain's language. Adapters implement these traits; no
+//! database, HTTP or JWT library type appears in any signature here.
+//!
+//! Every port is synchronous: use cases run whole on a blocking thread.
+
+mod clock;
+mod hasher;
+mod mailer;
+mod store;
+mod tokens;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use clock::{Clock, SecretGenerator};
+pub use hasher::{HasherError, PasswordCheck, PasswordHasher};
+pub use mailer::{Mail, MailError, Mailer};
+pub use store::{
+    BoxError, CodeStore, FailureCount, LoginThrottleStore, NewRefreshToken, OneTimeCode,
+    OrganizationStore, Rotation, SessionStore, Store, StoreError, UniqueField, UserStore,
+};
+pub use tokens::{PublicJwk, TokenError, TokenIssuer};

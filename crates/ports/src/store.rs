@@ -1,0 +1,271 @@
+use std::fmt;
+
+use domain::{
+    CodeKind, LoginIdentifier, Organization, PasswordHash, ProfilePatch, Role, SecretDigest,
+    Session, SessionId, User, UserId,
+};
+use time::{Duration, OffsetDateTime};
+
+/// A boxed error from a driver, kept as the source of a [`StoreError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Which unique attribute of a user a write collided on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueField {
+    /// The e-mail address (compared case-insensitively).
+    Email,
+    /// The username (compared case-insensitively).
+    Username,
+    /// The phone number.
+    Phone,
+}
+
+impl fmt::Display for UniqueField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Email => "email",
+            Self::Username => "username",
+            Self::Phone => "phone",
+        })
+    }
+}
+
+/// What can go wrong in a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique attribute is already taken; nothing was written.
+    #[error("{0} is already taken")]
+    Duplicate(UniqueField),
+    /// The record the call names does not exist (or is not usable: a spent
+    /// or expired code, another user's session).
+    #[error("not found")]
+    NotFound,
+    /// The database cannot be reached or is overloaded; retrying later may work.
+    #[error("store unavailable")]
+    Unavailable(#[source] BoxError),
+    /// Anything else (a bug, a corrupt row).
+    #[error("store failure")]
+    Internal(#[source] BoxError),
+}
+
+/// A one-time code, as stored: only the digest of the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneTimeCode {
+    /// SHA-256 of the code that was mailed or returned.
+    pub digest: SecretDigest,
+    /// What it is for.
+    pub kind: CodeKind,
+    /// Whose it is.
+    pub user_id: UserId,
+    /// When it was made.
+    pub created_at: OffsetDateTime,
+    /// When it stops working (exclusive).
+    pub expires_at: OffsetDateTime,
+}
+
+/// The next refresh token of a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefreshToken {
+    /// SHA-256 of the opaque token handed to the client.
+    pub digest: SecretDigest,
+    /// When it stops working (exclusive); the session's new expiry.
+    pub expires_at: OffsetDateTime,
+}
+
+/// The outcome of presenting a refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was live: it is now spent, the next one is recorded, and
+    /// this is the session as it now stands.
+    Rotated(Session),
+    /// The token had been spent before (outside the grace period): the
+    /// whole session has been revoked, in the same transaction.
+    Reused,
+    /// The token, or its session, is past its expiry.
+    Expired,
+    /// No such token, or its session was revoked.
+    Invalid,
+}
+
+/// Failed login attempts within a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureCount {
+    /// How many failures were recorded since the window's start.
+    pub count: u32,
+    /// The earliest of them, if any.
+    pub oldest: Option<OffsetDateTime>,
+}
+
+/// Users and their credentials.
+pub trait UserStore {
+    /// Stores a new user together with the organization it owns (the user
+    /// becomes its [`Role::Owner`]), all or nothing.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::Duplicate`] naming the field when the
+    /// e-mail address or username (case-insensitively) or the phone is
+    /// taken, enforced by the database so concurrent sign-ups cannot both
+    /// succeed; nothing is stored then.
+    fn create_user(&self, user: &User, organization: &Organization) -> Result<(), StoreError>;
+
+    /// The user with this id, if any.
+    fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
+
+    /// The user an e-mail address, username or phone names, if any.
+    fn user_by_identifier(&self, identifier: &LoginIdentifier) -> Result<Option<User>, StoreError>;
+
+    /// Applies `patch` to the user's profile and returns the result.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown user;
+    /// [`StoreError::Duplicate`] if the new username or phone is taken.
+    fn update_profile(
+        &self,
+        id: UserId,
+        patch: &ProfilePatch,
+        now: OffsetDateTime,
+    ) -> Result<User, StoreError>;
+
+    /// Replaces the user's password hash (e.g. an upgrade at login).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown user.
+    fn set_password_hash(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+}
+
+/// Organizations and memberships.
+pub trait OrganizationStore {
+    /// The organizations `user` belongs to, with the user's role in each,
+    /// oldest first.
+    fn organizations_of(&self, user: UserId) -> Result<Vec<(Organization, Role)>, StoreError>;
+}
+
+/// One-time codes (validation, resend, reset, invite).
+pub trait CodeStore {
+    /// Records a new code.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if the user does not exist.
+    fn store_code(&self, code: &OneTimeCode) -> Result<(), StoreError>;
+
+    /// Spends a code of `kind` that is unused and unexpired at `now`, and
+    /// returns it. Of concurrent calls with one code, exactly one succeeds.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] if the code is unknown, of
+    /// another kind, already spent, or expired (`now >= expires_at`).
+    fn consume_code(
+        &self,
+        digest: &SecretDigest,
+        kind: CodeKind,
+        now: OffsetDateTime,
+    ) -> Result<OneTimeCode, StoreError>;
+
+    /// Spends a [`CodeKind::ValidateEmail`] code and, in the same
+    /// transaction, marks its user's e-mail verified and turns a
+    /// pending account active (an inactive one stays inactive). Returns the
+    /// updated user. Other outstanding validation codes of the user are spent too.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] if the code is not usable, as for
+    /// [`CodeStore::consume_code`]; nothing changes then.
+    fn validate_email(
+        &self,
+        digest: &SecretDigest,
+        now: OffsetDateTime,
+    ) -> Result<User, StoreError>;
+}
+
+/// Login sessions and their rotating refresh tokens.
+pub trait SessionStore {
+    /// Stores a new session and its first refresh token, all or nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if the session's user does not exist.
+    fn create_session(&self, session: &Session, first: &NewRefreshToken) -> Result<(), StoreError>;
+
+    /// The session with this id, whatever its state.
+    fn session(&self, id: SessionId) -> Result<Option<Session>, StoreError>;
+
+    /// Presents a refresh token. If it is live (unspent, unexpired at
+    /// `now`, its session neither revoked nor expired), spends it and records
+    /// `next` in the same session, setting the session's `last_used_at` to
+    /// `now` and its `expires_at` to `next.expires_at`, in one transaction.
+    ///
+    /// A token spent less than `grace` before `now` counts as live once more
+    /// (a client that lost the answer may replay it); `grace` of zero turns
+    /// that off. A token spent earlier than that is reuse: the session is
+    /// revoked and [`Rotation::Reused`] returned.
+    ///
+    /// Of concurrent calls presenting one live token, exactly one returns
+    /// [`Rotation::Rotated`].
+    fn rotate_refresh(
+        &self,
+        presented: &SecretDigest,
+        next: &NewRefreshToken,
+        now: OffsetDateTime,
+        grace: Duration,
+    ) -> Result<Rotation, StoreError>;
+
+    /// Revokes one of `user`'s sessions at `now` (idempotent for an already
+    /// revoked one).
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] if the session does not exist or
+    /// belongs to another user.
+    fn revoke_session(
+        &self,
+        user: UserId,
+        id: SessionId,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Revokes every unrevoked session of `user` except `keep`, and returns
+    /// how many were revoked.
+    fn revoke_user_sessions(
+        &self,
+        user: UserId,
+        keep: Option<SessionId>,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
+}
+
+/// Failed-login counters shared by every instance on the same database.
+pub trait LoginThrottleStore {
+    /// Records one failed login for `account` (a normalised identifier)
+    /// from client address `ip` at `at`.
+    fn record_failed_login(
+        &self,
+        account: &str,
+        ip: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Failures recorded for `account`, and for `ip`, at or after `since`.
+    fn failed_logins_since(
+        &self,
+        account: &str,
+        ip: &str,
+        since: OffsetDateTime,
+    ) -> Result<(FailureCount, FailureCount), StoreError>;
+
+    /// Forgets `account`'s failures (after a successful login) and any
+    /// record older than `before`.
+    fn clear_failed_logins(&self, account: &str, before: OffsetDateTime) -> Result<(), StoreError>;
+}
+
+/// Everything the use cases need from storage, in one object.
+pub trait Store:
+    UserStore + OrganizationStore + CodeStore + SessionStore + LoginThrottleStore + Send + Sync
+{
+    /// Checks that the database answers.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] if it does not.
+    fn ping(&self) -> Result<(), StoreError>;
+}

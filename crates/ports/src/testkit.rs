@@ -1,0 +1,1 @@
+// testkit: written with the first store adapter
