@@ -42,7 +42,7 @@ impl CodeKind {
 
 /// The SHA-256 digest of a high-entropy secret (refresh token, API key,
 /// one-time code). Only digests are ever stored.
-#[derive(Clone, Copy, Eq, Hash)]
+#[derive(Clone, Copy, Eq)]
 pub struct SecretDigest([u8; 32]);
 
 impl SecretDigest {
@@ -66,6 +66,12 @@ impl PartialEq for SecretDigest {
     /// Constant-time, so comparing digests leaks nothing through timing.
     fn eq(&self, other: &Self) -> bool {
         self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl std::hash::Hash for SecretDigest {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
     }
 }
 

@@ -70,6 +70,11 @@ impl Password {
     pub fn expose(&self) -> &str {
         self.0.expose_secret()
     }
+
+    /// The wrapped secret, for the hasher only.
+    pub fn as_secret(&self) -> &SecretString {
+        &self.0
+    }
 }
 
 impl fmt::Debug for Password {

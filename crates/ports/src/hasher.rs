@@ -1,4 +1,4 @@
-use domain::{Password, PasswordHash};
+use domain::PasswordHash;
 use secrecy::SecretString;
 
 /// The outcome of checking a password against a stored hash.
@@ -27,11 +27,13 @@ pub enum HasherError {
 
 /// Hashes and verifies passwords (argon2id in production).
 pub trait PasswordHasher: Send + Sync {
-    /// Hashes a policy-checked password with the current parameters.
+    /// Hashes a password with the current parameters. The password policy
+    /// is the caller's business (a new password is a `domain::Password`;
+    /// an upgrade at login re-hashes the one the user just proved).
     ///
     /// # Errors
     /// [`HasherError::Internal`] if the library fails.
-    fn hash(&self, password: &Password) -> Result<PasswordHash, HasherError>;
+    fn hash(&self, password: &SecretString) -> Result<PasswordHash, HasherError>;
 
     /// Checks `candidate` against `hash`, in time independent of where the
     /// two differ.
