@@ -2,7 +2,7 @@ use std::fmt;
 
 use domain::{
     CodeKind, LoginIdentifier, Organization, PasswordHash, ProfilePatch, Role, SecretDigest,
-    Session, SessionId, User, UserId,
+    Session, SessionId, User, UserId, UserStatus,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -136,6 +136,19 @@ pub trait UserStore {
         hash: &PasswordHash,
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
+
+    /// Sets the user's status and returns the updated user. Setting
+    /// [`UserStatus::Inactive`] also revokes every session of the user at
+    /// `now`, in the same transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown user.
+    fn set_user_status(
+        &self,
+        id: UserId,
+        status: UserStatus,
+        now: OffsetDateTime,
+    ) -> Result<User, StoreError>;
 }
 
 /// Organizations and memberships.
