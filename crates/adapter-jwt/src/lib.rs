@@ -1,1 +1,18 @@
+//! The authd token issuer: JWT access tokens signed with `jsonwebtoken`,
+//! key loading and generation, and the JSON Web Key Set.
+//!
+//! One key signs; that key and any extra public keys
+//! ([`JwtSettings::verification_key_paths`]) verify, chosen by the token's
+//! `kid`, which is the key's RFC 7638 thumbprint. Without a configured key,
+//! one is generated at first start under `<data_dir>/keys/` and reused on
+//! every later start.
 
+mod algorithm;
+mod error;
+mod issuer;
+mod jwk;
+mod keys;
+
+pub use algorithm::{SigningAlgorithm, UnknownAlgorithm};
+pub use error::KeyError;
+pub use issuer::{JwtIssuer, JwtSettings};

@@ -1,0 +1,397 @@
+//! Key loading, generation and persistence.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use p256::elliptic_curve::sec1::ToEncodedPoint as _;
+// zeroize, as re-exported by the RustCrypto crates already in the tree.
+use p256::elliptic_curve::zeroize::Zeroizing;
+use ports::PublicJwk;
+use rand::RngCore as _;
+use rand::rngs::OsRng;
+use rsa::pkcs1::{DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _, EncodeRsaPrivateKey as _};
+use rsa::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey as _, LineEnding};
+use rsa::traits::PublicKeyParts as _;
+use rsa::{RsaPrivateKey, RsaPublicKey};
+
+use crate::jwk::{b64url, thumbprint};
+use crate::{KeyError, SigningAlgorithm};
+
+/// The shortest HS256 secret accepted, in bytes (the size of the hash).
+pub(crate) const MIN_HMAC_SECRET_LEN: usize = 32;
+/// The size of a generated RSA key, in bits; also the smallest accepted.
+const RSA_BITS: usize = 2048;
+/// Random bytes in a generated HS256 secret (64 base64url characters).
+const GENERATED_HMAC_BYTES: usize = 48;
+
+/// A key that verifies tokens, with its `kid` and, for an asymmetric key,
+/// the JWK that publishes it.
+#[derive(Clone)]
+pub(crate) struct PublicKey {
+    pub(crate) kid: String,
+    pub(crate) decoding: DecodingKey,
+    pub(crate) jwk: Option<PublicJwk>,
+}
+
+/// The key that signs tokens, and its verifying half.
+pub(crate) struct SigningKey {
+    pub(crate) encoding: EncodingKey,
+    pub(crate) public: PublicKey,
+}
+
+/// Reads a key file as text.
+pub(crate) fn read_key_file(path: &Path) -> Result<Zeroizing<String>, KeyError> {
+    let bytes = Zeroizing::new(fs::read(path).map_err(|source| KeyError::Read {
+        path: path.to_owned(),
+        source,
+    })?);
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => Ok(Zeroizing::new(text.to_owned())),
+        Err(_) => Err(invalid(path, "not a text (PEM) file")),
+    }
+}
+
+/// Parses a private key PEM for `algorithm`: PKCS#8 for EdDSA and ES256,
+/// PKCS#8 or PKCS#1 for RS256.
+pub(crate) fn signing_key_from_pem(
+    algorithm: SigningAlgorithm,
+    pem: &str,
+    path: &Path,
+) -> Result<SigningKey, KeyError> {
+    let reencode = || invalid(path, "the private key cannot be re-encoded");
+    match algorithm {
+        SigningAlgorithm::EdDsa => {
+            let key = ed25519_dalek::SigningKey::from_pkcs8_pem(pem).map_err(|_| {
+                invalid(
+                    path,
+                    "not an Ed25519 private key in PKCS#8 PEM (-----BEGIN PRIVATE KEY-----)",
+                )
+            })?;
+            let der = key.to_pkcs8_der().map_err(|_| reencode())?;
+            Ok(SigningKey {
+                encoding: EncodingKey::from_ed_der(der.as_bytes()),
+                public: ed25519_public(&key.verifying_key()),
+            })
+        }
+        SigningAlgorithm::Es256 => {
+            let key = p256::SecretKey::from_pkcs8_pem(pem).map_err(|_| {
+                invalid(
+                    path,
+                    "not a P-256 private key in PKCS#8 PEM (-----BEGIN PRIVATE KEY-----)",
+                )
+            })?;
+            let der = key.to_pkcs8_der().map_err(|_| reencode())?;
+            Ok(SigningKey {
+                encoding: EncodingKey::from_ec_der(der.as_bytes()),
+                public: p256_public(&key.public_key(), path)?,
+            })
+        }
+        SigningAlgorithm::Rs256 => {
+            let key = RsaPrivateKey::from_pkcs8_pem(pem)
+                .or_else(|_| RsaPrivateKey::from_pkcs1_pem(pem))
+                .map_err(|_| {
+                    invalid(
+                        path,
+                        "not an RSA private key in PKCS#8 or PKCS#1 PEM \
+                         (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)",
+                    )
+                })?;
+            let public = key.to_public_key();
+            check_rsa_size(&public, path)?;
+            // jsonwebtoken's RustCrypto backend signs with a PKCS#1 DER key.
+            let der = key.to_pkcs1_der().map_err(|_| reencode())?;
+            Ok(SigningKey {
+                encoding: EncodingKey::from_rsa_der(der.as_bytes()),
+                public: rsa_public(&public),
+            })
+        }
+        SigningAlgorithm::Hs256 => Err(KeyError::NotApplicable {
+            setting: "a private key file",
+            algorithm,
+        }),
+    }
+}
+
+/// Parses a public key PEM (SPKI, `-----BEGIN PUBLIC KEY-----`; PKCS#1 is
+/// also accepted for RSA) for `algorithm`.
+pub(crate) fn public_key_from_pem(
+    algorithm: SigningAlgorithm,
+    pem: &str,
+    path: &Path,
+) -> Result<PublicKey, KeyError> {
+    match algorithm {
+        SigningAlgorithm::EdDsa => {
+            let key = ed25519_dalek::VerifyingKey::from_public_key_pem(pem).map_err(|_| {
+                invalid(
+                    path,
+                    "not an Ed25519 public key in SPKI PEM (-----BEGIN PUBLIC KEY-----)",
+                )
+            })?;
+            Ok(ed25519_public(&key))
+        }
+        SigningAlgorithm::Es256 => {
+            let key = p256::PublicKey::from_public_key_pem(pem).map_err(|_| {
+                invalid(
+                    path,
+                    "not a P-256 public key in SPKI PEM (-----BEGIN PUBLIC KEY-----)",
+                )
+            })?;
+            p256_public(&key, path)
+        }
+        SigningAlgorithm::Rs256 => {
+            let key = RsaPublicKey::from_public_key_pem(pem)
+                .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem))
+                .map_err(|_| {
+                    invalid(
+                        path,
+                        "not an RSA public key in SPKI or PKCS#1 PEM \
+                         (-----BEGIN PUBLIC KEY----- or -----BEGIN RSA PUBLIC KEY-----)",
+                    )
+                })?;
+            check_rsa_size(&key, path)?;
+            Ok(rsa_public(&key))
+        }
+        SigningAlgorithm::Hs256 => Err(KeyError::NotApplicable {
+            setting: "a verification key file",
+            algorithm,
+        }),
+    }
+}
+
+/// An HS256 key. Its `kid` is the thumbprint of the `oct` JWK: a hash of
+/// the secret, which is safe to show for a secret of at least 32 bytes.
+pub(crate) fn hmac_key(secret: &[u8]) -> SigningKey {
+    let k = Zeroizing::new(b64url(secret));
+    let kid = thumbprint(&BTreeMap::from([("k", k.as_str()), ("kty", "oct")]));
+    SigningKey {
+        encoding: EncodingKey::from_secret(secret),
+        public: PublicKey {
+            kid,
+            decoding: DecodingKey::from_secret(secret),
+            jwk: None,
+        },
+    }
+}
+
+fn ed25519_public(key: &ed25519_dalek::VerifyingKey) -> PublicKey {
+    let x = b64url(key.as_bytes());
+    let kid = thumbprint(&BTreeMap::from([
+        ("crv", "Ed25519"),
+        ("kty", "OKP"),
+        ("x", x.as_str()),
+    ]));
+    PublicKey {
+        decoding: DecodingKey::from_ed_der(key.as_bytes()),
+        jwk: Some(published(
+            &kid,
+            SigningAlgorithm::EdDsa,
+            [("kty", "OKP"), ("crv", "Ed25519"), ("x", x.as_str())],
+        )),
+        kid,
+    }
+}
+
+fn p256_public(key: &p256::PublicKey, path: &Path) -> Result<PublicKey, KeyError> {
+    let point = key.to_encoded_point(false);
+    let (Some(x), Some(y)) = (point.x(), point.y()) else {
+        return Err(invalid(path, "the P-256 public key is not a curve point"));
+    };
+    let (x, y) = (b64url(x), b64url(y));
+    let kid = thumbprint(&BTreeMap::from([
+        ("crv", "P-256"),
+        ("kty", "EC"),
+        ("x", x.as_str()),
+        ("y", y.as_str()),
+    ]));
+    Ok(PublicKey {
+        decoding: DecodingKey::from_ec_der(point.as_bytes()),
+        jwk: Some(published(
+            &kid,
+            SigningAlgorithm::Es256,
+            [
+                ("kty", "EC"),
+                ("crv", "P-256"),
+                ("x", x.as_str()),
+                ("y", y.as_str()),
+            ],
+        )),
+        kid,
+    })
+}
+
+fn rsa_public(key: &RsaPublicKey) -> PublicKey {
+    let (n_bytes, e_bytes) = (key.n().to_bytes_be(), key.e().to_bytes_be());
+    let (n, e) = (b64url(&n_bytes), b64url(&e_bytes));
+    let kid = thumbprint(&BTreeMap::from([
+        ("e", e.as_str()),
+        ("kty", "RSA"),
+        ("n", n.as_str()),
+    ]));
+    PublicKey {
+        decoding: DecodingKey::from_rsa_raw_components(&n_bytes, &e_bytes),
+        jwk: Some(published(
+            &kid,
+            SigningAlgorithm::Rs256,
+            [("kty", "RSA"), ("n", n.as_str()), ("e", e.as_str())],
+        )),
+        kid,
+    }
+}
+
+fn check_rsa_size(key: &RsaPublicKey, path: &Path) -> Result<(), KeyError> {
+    let bits = key.n().bits();
+    if bits < RSA_BITS {
+        return Err(invalid(
+            path,
+            format!("the RSA key has {bits} bits; at least {RSA_BITS} are required"),
+        ));
+    }
+    Ok(())
+}
+
+/// The JWK that publishes a key: its key members plus `kid`, `alg`, `use`.
+fn published<const N: usize>(
+    kid: &str,
+    algorithm: SigningAlgorithm,
+    members: [(&str, &str); N],
+) -> PublicJwk {
+    let mut jwk: BTreeMap<String, String> = members
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+    jwk.insert("kid".to_owned(), kid.to_owned());
+    jwk.insert("alg".to_owned(), algorithm.as_str().to_owned());
+    jwk.insert("use".to_owned(), "sig".to_owned());
+    PublicJwk(jwk)
+}
+
+fn invalid(path: &Path, reason: impl Into<String>) -> KeyError {
+    KeyError::InvalidKey {
+        path: path.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Loads the generated key for `algorithm` from `<data_dir>/keys/`, first
+/// generating and persisting it if there is none yet. Returns the file's
+/// contents and its path.
+///
+/// The key is written under a temporary name and then linked to its final
+/// name, which fails if that name already exists: when two processes start
+/// together, exactly one key wins and both load it.
+pub(crate) fn load_or_generate(
+    algorithm: SigningAlgorithm,
+    data_dir: &Path,
+) -> Result<(Zeroizing<String>, PathBuf), KeyError> {
+    let dir = data_dir.join("keys");
+    let path = dir.join(algorithm.generated_key_file_name());
+    match fs::metadata(&path) {
+        Ok(_) => return Ok((read_key_file(&path)?, path)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(source) => return Err(KeyError::Read { path, source }),
+    }
+
+    create_private_dir(&dir)?;
+    let contents = generate(algorithm)?;
+    publish_new_file(&dir, &path, contents.as_bytes())?;
+    // Load what is on disk: our key, or the one a concurrent start wrote.
+    Ok((read_key_file(&path)?, path))
+}
+
+/// A new key for `algorithm`, as the text of its key file.
+fn generate(algorithm: SigningAlgorithm) -> Result<Zeroizing<String>, KeyError> {
+    let failed = |reason: String| KeyError::Generate { algorithm, reason };
+    match algorithm {
+        SigningAlgorithm::EdDsa => ed25519_dalek::SigningKey::generate(&mut OsRng)
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| failed(e.to_string())),
+        SigningAlgorithm::Es256 => p256::SecretKey::random(&mut OsRng)
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| failed(e.to_string())),
+        SigningAlgorithm::Rs256 => RsaPrivateKey::new(&mut OsRng, RSA_BITS)
+            .map_err(|e| failed(e.to_string()))?
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| failed(e.to_string())),
+        SigningAlgorithm::Hs256 => {
+            let mut secret = Zeroizing::new([0_u8; GENERATED_HMAC_BYTES]);
+            OsRng.fill_bytes(secret.as_mut());
+            // Sized up front so that no copy of the secret is left behind
+            // by a reallocation.
+            let mut text = Zeroizing::new(String::with_capacity(GENERATED_HMAC_BYTES * 2));
+            URL_SAFE_NO_PAD.encode_string(secret.as_ref(), &mut text);
+            text.push('\n');
+            Ok(text)
+        }
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|source| KeyError::CreateDir {
+        path: dir.to_owned(),
+        source,
+    })
+}
+
+/// Writes `contents` to `path` unless `path` already exists, never leaving
+/// a partly written file under that name.
+fn publish_new_file(dir: &Path, path: &Path, contents: &[u8]) -> Result<(), KeyError> {
+    let file_name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{file_name}.{}.{:016x}.tmp",
+        std::process::id(),
+        OsRng.next_u64()
+    ));
+    let write_err = |path: &Path| {
+        let path = path.to_owned();
+        move |source| KeyError::Write { path, source }
+    };
+
+    let result = write_private_file(&tmp, contents)
+        .map_err(write_err(&tmp))
+        .and_then(|()| match fs::hard_link(&tmp, path) {
+            Ok(()) => Ok(()),
+            // Someone else won the race: keep theirs.
+            Err(_) if path.exists() => Ok(()),
+            // A file system without hard links: fall back to a rename, which
+            // is still atomic but may replace a key written at the same time.
+            Err(_) => fs::rename(&tmp, path).map_err(write_err(path)),
+        });
+    // Best effort: the temporary file is gone already after a rename.
+    let _ = fs::remove_file(&tmp);
+    if result.is_ok() {
+        sync_dir(dir);
+    }
+    result
+}
+
+fn write_private_file(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+/// Makes the new directory entry durable where the platform allows it.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
