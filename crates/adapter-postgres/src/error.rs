@@ -1,0 +1,104 @@
+//! The one place where driver errors become [`StoreError`]s.
+
+use diesel::result::{ConnectionError, DatabaseErrorKind, Error as DieselError};
+use ports::{BoxError, StoreError, UniqueField};
+
+/// A [`StoreError`] that diesel's transaction machinery can carry: a
+/// transaction closure returning it rolls back.
+#[derive(Debug)]
+pub(crate) struct Failure(pub(crate) StoreError);
+
+impl From<DieselError> for Failure {
+    fn from(error: DieselError) -> Self {
+        Self(store_error(error))
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        Self(error)
+    }
+}
+
+/// Maps a diesel error to the port's vocabulary.
+///
+/// A unique violation names the field by the index it hit (see the
+/// `users_*_key` indexes of the migrations); a foreign-key violation means
+/// the row the call names (a user) does not exist; a lost connection or a
+/// serialization conflict is worth retrying later.
+pub(crate) fn store_error(error: DieselError) -> StoreError {
+    match &error {
+        DieselError::NotFound
+        | DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+            StoreError::NotFound
+        }
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            match unique_field(info.constraint_name()) {
+                Some(field) => StoreError::Duplicate(field),
+                None => StoreError::Internal(Box::new(error)),
+            }
+        }
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection
+            | DatabaseErrorKind::UnableToSendCommand
+            | DatabaseErrorKind::SerializationFailure,
+            _,
+        ) => StoreError::Unavailable(Box::new(error)),
+        _ => StoreError::Internal(Box::new(error)),
+    }
+}
+
+/// Maps a failure to open a connection: a malformed URL is a bug in the
+/// configuration, anything else means the server cannot be reached.
+pub(crate) fn connection_error(error: ConnectionError) -> StoreError {
+    match error {
+        ConnectionError::InvalidCString(_) | ConnectionError::InvalidConnectionUrl(_) => {
+            StoreError::Internal(Box::new(error))
+        }
+        _ => StoreError::Unavailable(Box::new(error)),
+    }
+}
+
+/// Maps a pool failure (no connection within the timeout).
+pub(crate) fn pool_error(error: r2d2::Error) -> StoreError {
+    StoreError::Unavailable(Box::new(error))
+}
+
+fn unique_field(constraint: Option<&str>) -> Option<UniqueField> {
+    match constraint? {
+        "users_email_key" => Some(UniqueField::Email),
+        "users_username_key" => Some(UniqueField::Username),
+        "users_phone_key" => Some(UniqueField::Phone),
+        _ => None,
+    }
+}
+
+/// A stored value that no longer parses as its domain type.
+#[derive(Debug, thiserror::Error)]
+#[error("corrupt value in column {column}")]
+pub(crate) struct CorruptColumn {
+    column: &'static str,
+    #[source]
+    source: Option<BoxError>,
+}
+
+/// [`StoreError::Internal`] for a value of `column` that is not valid.
+pub(crate) fn corrupt(column: &'static str) -> StoreError {
+    StoreError::Internal(Box::new(CorruptColumn {
+        column,
+        source: None,
+    }))
+}
+
+/// Like [`corrupt`], keeping the parse error as the source; for `map_err`.
+pub(crate) fn corrupt_with<E>(column: &'static str) -> impl FnOnce(E) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    move |source| {
+        StoreError::Internal(Box::new(CorruptColumn {
+            column,
+            source: Some(Box::new(source)),
+        }))
+    }
+}

@@ -1,0 +1,90 @@
+//! The storage contract and adapter-specific checks, on a fresh PostgreSQL
+//! database per test (see `adapter_postgres::testing`).
+
+use std::time::{Duration, Instant};
+
+use adapter_postgres::{
+    MIGRATIONS, PgStore,
+    testing::{TestDatabase, test_store},
+};
+use diesel::{migration::MigrationSource, pg::Pg};
+use domain::UserId;
+use ports::{StoreError, UserStore};
+
+mod contract {
+    ports::store_contract_tests!(adapter_postgres::testing::test_store());
+}
+
+#[test]
+fn migrating_a_migrated_database_applies_nothing() {
+    let (store, _database) = test_store();
+    assert_eq!(store.migrate().expect("migrate"), Vec::<String>::new());
+}
+
+#[test]
+fn migrating_an_empty_database_applies_every_migration() {
+    let database = TestDatabase::new();
+    let store = database.store();
+    // Start over from an empty schema, as a new deployment would.
+    execute_sql(
+        &database,
+        "DROP SCHEMA public CASCADE; CREATE SCHEMA public;",
+    );
+    let embedded: Vec<String> = MigrationSource::<Pg>::migrations(&MIGRATIONS)
+        .expect("embedded migrations")
+        .iter()
+        .map(|migration| migration.name().version().to_string())
+        .collect();
+    assert!(!embedded.is_empty());
+    assert_eq!(store.migrate().expect("migrate"), embedded);
+}
+
+#[test]
+fn an_unreachable_server_is_unavailable_quickly() {
+    let started = Instant::now();
+    let result = PgStore::connect("postgres://postgres@127.0.0.1:1/postgres", 2);
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "{result:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_dropped_test_database_is_gone() {
+    let database = TestDatabase::new();
+    let url = database.url().to_owned();
+    drop(database);
+    assert!(matches!(
+        PgStore::connect(&url, 1),
+        Err(StoreError::Unavailable(_))
+    ));
+}
+
+#[test]
+fn a_corrupt_row_is_an_internal_error() {
+    let (store, database) = test_store();
+    let id = UserId::generate();
+    execute_sql(
+        &database,
+        &format!(
+            "INSERT INTO users (id, email, first_name, last_name, password_hash, status, \
+             created_at, updated_at) VALUES ('{id}', 'not an address', 'A', 'B', 'h', \
+             'active', now(), now())"
+        ),
+    );
+    let result = store.user_by_id(id);
+    assert!(matches!(result, Err(StoreError::Internal(_))), "{result:?}");
+}
+
+fn execute_sql(database: &TestDatabase, sql: &str) {
+    use diesel::{Connection, connection::SimpleConnection, pg::PgConnection};
+    PgConnection::establish(database.url())
+        .expect("connect")
+        .batch_execute(sql)
+        .expect("batch_execute");
+}
