@@ -1,0 +1,295 @@
+//! The store itself: opening, migrating, and running work on a pooled
+//! connection with the busy-retry policy.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::Duration;
+
+use diesel::SqliteConnection;
+use diesel::connection::SimpleConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use ports::{Store, StoreError};
+
+use crate::error::Error;
+use crate::pool::{self, SqlitePool};
+use crate::url::database_path;
+
+/// The schema, compiled into the binary.
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// How many times a unit of work runs before a persistent `SQLITE_BUSY` is
+/// reported as [`StoreError::Unavailable`].
+const BUSY_ATTEMPTS: u32 = 4;
+
+/// The pause before the first re-run; it doubles each time.
+const BUSY_BACKOFF: Duration = Duration::from_millis(25);
+
+/// The embedded authd store: a SQLite file reached through a pool of
+/// diesel connections.
+///
+/// Every write runs in one `BEGIN IMMEDIATE` transaction, which takes the
+/// database's write lock up front: two writers queue for the lock instead
+/// of both reading and then deadlocking on the upgrade. Connections wait up
+/// to 10 s for that lock, and a transaction that still meets `SQLITE_BUSY`
+/// is run again a few times with a growing pause.
+///
+/// Cloning is cheap and shares the pool.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .field("pool", &self.pool.state())
+            .finish()
+    }
+}
+
+/// A database URL this store cannot serve.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "unsupported SQLite database URL {0:?}: expected sqlite://path, sqlite:path or a file path"
+)]
+pub(crate) struct UnsupportedUrl(String);
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file that `url` names, with
+    /// a pool of at most `max_connections` connections.
+    ///
+    /// Accepts `sqlite://relative/path.db`, `sqlite:///absolute/path.db`,
+    /// `sqlite:path.db` and a bare path, and creates the file's directory
+    /// if it is missing. An in-memory database is not supported.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] if the directory or the file cannot be
+    /// created or opened; [`StoreError::Internal`] for a URL this store does
+    /// not understand.
+    pub fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        Self::open(url, max_connections).map_err(Error::into_store)
+    }
+
+    fn open(url: &str, max_connections: u32) -> Result<Self, Error> {
+        let path = database_path(url).ok_or_else(|| {
+            Error::Store(StoreError::Internal(Box::new(UnsupportedUrl(
+                url.to_owned(),
+            ))))
+        })?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(Error::Io)?;
+        }
+        let location = path.to_string_lossy();
+        pool::prepare(&location)?;
+        let pool = pool::build(&location, max_connections)?;
+        Ok(Self { pool, path })
+    }
+
+    /// Applies the migrations this build knows and the database lacks, and
+    /// returns their versions (empty when the schema is up to date).
+    ///
+    /// They run inside one write transaction, so processes migrating the
+    /// same file at once take turns and the second finds nothing to do.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] if a migration fails (nothing is applied
+    /// then); [`StoreError::Unavailable`] if the database cannot be reached.
+    pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        self.write(|conn| {
+            let applied = conn
+                .run_pending_migrations(MIGRATIONS)
+                .map_err(Error::Migration)?;
+            Ok(applied.iter().map(ToString::to_string).collect())
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `op` on a pooled connection, outside any explicit transaction:
+    /// for reads that are one statement.
+    pub(crate) fn read<T>(
+        &self,
+        mut op: impl FnMut(&mut SqliteConnection) -> Result<T, Error>,
+    ) -> Result<T, StoreError> {
+        self.retrying(|conn| op(conn))
+    }
+
+    /// Runs `op` in one `BEGIN IMMEDIATE` transaction: committed if it
+    /// returns `Ok`, rolled back otherwise.
+    pub(crate) fn write<T>(
+        &self,
+        mut op: impl FnMut(&mut SqliteConnection) -> Result<T, Error>,
+    ) -> Result<T, StoreError> {
+        self.retrying(|conn| conn.immediate_transaction(|tx| op(tx)))
+    }
+
+    /// Runs `op`, again after a pause while SQLite reports busy, and maps
+    /// the outcome to the port's errors.
+    fn retrying<T>(
+        &self,
+        mut op: impl FnMut(&mut SqliteConnection) -> Result<T, Error>,
+    ) -> Result<T, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let outcome = self
+                .pool
+                .get()
+                .map_err(Error::Pool)
+                .and_then(|mut conn| op(&mut conn));
+            match outcome {
+                Err(e) if e.is_busy() && attempt < BUSY_ATTEMPTS => {
+                    tracing::warn!(attempt, "SQLite stayed busy; running the work again");
+                    thread::sleep(BUSY_BACKOFF * 2u32.pow(attempt - 1));
+                    attempt += 1;
+                }
+                other => return other.map_err(Error::into_store),
+            }
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+impl Store for SqliteStore {
+    fn ping(&self) -> Result<(), StoreError> {
+        // Reading the schema page touches the file, which `SELECT 1` does not.
+        self.read(|conn| Ok(conn.batch_execute("SELECT 1 FROM sqlite_schema LIMIT 1")?))
+            .map_err(|e| match e {
+                StoreError::Unavailable(source) | StoreError::Internal(source) => {
+                    StoreError::Unavailable(source)
+                }
+                other => StoreError::Unavailable(Box::new(other)),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+    use diesel::result::{DatabaseErrorKind, Error as DieselError};
+    use diesel::sql_types::{BigInt, Text};
+
+    use super::*;
+
+    fn fresh(max_connections: u32) -> (SqliteStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("authd.db").display());
+        let store = SqliteStore::connect(&url, max_connections).unwrap();
+        store.migrate().unwrap();
+        (store, dir)
+    }
+
+    #[derive(QueryableByName)]
+    struct Number {
+        #[diesel(sql_type = BigInt)]
+        value: i64,
+    }
+
+    fn pragma_number(conn: &mut SqliteConnection, name: &str) -> i64 {
+        diesel::sql_query(format!("SELECT (SELECT * FROM pragma_{name}) AS value"))
+            .get_result::<Number>(conn)
+            .unwrap()
+            .value
+    }
+
+    #[test]
+    fn every_pooled_connection_has_the_settings() {
+        let (store, _dir) = fresh(4);
+        // Hold all four at once so the pool must open four distinct ones.
+        let mut held: Vec<_> = (0..4).map(|_| store.pool().get().unwrap()).collect();
+        for conn in &mut held {
+            assert_eq!(pool::journal_mode(conn).unwrap(), "wal");
+            assert_eq!(pragma_number(conn, "foreign_keys"), 1);
+            assert_eq!(pragma_number(conn, "busy_timeout"), 10_000);
+            assert_eq!(pragma_number(conn, "synchronous"), 2, "2 is FULL");
+        }
+    }
+
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        id: String,
+    }
+
+    /// What SQLite actually says on each unique index of `users`, which
+    /// `error::unique_field` relies on.
+    #[test]
+    fn unique_violation_messages_name_the_index() {
+        let (store, _dir) = fresh(1);
+        let mut conn = store.pool().get().unwrap();
+        let insert =
+            |conn: &mut SqliteConnection, id: &str, email: &str, user: &str, phone: &str| {
+                diesel::sql_query(
+                    "INSERT INTO users (id, email, username, phone, first_name, last_name,
+                     password_hash, status, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, 'A', 'B', 'h', 'active', 0, 0)",
+                )
+                .bind::<Text, _>(id)
+                .bind::<Text, _>(email)
+                .bind::<Text, _>(user)
+                .bind::<Text, _>(phone)
+                .execute(conn)
+            };
+        insert(&mut conn, "1", "a@x.io", "alice", "+33612345678").unwrap();
+        let cases = [
+            ("A@X.IO", "bob", "+33612345679", "index 'users_email_key'"),
+            (
+                "b@x.io",
+                "ALICE",
+                "+33612345679",
+                "index 'users_username_key'",
+            ),
+            ("b@x.io", "bob", "+33612345678", "users.phone"),
+        ];
+        for (email, user, phone, expected) in cases {
+            match insert(&mut conn, "2", email, user, phone) {
+                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
+                    assert_eq!(
+                        info.message(),
+                        format!("UNIQUE constraint failed: {expected}")
+                    );
+                }
+                other => panic!("expected a unique violation, got {other:?}"),
+            }
+        }
+        let ids = diesel::sql_query("SELECT id FROM users")
+            .load::<Row>(&mut conn)
+            .unwrap();
+        assert_eq!(ids.len(), 1);
+        assert_eq!(ids[0].id, "1");
+    }
+
+    /// A row that does not make a domain value is `Internal`, not a panic
+    /// nor a half-valid user.
+    #[test]
+    fn a_corrupt_row_is_internal() {
+        use domain::UserId;
+        use ports::UserStore;
+
+        let (store, _dir) = fresh(1);
+        let id = UserId::generate();
+        diesel::sql_query(
+            "INSERT INTO users (id, email, first_name, last_name, password_hash, status,
+                 created_at, updated_at)
+             VALUES (?, 'not an e-mail', 'A', 'B', 'h', 'active', 0, 0)",
+        )
+        .bind::<Text, _>(id.to_string())
+        .execute(&mut store.pool().get().unwrap())
+        .unwrap();
+        match store.user_by_id(id) {
+            Err(StoreError::Internal(e)) => {
+                assert!(e.to_string().contains("corrupt row in users"), "{e}");
+            }
+            other => panic!("expected Internal, got {other:?}"),
+        }
+    }
+}
