@@ -1,0 +1,397 @@
+//! Use cases over real adapters (SQLite in a temp file, argon2 with cheap
+//! parameters, JWT with a generated key, the file mailer), with a fixed
+//! clock as the only stand-in.
+
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use adapter_argon2::{Argon2Hasher, HashParams};
+use adapter_jwt::{JwtIssuer, JwtSettings, SigningAlgorithm};
+use adapter_mail::FileMailer;
+use adapter_sqlite::SqliteStore;
+use application::{
+    AppError, AuthService, ClientInfo, LoginRequest, Policy, Ports, ResendBy, SignupRequest,
+    system::OsSecrets,
+};
+use domain::{Email, ErrorCode, LoginIdentifier, Password, PasswordHash, PersonName, UserStatus};
+use ports::{Clock, OrganizationStore, PasswordCheck, PasswordHasher, UserStore};
+use secrecy::{ExposeSecret, SecretString};
+use tempfile::TempDir;
+use time::{Duration, OffsetDateTime, macros::datetime};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A clock that moves only when told to.
+struct FixedClock(Mutex<OffsetDateTime>);
+
+impl FixedClock {
+    fn advance(&self, by: Duration) {
+        let mut now = self.0.lock().unwrap();
+        *now += by;
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// The real hasher, counting dummy verifications.
+struct CountingHasher {
+    inner: Argon2Hasher,
+    dummies: AtomicUsize,
+}
+
+impl PasswordHasher for CountingHasher {
+    fn hash(&self, password: &SecretString) -> Result<PasswordHash, ports::HasherError> {
+        self.inner.hash(password)
+    }
+    fn verify(
+        &self,
+        candidate: &SecretString,
+        hash: &PasswordHash,
+    ) -> Result<PasswordCheck, ports::HasherError> {
+        self.inner.verify(candidate, hash)
+    }
+    fn verify_dummy(&self, candidate: &SecretString) {
+        self.dummies.fetch_add(1, Ordering::SeqCst);
+        self.inner.verify_dummy(candidate);
+    }
+}
+
+struct World {
+    service: AuthService,
+    store: Arc<SqliteStore>,
+    clock: Arc<FixedClock>,
+    hasher: Arc<CountingHasher>,
+    dir: TempDir,
+}
+
+fn hasher(memory_kib: u32) -> Arc<CountingHasher> {
+    let params = HashParams {
+        memory_kib,
+        ..HashParams::insecure_for_tests()
+    };
+    Arc::new(CountingHasher {
+        inner: Argon2Hasher::new(params).unwrap(),
+        dummies: AtomicUsize::new(0),
+    })
+}
+
+fn world_with(policy: Policy, memory_kib: u32, reuse: Option<&World>) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let db = match reuse {
+        Some(w) => w.dir.path().join("authd.db"),
+        None => dir.path().join("authd.db"),
+    };
+    let store = Arc::new(SqliteStore::connect(&format!("sqlite://{}", db.display()), 4).unwrap());
+    store.migrate().unwrap();
+    let clock = Arc::new(FixedClock(Mutex::new(datetime!(2030-01-01 12:00 UTC))));
+    let tokens = JwtIssuer::from_settings(&JwtSettings {
+        algorithm: SigningAlgorithm::EdDsa,
+        issuer: "authd".into(),
+        audience: "authd".into(),
+        private_key_path: None,
+        verification_key_paths: Vec::new(),
+        hmac_secret: None,
+        data_dir: dir.path().join("data"),
+    })
+    .unwrap();
+    let hasher = hasher(memory_kib);
+    let ports = Ports {
+        store: store.clone(),
+        tokens: Arc::new(tokens),
+        hasher: hasher.clone(),
+        mailer: Arc::new(FileMailer::new(dir.path().join("mailbox.jsonl"))),
+        clock: clock.clone(),
+        secrets: Arc::new(OsSecrets),
+    };
+    World {
+        service: AuthService::new(ports, policy),
+        store,
+        clock,
+        hasher,
+        dir,
+    }
+}
+
+fn world() -> World {
+    world_with(Policy::default(), 256, None)
+}
+
+fn signup(w: &World, email: &str) {
+    let email = Email::parse(email).unwrap();
+    let password = Password::new(SecretString::from(PASSWORD), &[email.as_str()]).unwrap();
+    w.service
+        .signup(SignupRequest {
+            email,
+            password,
+            first_name: PersonName::parse("Ada").unwrap(),
+            last_name: PersonName::parse("Lovelace").unwrap(),
+            username: None,
+            phone: None,
+            organization_name: None,
+        })
+        .unwrap();
+}
+
+fn last_code(w: &World) -> String {
+    let mailbox = std::fs::read_to_string(w.dir.path().join("mailbox.jsonl")).unwrap();
+    let line: serde_json::Value = serde_json::from_str(mailbox.lines().last().unwrap()).unwrap();
+    line["code"].as_str().unwrap().to_owned()
+}
+
+fn active(w: &World, email: &str) {
+    signup(w, email);
+    w.service.validate_email(&last_code(w)).unwrap();
+}
+
+fn login(w: &World, id: &str, password: &str) -> Result<application::Tokens, AppError> {
+    w.service.login(LoginRequest {
+        identifier: id.into(),
+        password: SecretString::from(password),
+        client: ClientInfo {
+            ip: "192.0.2.1".into(),
+            user_agent: Some("test".into()),
+        },
+    })
+}
+
+fn code_of(r: Result<impl std::fmt::Debug, AppError>) -> ErrorCode {
+    r.expect_err("should fail").code()
+}
+
+#[test]
+fn signup_creates_the_owned_organization() {
+    let w = world();
+    signup(&w, "ada@example.com");
+    let user = w
+        .store
+        .user_by_identifier(&LoginIdentifier::parse("ada@example.com").unwrap())
+        .unwrap()
+        .unwrap();
+    let orgs = w.store.organizations_of(user.id).unwrap();
+    assert_eq!(orgs.len(), 1);
+    assert_eq!(orgs[0].0.name.as_str(), "Ada's organization");
+    assert_eq!(orgs[0].1, domain::Role::Owner);
+}
+
+#[test]
+fn unknown_identifiers_cost_a_dummy_verification() {
+    let w = world();
+    active(&w, "ada@example.com");
+    assert_eq!(
+        code_of(login(&w, "eve@example.com", PASSWORD)),
+        ErrorCode::BadCredentials
+    );
+    assert_eq!(
+        code_of(login(&w, "not an identifier!", PASSWORD)),
+        ErrorCode::BadCredentials
+    );
+    assert_eq!(w.hasher.dummies.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        code_of(login(&w, "ada@example.com", "wrong password")),
+        ErrorCode::BadCredentials
+    );
+    assert_eq!(
+        w.hasher.dummies.load(Ordering::SeqCst),
+        2,
+        "a known user verifies its own hash"
+    );
+}
+
+#[test]
+fn status_is_revealed_only_after_the_password() {
+    let w = world();
+    signup(&w, "ada@example.com");
+    assert_eq!(
+        code_of(login(&w, "ada@example.com", "wrong password")),
+        ErrorCode::BadCredentials
+    );
+    let Err(AppError::NotValidated { resend_code }) = login(&w, "ada@example.com", PASSWORD) else {
+        panic!("expected account-not-validated");
+    };
+    w.service
+        .resend_validation(ResendBy::Code(resend_code))
+        .unwrap();
+    w.service.validate_email(&last_code(&w)).unwrap();
+    let user = login(&w, "ada@example.com", PASSWORD).unwrap().user;
+    w.store
+        .set_user_status(user.id, UserStatus::Inactive, w.clock.now())
+        .unwrap();
+    assert_eq!(
+        code_of(login(&w, "ada@example.com", "wrong password")),
+        ErrorCode::BadCredentials
+    );
+    assert_eq!(
+        code_of(login(&w, "ada@example.com", PASSWORD)),
+        ErrorCode::InactiveAccount
+    );
+}
+
+#[test]
+fn outdated_hashes_are_upgraded_at_login() {
+    let old = world_with(Policy::default(), 256, None);
+    active(&old, "ada@example.com");
+    let new = world_with(Policy::default(), 512, Some(&old));
+    let before = old
+        .store
+        .user_by_identifier(&LoginIdentifier::parse("ada@example.com").unwrap())
+        .unwrap()
+        .unwrap();
+    assert!(before.password_hash.as_str().contains("m=256,"));
+    login(&new, "ada@example.com", PASSWORD).unwrap();
+    let after = new.store.user_by_id(before.id).unwrap().unwrap();
+    assert!(
+        after.password_hash.as_str().contains("m=512,"),
+        "{}",
+        after.password_hash.as_str()
+    );
+    login(&new, "ada@example.com", PASSWORD).unwrap();
+}
+
+#[test]
+fn throttling_lasts_exactly_the_window() {
+    let w = world();
+    active(&w, "ada@example.com");
+    for _ in 0..5 {
+        assert_eq!(
+            code_of(login(&w, "ADA@example.com", "wrong password")),
+            ErrorCode::BadCredentials
+        );
+        w.clock.advance(Duration::seconds(10));
+    }
+    let Err(AppError::Throttled { retry_after }) = login(&w, "ada@example.com", PASSWORD) else {
+        panic!("expected throttling");
+    };
+    assert_eq!(retry_after, 900 - 50 + 1);
+    w.clock.advance(Duration::seconds(850));
+    assert!(matches!(
+        login(&w, "ada@example.com", PASSWORD),
+        Err(AppError::Throttled { retry_after: 1 })
+    ));
+    w.clock.advance(Duration::seconds(1));
+    login(&w, "ada@example.com", PASSWORD).unwrap();
+}
+
+#[test]
+fn access_tokens_expire_exactly() {
+    let w = world();
+    active(&w, "ada@example.com");
+    let tokens = login(&w, "ada@example.com", PASSWORD).unwrap();
+    w.clock.advance(Duration::seconds(899));
+    let who = w.service.authenticate(&tokens.access_token).unwrap();
+    assert_eq!(who.user_id, tokens.user.id);
+    w.clock.advance(Duration::seconds(1));
+    assert_eq!(
+        code_of(w.service.authenticate(&tokens.access_token)),
+        ErrorCode::TokenExpired
+    );
+}
+
+#[test]
+fn refresh_tokens_expire_and_rotate() {
+    let policy = Policy {
+        refresh_ttl: Duration::hours(1),
+        ..Policy::default()
+    };
+    let w = world_with(policy, 256, None);
+    active(&w, "ada@example.com");
+    let first = login(&w, "ada@example.com", PASSWORD).unwrap();
+    w.clock.advance(Duration::minutes(59));
+    let second = w
+        .service
+        .refresh(first.refresh_token.expose_secret())
+        .unwrap();
+    assert_eq!(
+        second.refresh_expires_in, 3600,
+        "each rotation extends the session"
+    );
+    w.clock.advance(Duration::hours(1));
+    assert_eq!(
+        code_of(w.service.refresh(second.refresh_token.expose_secret())),
+        ErrorCode::TokenExpired
+    );
+}
+
+#[test]
+fn reuse_revokes_the_session_unless_within_grace() {
+    let policy = Policy {
+        refresh_reuse_grace: Duration::seconds(10),
+        ..Policy::default()
+    };
+    let w = world_with(policy, 256, None);
+    active(&w, "ada@example.com");
+    let first = login(&w, "ada@example.com", PASSWORD).unwrap();
+    let second = w
+        .service
+        .refresh(first.refresh_token.expose_secret())
+        .unwrap();
+    w.clock.advance(Duration::seconds(5));
+    w.service
+        .refresh(first.refresh_token.expose_secret())
+        .expect("replay within grace");
+    w.clock.advance(Duration::seconds(6));
+    assert_eq!(
+        code_of(w.service.refresh(first.refresh_token.expose_secret())),
+        ErrorCode::InvalidToken
+    );
+    assert_eq!(
+        code_of(w.service.authenticate(&second.access_token)),
+        ErrorCode::InvalidToken
+    );
+}
+
+#[test]
+fn deactivation_ends_sessions_and_refreshes() {
+    let w = world();
+    active(&w, "ada@example.com");
+    let tokens = login(&w, "ada@example.com", PASSWORD).unwrap();
+    w.store
+        .set_user_status(tokens.user.id, UserStatus::Inactive, w.clock.now())
+        .unwrap();
+    assert_eq!(
+        code_of(w.service.authenticate(&tokens.access_token)),
+        ErrorCode::InvalidToken
+    );
+    assert_eq!(
+        code_of(w.service.refresh(tokens.refresh_token.expose_secret())),
+        ErrorCode::InvalidToken
+    );
+}
+
+#[test]
+fn validation_codes_expire() {
+    let w = world();
+    signup(&w, "ada@example.com");
+    let code = last_code(&w);
+    w.clock.advance(Duration::hours(24));
+    assert_eq!(
+        code_of(w.service.validate_email(&code)),
+        ErrorCode::InvalidCode
+    );
+}
+
+#[test]
+fn logout_revokes_one_or_all_sessions() {
+    let w = world();
+    active(&w, "ada@example.com");
+    let a = login(&w, "ada@example.com", PASSWORD).unwrap();
+    let b = login(&w, "ada@example.com", PASSWORD).unwrap();
+    let who = w.service.authenticate(&a.access_token).unwrap();
+    w.service.logout(&who, false).unwrap();
+    assert_eq!(
+        code_of(w.service.authenticate(&a.access_token)),
+        ErrorCode::InvalidToken
+    );
+    let who = w.service.authenticate(&b.access_token).unwrap();
+    let c = login(&w, "ada@example.com", PASSWORD).unwrap();
+    w.service.logout(&who, true).unwrap();
+    assert_eq!(
+        code_of(w.service.authenticate(&c.access_token)),
+        ErrorCode::InvalidToken
+    );
+}
