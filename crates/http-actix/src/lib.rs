@@ -1,1 +1,14 @@
+//! The authd HTTP API on actix-web: routes, extractors, the problem+json
+//! error mapping, and the OpenAPI document derived from the same types.
 
+mod blocking;
+mod dto;
+mod error;
+mod extract;
+mod handlers;
+mod openapi;
+mod request_id;
+mod server;
+
+pub use openapi::ApiDoc;
+pub use server::{HttpSettings, build_server};

@@ -1,0 +1,342 @@
+//! Wire types: what clients send and receive. They exist only here, and
+//! request types turn into parsed domain values at the edge.
+
+use std::fmt::Display;
+
+use application::{AppError, ResendBy, SignupRequest, Tokens};
+use domain::{
+    Email, FieldError, OrganizationName, Password, PersonName, Phone, ProfilePatch, User, Username,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer, Serialize};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Collects every broken rule of a request, so a 422 lists them all.
+#[derive(Default)]
+struct Fields(Vec<FieldError>);
+
+impl Fields {
+    fn check<T, E: Display>(&mut self, field: &'static str, parsed: Result<T, E>) -> Option<T> {
+        parsed
+            .map_err(|e| self.0.push(FieldError::new(field, e)))
+            .ok()
+    }
+
+    fn optional<T, E: Display>(
+        &mut self,
+        field: &'static str,
+        raw: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<Option<T>> {
+        match raw {
+            None => Some(None),
+            Some(s) => self.check(field, parse(s)).map(Some),
+        }
+    }
+
+    fn finish<T>(self, value: Option<T>) -> Result<T, AppError> {
+        match value {
+            Some(v) if self.0.is_empty() => Ok(v),
+            _ => Err(AppError::Invalid(self.0)),
+        }
+    }
+}
+
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// Treats an empty string like an absent optional field.
+fn non_empty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().filter(|s| !s.trim().is_empty())
+}
+
+/// A sign-up.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct SignupBody {
+    /// E-mail address; stored trimmed and lower-cased.
+    #[schema(example = "ada@example.com")]
+    email: String,
+    /// 8–256 characters; not common, not containing the e-mail or username.
+    #[schema(value_type = String, format = Password, example = "correct horse battery staple")]
+    password: SecretString,
+    /// Given name.
+    #[schema(example = "Ada")]
+    first_name: String,
+    /// Family name.
+    #[schema(example = "Lovelace")]
+    last_name: String,
+    /// 3–32 of `a-z 0-9 . _ -`; unique case-insensitively.
+    #[schema(nullable = false, example = "ada")]
+    username: Option<String>,
+    /// E.164 (`+` and 8–15 digits); unique.
+    #[schema(nullable = false, example = "+442071234567")]
+    phone: Option<String>,
+    /// Name of the organization created for the user.
+    #[schema(nullable = false, example = "Analytical Engines Ltd")]
+    organization_name: Option<String>,
+}
+
+impl SignupBody {
+    pub(crate) fn try_into_domain(self) -> Result<SignupRequest, AppError> {
+        let mut f = Fields::default();
+        let email = f.check("email", Email::parse(&self.email));
+        let username = f.optional("username", non_empty(&self.username), Username::parse);
+        let phone = f.optional("phone", non_empty(&self.phone), Phone::parse);
+        let first_name = f.check("first_name", PersonName::parse(&self.first_name));
+        let last_name = f.check("last_name", PersonName::parse(&self.last_name));
+        let organization_name = f.optional(
+            "organization_name",
+            non_empty(&self.organization_name),
+            OrganizationName::parse,
+        );
+        let mut identity: Vec<&str> = Vec::new();
+        if let Some(e) = &email {
+            identity.extend([e.as_str(), e.local_part()]);
+        }
+        if let Some(Some(u)) = &username {
+            identity.push(u.as_str());
+        }
+        let password = f.check("password", Password::new(self.password, &identity));
+        let request = (|| {
+            Some(SignupRequest {
+                email: email?,
+                password: password?,
+                first_name: first_name?,
+                last_name: last_name?,
+                username: username?,
+                phone: phone?,
+                organization_name: organization_name?,
+            })
+        })();
+        f.finish(request)
+    }
+}
+
+/// A validation code from the mail.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct CodeBody {
+    /// The code.
+    pub code: String,
+}
+
+/// A request for a new validation mail, by `resend_code` or by `email`.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct ResendBody {
+    /// The `resend_code` from an `account-not-validated` answer.
+    #[schema(nullable = false)]
+    resend_code: Option<String>,
+    /// The account's e-mail address.
+    #[schema(nullable = false)]
+    email: Option<String>,
+}
+
+impl ResendBody {
+    pub(crate) fn try_into_domain(self) -> Result<ResendBy, AppError> {
+        let mut f = Fields::default();
+        let by = match (non_empty(&self.resend_code), non_empty(&self.email)) {
+            (Some(code), _) => Some(ResendBy::Code(code.to_owned())),
+            (None, Some(email)) => f.check("email", Email::parse(email)).map(ResendBy::Email),
+            (None, None) => {
+                f.0.push(FieldError::new(
+                    "resend_code",
+                    "resend_code or email is required",
+                ));
+                None
+            }
+        };
+        f.finish(by)
+    }
+}
+
+/// Credentials. `username` may be a username, e-mail address or phone;
+/// `email` is accepted in its place.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct LoginBody {
+    /// Username, e-mail address or phone.
+    #[schema(nullable = false, example = "ada@example.com")]
+    username: Option<String>,
+    /// Accepted instead of `username`.
+    #[schema(nullable = false)]
+    email: Option<String>,
+    /// The password.
+    #[schema(value_type = String, format = Password)]
+    password: Option<SecretString>,
+}
+
+impl LoginBody {
+    /// The identifier and password, or the contract's 400.
+    pub(crate) fn credentials(self) -> Option<(String, SecretString)> {
+        let identifier = self
+            .username
+            .or(self.email)
+            .filter(|s| !s.trim().is_empty())?;
+        let password = self.password.filter(|p| !p.expose_secret().is_empty())?;
+        Some((identifier, password))
+    }
+}
+
+/// A refresh token to exchange.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct RefreshBody {
+    /// The refresh token from the last login or refresh.
+    pub refresh_token: String,
+}
+
+/// Logout options.
+#[derive(Deserialize, Default, ToSchema)]
+pub(crate) struct LogoutBody {
+    /// End every session of the user, not only this one.
+    #[serde(default)]
+    pub all_sessions: bool,
+}
+
+fn double_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Profile changes. Absent fields stay as they are; `null` (or `""`)
+/// removes an optional `username` or `phone`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PatchMeBody {
+    #[schema(nullable = false)]
+    first_name: Option<String>,
+    #[schema(nullable = false)]
+    last_name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    username: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    phone: Option<Option<String>>,
+}
+
+impl PatchMeBody {
+    pub(crate) fn try_into_domain(self) -> Result<ProfilePatch, AppError> {
+        let mut f = Fields::default();
+        let first_name = f.optional("first_name", self.first_name.as_deref(), PersonName::parse);
+        let last_name = f.optional("last_name", self.last_name.as_deref(), PersonName::parse);
+        let username = self
+            .username
+            .map(|u| f.optional("username", non_empty(&u), Username::parse));
+        let phone = self
+            .phone
+            .map(|p| f.optional("phone", non_empty(&p), Phone::parse));
+        let patch = (|| {
+            Some(ProfilePatch {
+                first_name: first_name?,
+                last_name: last_name?,
+                username: username.map_or(Some(None), |u| u.map(Some))?,
+                phone: phone.map_or(Some(None), |p| p.map(Some))?,
+            })
+        })();
+        f.finish(patch)
+    }
+}
+
+/// A user account.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct UserDto {
+    id: Uuid,
+    #[schema(example = "ada@example.com")]
+    email: String,
+    username: Option<String>,
+    phone: Option<String>,
+    first_name: String,
+    last_name: String,
+    /// `pending_validation`, `active` or `inactive`.
+    #[schema(example = "active")]
+    status: &'static str,
+    email_verified: bool,
+    is_admin: bool,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
+}
+
+impl From<User> for UserDto {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id.as_uuid(),
+            email: u.email.to_string(),
+            username: u.username.map(|v| v.to_string()),
+            phone: u.phone.map(|v| v.to_string()),
+            first_name: u.first_name.to_string(),
+            last_name: u.last_name.to_string(),
+            status: u.status.as_str(),
+            email_verified: u.email_verified,
+            is_admin: u.is_admin,
+            created_at: rfc3339(u.created_at),
+            updated_at: rfc3339(u.updated_at),
+        }
+    }
+}
+
+/// Tokens for a logged-in user.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TokenResponse {
+    /// A JWT to send as `Authorization: Bearer …`.
+    access_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
+    token_type: &'static str,
+    /// Seconds until `access_token` expires.
+    #[schema(example = 900)]
+    expires_in: i64,
+    /// Opaque; exchange it at `/auth/refresh`. Single-use.
+    refresh_token: String,
+    /// Seconds until `refresh_token` expires.
+    #[schema(example = 2_592_000)]
+    refresh_expires_in: i64,
+    /// The user.
+    user: UserDto,
+}
+
+impl From<Tokens> for TokenResponse {
+    fn from(t: Tokens) -> Self {
+        Self {
+            access_token: t.access_token,
+            token_type: "Bearer",
+            expires_in: t.expires_in,
+            refresh_token: t.refresh_token.expose_secret().to_owned(),
+            refresh_expires_in: t.refresh_expires_in,
+            user: t.user.into(),
+        }
+    }
+}
+
+/// A short confirmation.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct MessageResponse {
+    #[schema(example = "Successfully logged out")]
+    pub message: &'static str,
+}
+
+/// The result of a forward-auth check.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct VerifyResponse {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    /// When the presented access token expires.
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+}
+
+/// Liveness or readiness.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct HealthResponse {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// A JSON Web Key Set.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct JwksResponse {
+    /// The public keys that verify access tokens.
+    #[schema(value_type = Vec<Object>)]
+    pub keys: Vec<std::collections::BTreeMap<String, String>>,
+}

@@ -1,0 +1,190 @@
+use actix_web::{
+    HttpResponse, ResponseError,
+    http::{StatusCode, header},
+};
+use application::AppError;
+use domain::{ErrorCode, FieldError};
+use serde::Serialize;
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use utoipa::ToSchema;
+
+use crate::request_id;
+
+/// The one error type of the HTTP layer: every failure leaves as an RFC
+/// 9457 problem+json body through [`ResponseError`].
+#[derive(Debug)]
+pub struct ApiError {
+    inner: AppError,
+    detail: Option<String>,
+}
+
+impl ApiError {
+    /// A client error with a specific explanation.
+    pub(crate) fn with_detail(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            inner: AppError::Rejected(code),
+            detail: Some(detail.into()),
+        }
+    }
+
+    /// An internal failure; `source` goes to the log, never to the client.
+    pub(crate) fn internal(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        AppError::Internal(Box::new(source)).into()
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(inner: AppError) -> Self {
+        Self {
+            inner,
+            detail: None,
+        }
+    }
+}
+
+impl From<ErrorCode> for ApiError {
+    fn from(code: ErrorCode) -> Self {
+        AppError::Rejected(code).into()
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.code().fmt(f)
+    }
+}
+
+/// The HTTP status of each error code.
+pub(crate) const fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::BadRequest | ErrorCode::InvalidCode => StatusCode::BAD_REQUEST,
+        ErrorCode::BadCredentials
+        | ErrorCode::AccountNotValidated
+        | ErrorCode::InactiveAccount
+        | ErrorCode::MissingAuthorization
+        | ErrorCode::InvalidToken
+        | ErrorCode::TokenExpired => StatusCode::UNAUTHORIZED,
+        ErrorCode::InsufficientPermissions => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::UserAlreadyExists => StatusCode::CONFLICT,
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// An RFC 9457 problem details body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: the status and `error_code` say it all.
+    #[schema(example = "about:blank")]
+    pub r#type: &'static str,
+    /// The status's reason phrase.
+    #[schema(example = "Unauthorized")]
+    pub title: &'static str,
+    /// The HTTP status code.
+    #[schema(example = 401)]
+    pub status: u16,
+    /// A human-readable explanation.
+    #[schema(example = "Invalid username or password")]
+    pub detail: String,
+    /// The stable, machine-readable error code.
+    #[schema(example = "bad-credentials")]
+    pub error_code: &'static str,
+    /// Equals the response's `X-Request-Id`.
+    pub trace_id: String,
+    /// When the error happened (RFC 3339, UTC).
+    pub timestamp: String,
+    /// Extra facts, e.g. `resend_code` on `account-not-validated`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra_attributes: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The broken rules, on `validation-failed` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldProblem>>,
+}
+
+/// One broken rule on one field.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldProblem {
+    /// The field's name in the request body.
+    pub field: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl From<&FieldError> for FieldProblem {
+    fn from(e: &FieldError) -> Self {
+        Self {
+            field: e.field,
+            message: e.message.clone(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        status_of(self.inner.code())
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let code = self.inner.code();
+        let status = status_of(code);
+        let trace_id = request_id::current();
+        if status.is_server_error() {
+            let chain = error_chain(&self.inner);
+            tracing::error!(trace_id = %trace_id, error_code = %code, error = %chain, "request failed");
+        }
+        let mut extra = None;
+        let mut errors = None;
+        let mut builder = HttpResponse::build(status);
+        match &self.inner {
+            AppError::NotValidated { resend_code } => {
+                let mut map = serde_json::Map::new();
+                map.insert("resend_code".into(), resend_code.clone().into());
+                extra = Some(map);
+            }
+            AppError::Invalid(list) => errors = Some(list.iter().map(FieldProblem::from).collect()),
+            AppError::Throttled { retry_after } => {
+                builder.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            _ => {}
+        }
+        let detail = match (&self.detail, status.is_server_error()) {
+            (Some(d), false) => d.clone(),
+            _ => code.default_detail().to_owned(),
+        };
+        let problem = Problem {
+            r#type: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail,
+            error_code: code.as_str(),
+            trace_id,
+            timestamp: OffsetDateTime::now_utc()
+                .replace_nanosecond(0)
+                .unwrap_or_else(|_| OffsetDateTime::now_utc())
+                .format(&Rfc3339)
+                .unwrap_or_default(),
+            extra_attributes: extra,
+            errors,
+        };
+        builder
+            .content_type("application/problem+json")
+            .body(serde_json::to_string(&problem).unwrap_or_default())
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

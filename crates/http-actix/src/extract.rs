@@ -1,0 +1,251 @@
+//! Extractors that turn requests into typed inputs, failing with the
+//! contract's problem+json codes (never actix's default text errors).
+
+use std::net::IpAddr;
+
+use actix_web::{
+    FromRequest, HttpRequest,
+    dev::Payload,
+    http::header::{self, HeaderMap},
+    web,
+};
+use application::ClientInfo;
+use domain::ErrorCode;
+use futures_util::{StreamExt, future::LocalBoxFuture};
+use serde::de::DeserializeOwned;
+
+use crate::{error::ApiError, server::HttpSettings};
+
+/// A JSON request body: 415 unless `application/json`, 413 over the size
+/// limit, 400 if it does not parse or lacks a required field.
+#[derive(Debug)]
+pub(crate) struct JsonBody<T>(pub T);
+
+/// Like [`JsonBody`], but an empty body means `T::default()`.
+#[derive(Debug)]
+pub(crate) struct OptionalJsonBody<T>(pub T);
+
+fn body_limit(req: &HttpRequest) -> usize {
+    req.app_data::<web::Data<HttpSettings>>()
+        .map_or(HttpSettings::DEFAULT_BODY_LIMIT, |s| s.body_limit)
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .is_some_and(|m| {
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
+}
+
+/// Reads the whole body, refusing it as soon as it passes `limit`.
+async fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ErrorCode::PayloadTooLarge.into());
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| {
+            ApiError::with_detail(ErrorCode::BadRequest, "The request body could not be read")
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(ErrorCode::PayloadTooLarge.into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let detail = if e.is_data() {
+            // serde names the missing or mistyped field; no internals here.
+            format!("Invalid request body: {e}")
+        } else {
+            "The request body is not valid JSON".to_owned()
+        };
+        ApiError::with_detail(ErrorCode::BadRequest, detail)
+    })
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_json(req.headers()) {
+                return Err(ErrorCode::UnsupportedMediaType.into());
+            }
+            let body = read_body(&req, &mut payload, body_limit(&req)).await?;
+            parse(&body).map(JsonBody)
+        })
+    }
+}
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let body = read_body(&req, &mut payload, body_limit(&req)).await?;
+            if body.iter().all(u8::is_ascii_whitespace) {
+                return Ok(OptionalJsonBody(T::default()));
+            }
+            if !is_json(req.headers()) {
+                return Err(ErrorCode::UnsupportedMediaType.into());
+            }
+            parse(&body).map(OptionalJsonBody)
+        })
+    }
+}
+
+/// The bearer credential of a protected endpoint, unchecked: checking it
+/// needs the store, so it happens on the blocking pool with the use case.
+#[derive(Debug)]
+pub(crate) struct BearerToken(pub String);
+
+impl FromRequest for BearerToken {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(bearer(req.headers()))
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Result<BearerToken, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(ErrorCode::MissingAuthorization.into());
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::from(ErrorCode::InvalidToken))?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(BearerToken(token.trim().to_owned()))
+        }
+        _ => Err(ErrorCode::InvalidToken.into()),
+    }
+}
+
+/// Where the request came from: the peer's address, or, only when the peer
+/// is a trusted proxy, the nearest untrusted address in `X-Forwarded-For`.
+#[derive(Debug)]
+pub(crate) struct Client(pub ClientInfo);
+
+impl FromRequest for Client {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let trusted: &[IpAddr] = req
+            .app_data::<web::Data<HttpSettings>>()
+            .map_or(&[], |s| s.trusted_proxies.as_slice());
+        let peer = req.peer_addr().map(|a| a.ip());
+        let ip = client_ip(peer, req.headers(), trusted);
+        let user_agent = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect());
+        std::future::ready(Ok(Client(ClientInfo { ip, user_agent })))
+    }
+}
+
+fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> String {
+    let Some(peer) = peer else {
+        // No socket address (a test harness without one): still throttle,
+        // under one shared key.
+        return "unknown".to_owned();
+    };
+    if !trusted.contains(&peer) {
+        return peer.to_string();
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .or(forwarded.first())
+        .unwrap_or(&peer)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::HeaderValue;
+
+    #[test]
+    fn forwarded_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::HeaderName::from_static("x-forwarded-for"),
+            HeaderValue::from_static("1.2.3.4, 5.6.7.8, 10.0.0.1"),
+        );
+        assert_eq!(client_ip(Some(proxy), &h, &[proxy]), "5.6.7.8");
+        assert_eq!(client_ip(Some(proxy), &h, &[]), "10.0.0.1");
+        assert_eq!(
+            client_ip(Some(proxy), &HeaderMap::new(), &[proxy]),
+            "10.0.0.1"
+        );
+        assert_eq!(client_ip(None, &h, &[proxy]), "unknown");
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        let mut h = HeaderMap::new();
+        assert!(bearer(&h).is_err());
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert!(bearer(&h).is_err());
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer abc.def"),
+        );
+        assert_eq!(bearer(&h).unwrap().0, "abc.def");
+    }
+
+    #[test]
+    fn json_media_types() {
+        let mut h = HeaderMap::new();
+        assert!(!is_json(&h));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("Application/JSON; charset=utf-8"),
+        );
+        assert!(is_json(&h));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/merge-patch+json"),
+        );
+        assert!(is_json(&h));
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        assert!(!is_json(&h));
+    }
+}

@@ -1,0 +1,64 @@
+use actix_web::{HttpResponse, Resource, web};
+use domain::ErrorCode;
+
+use super::Service;
+use crate::{
+    blocking::blocking,
+    dto::{HealthResponse, JwksResponse},
+    error::{ApiError, Problem},
+};
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/health/live", tag = "health",
+    responses((status = 200, body = HealthResponse)))]
+pub(crate) async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(HealthResponse { status: "ok" })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/health/ready", tag = "health",
+    responses(
+        (status = 200, body = HealthResponse),
+        (status = 503, description = "`service-unavailable`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn ready(svc: Service) -> Result<HttpResponse, ApiError> {
+    blocking(move || svc.ready()).await?;
+    Ok(HttpResponse::Ok().json(HealthResponse { status: "ok" }))
+}
+
+/// The public keys that verify access tokens.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "tokens",
+    responses((status = 200, body = JwksResponse)))]
+pub(crate) async fn jwks(svc: Service) -> HttpResponse {
+    let keys = svc
+        .tokens()
+        .public_keys()
+        .into_iter()
+        .map(|k| k.0)
+        .collect();
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .json(JwksResponse { keys })
+}
+
+/// A 404 problem for unknown paths.
+pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ErrorCode::NotFound.into())
+}
+
+/// A 405 problem for a known path with another method.
+pub(crate) async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ErrorCode::MethodNotAllowed.into())
+}
+
+/// A resource that answers 405 problem+json to methods it lacks.
+pub(crate) fn resource(path: &str) -> Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+/// Routes of this module.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/health/live").route(web::get().to(live)))
+        .service(resource("/health/ready").route(web::get().to(ready)))
+        .service(resource("/.well-known/jwks.json").route(web::get().to(jwks)));
+}

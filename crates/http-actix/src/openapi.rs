@@ -1,0 +1,57 @@
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+
+use crate::{dto, error, handlers};
+
+/// The OpenAPI 3.1 document of the API, derived from the handlers and wire types.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "authd",
+        description = "Sign-up, login and tokens for REST APIs. Errors are RFC 9457 problem+json bodies with a stable `error_code`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        handlers::auth::signup,
+        handlers::auth::validate,
+        handlers::auth::resend,
+        handlers::auth::login,
+        handlers::auth::refresh,
+        handlers::auth::logout,
+        handlers::auth::me,
+        handlers::auth::update_me,
+        handlers::auth::verify,
+        handlers::system::jwks,
+        handlers::system::live,
+        handlers::system::ready,
+    ),
+    components(schemas(error::Problem, error::FieldProblem, dto::UserDto, dto::TokenResponse)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Accounts, login and tokens"),
+        (name = "tokens", description = "Token verification keys"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An access token from login or refresh"))
+                    .build(),
+            ),
+        );
+    }
+}

@@ -1,0 +1,67 @@
+//! `X-Request-Id` on every response, one log line per request, and the id
+//! made available to error bodies as their `trace_id`.
+
+use std::time::Instant;
+
+use actix_web::{
+    Error,
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
+    http::header::{HeaderName, HeaderValue},
+    middleware::Next,
+};
+use rand::RngCore;
+use tracing::Instrument;
+
+/// The request-id header.
+pub(crate) const HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+tokio::task_local! {
+    static TRACE_ID: String;
+}
+
+/// The current request's id (empty outside a request).
+pub(crate) fn current() -> String {
+    TRACE_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// Keeps an incoming id when it is short, printable ASCII; otherwise makes one.
+fn incoming_or_new(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(&HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(
+            || format!("{:016x}", rand::thread_rng().next_u64()),
+            str::to_owned,
+        )
+}
+
+/// The middleware.
+pub(crate) async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let id = incoming_or_new(&req);
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let span = tracing::info_span!("request", trace_id = %id);
+    let result = TRACE_ID
+        .scope(id.clone(), next.call(req).instrument(span.clone()))
+        .await;
+    let mut res = result?;
+    let status = res.status().as_u16();
+    let _entered = span.enter();
+    tracing::info!(
+        method = %method,
+        path = %path,
+        status,
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(HEADER, value);
+    }
+    Ok(res)
+}

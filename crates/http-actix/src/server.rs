@@ -1,0 +1,74 @@
+use std::net::{IpAddr, TcpListener};
+
+use actix_web::{App, HttpResponse, HttpServer, dev::Server, middleware::from_fn, web};
+use application::AuthService;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{ApiDoc, handlers, request_id};
+
+/// HTTP-layer settings.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Worker threads (0: one per core).
+    pub workers: usize,
+}
+
+impl HttpSettings {
+    /// The contract's default body limit: 64 KiB.
+    pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            body_limit: Self::DEFAULT_BODY_LIMIT,
+            trusted_proxies: Vec::new(),
+            workers: 0,
+        }
+    }
+}
+
+/// Builds the HTTP server on an already bound listener (port 0 in tests).
+///
+/// # Errors
+/// When the listener cannot be used.
+pub fn build_server(
+    service: AuthService,
+    settings: HttpSettings,
+    listener: TcpListener,
+) -> std::io::Result<Server> {
+    let service = web::Data::new(service);
+    let workers = settings.workers;
+    let settings = web::Data::new(settings);
+    let openapi = ApiDoc::openapi();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(request_id::middleware))
+            .app_data(service.clone())
+            .app_data(settings.clone())
+            .configure(handlers::auth::configure)
+            .configure(handlers::system::configure)
+            .service(
+                handlers::system::resource("/api-docs/openapi.json").route(web::get().to({
+                    let doc = openapi.clone();
+                    move || {
+                        let doc = doc.clone();
+                        async move { HttpResponse::Ok().json(doc) }
+                    }
+                })),
+            )
+            .service(web::redirect("/docs", "/docs/"))
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi.clone()))
+            .default_service(web::to(handlers::system::not_found))
+    })
+    .listen(listener)?;
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
