@@ -1,1 +1,8 @@
-fn main() {}
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let cli = authd::cli::Cli::parse();
+    let settings = authd::Settings::load(cli.config.as_deref())?;
+    authd::init_tracing(&settings.log);
+    authd::commands::run(cli.command, &settings)
+}

@@ -1,0 +1,22 @@
+# syntax=docker/dockerfile:1
+# Build: docker build -t authd .
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked -p authd
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates libssl3 curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --home /var/lib/authd --create-home authd
+COPY --from=build /src/target/release/authd /usr/local/bin/authd
+USER authd
+WORKDIR /var/lib/authd
+ENV AUTHD__SERVER__BIND=0.0.0.0:8080 \
+    AUTHD__DATA__DIR=/var/lib/authd/data \
+    AUTHD__MAIL__FILE=/var/lib/authd/data/mailbox.jsonl
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD curl -fsS http://127.0.0.1:8080/health/ready || exit 1
+ENTRYPOINT ["authd"]
+CMD ["serve"]

@@ -1,0 +1,34 @@
+# authd: common tasks. `make run` needs only the Rust toolchain;
+# `make test` also needs PostgreSQL on 127.0.0.1:5432 (see README).
+
+CARGO ?= cargo
+
+.PHONY: run test lint fmt openapi check-openapi build release clean
+
+run: ## Run the server on the embedded SQLite store (data/)
+	$(CARGO) run --release -p authd -- serve
+
+test: ## Run every test (PostgreSQL must be reachable)
+	$(CARGO) test --workspace --all-features
+
+lint: ## Formatting and clippy, as CI runs them
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+openapi: ## Regenerate the committed OpenAPI document
+	$(CARGO) run -q -p authd -- openapi > openapi/openapi.json
+
+check-openapi: ## Fail when openapi/openapi.json is stale
+	$(CARGO) run -q -p authd -- openapi | diff -u openapi/openapi.json -
+
+build:
+	$(CARGO) build --workspace
+
+release:
+	$(CARGO) build --release -p authd
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,94 @@
+//! What each subcommand does.
+
+use std::io::Read;
+
+use anyhow::Context;
+use domain::{Email, NewUser, Password, PersonName, UserStatus, Username};
+use secrecy::SecretString;
+use utoipa::OpenApi;
+
+use crate::{
+    Application, build_service,
+    cli::{Command, UserCommand},
+    open_store,
+    settings::Settings,
+};
+
+/// Runs a subcommand (`serve` when none is given).
+///
+/// # Errors
+/// Whatever the subcommand fails with.
+pub fn run(command: Option<Command>, settings: &Settings) -> anyhow::Result<()> {
+    match command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Migrate => open_store(&settings.database.url, 1).map(drop),
+        Command::Openapi => {
+            println!("{}", http_actix::ApiDoc::openapi().to_pretty_json()?);
+            Ok(())
+        }
+        Command::User { action } => match action {
+            UserCommand::Create { .. } => create_user(action, settings),
+        },
+    }
+}
+
+fn serve(settings: &Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings)?;
+    actix_web::rt::System::new().block_on(async { app.start()?.await })?;
+    Ok(())
+}
+
+fn create_user(action: UserCommand, settings: &Settings) -> anyhow::Result<()> {
+    let UserCommand::Create {
+        email,
+        password,
+        first_name,
+        last_name,
+        username,
+        admin,
+        active,
+    } = action;
+    let email = Email::parse(&email).context("--email")?;
+    let username = username
+        .as_deref()
+        .map(Username::parse)
+        .transpose()
+        .context("--username")?;
+    let password = match password {
+        Some(p) => p,
+        None => {
+            let mut p = String::new();
+            std::io::stdin().read_to_string(&mut p)?;
+            p.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let mut identity = vec![email.as_str(), email.local_part()];
+    identity.extend(username.as_ref().map(Username::as_str));
+    let password = Password::new(SecretString::from(password), &identity).context("--password")?;
+    let first_name = PersonName::parse(first_name.as_deref().unwrap_or(email.local_part()))
+        .context("--first-name")?;
+    let last_name =
+        PersonName::parse(last_name.as_deref().unwrap_or("-")).context("--last-name")?;
+    let service = build_service(settings)?;
+    let status = if active {
+        UserStatus::Active
+    } else {
+        UserStatus::PendingValidation
+    };
+    let user = service.create_user(
+        NewUser {
+            email,
+            username,
+            phone: None,
+            first_name,
+            last_name,
+            status,
+            email_verified: active,
+            is_admin: admin,
+        },
+        &password,
+        None,
+    )?;
+    println!("{}", user.id);
+    Ok(())
+}

@@ -1,0 +1,250 @@
+use std::{
+    path::PathBuf,
+    sync::mpsc,
+    thread::{self, JoinHandle},
+};
+
+use actix_web::dev::ServerHandle;
+use adapter_postgres::testing::TestDatabase;
+use authd::{Application, Settings};
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+/// Which store the app under test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Declares, for each named `fn(TestApp)`, one test per store.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name($crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite));
+            }
+            #[test]
+            fn postgres() {
+                super::$name($crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres));
+            }
+        }
+    )*};
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A running authd with its own store, data directory and mailbox.
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub mailbox: PathBuf,
+    pub database_url: String,
+    handle: ServerHandle,
+    thread: Option<JoinHandle<()>>,
+    database: Option<TestDatabase>,
+    _dir: TempDir,
+}
+
+impl TestApp {
+    pub fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {})
+    }
+
+    /// Boots the app after `adjust` has changed the test settings.
+    pub fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, database) = match backend {
+            Backend::Sqlite => (format!("sqlite://{}/authd.db", dir.path().display()), None),
+            Backend::Postgres => {
+                let db = TestDatabase::new();
+                (db.url().to_owned(), Some(db))
+            }
+        };
+        let mut settings = Settings::default();
+        settings.server.bind = "127.0.0.1:0".into();
+        settings.server.workers = 1;
+        settings.database.url = url;
+        settings.database.max_connections = 4;
+        settings.data.dir = dir.path().join("data");
+        settings.mail.file = dir.path().join("mailbox.jsonl");
+        // Cheap hashing: these tests are about the HTTP contract.
+        settings.security.argon2_memory_kib = 256;
+        settings.security.argon2_iterations = 1;
+        adjust(&mut settings);
+        Self::boot(&settings, database, dir)
+    }
+
+    /// Boots the app on explicit settings (keeps `dir` alive with it).
+    pub fn boot(settings: &Settings, database: Option<TestDatabase>, dir: TempDir) -> Self {
+        let app = Application::build(settings).expect("application builds");
+        let port = app.port();
+        let (tx, rx) = mpsc::channel();
+        let thread = thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = app.start().expect("server starts");
+                tx.send(server.handle()).expect("handle sent");
+                server.await.expect("server runs");
+            });
+        });
+        let handle = rx.recv().expect("server started");
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            client: Client::new(),
+            mailbox: settings.mail.file.clone(),
+            database_url: settings.database.url.clone(),
+            handle,
+            thread: Some(thread),
+            database,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn get(&self, path: &str) -> RequestBuilder {
+        self.client.get(self.url(path))
+    }
+
+    pub fn post(&self, path: &str) -> RequestBuilder {
+        self.client.post(self.url(path))
+    }
+
+    pub fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.post(path).json(body).send().expect("request sent")
+    }
+
+    pub fn get_auth(&self, path: &str, token: &str) -> Response {
+        self.get(path)
+            .bearer_auth(token)
+            .send()
+            .expect("request sent")
+    }
+
+    /// The newest code of `kind` mailed to `to`.
+    pub fn last_code(&self, to: &str, kind: &str) -> String {
+        self.mails()
+            .into_iter()
+            .rev()
+            .find(|m| m["to"] == to && m["kind"] == kind)
+            .and_then(|m| m["code"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| panic!("no {kind} mail to {to}"))
+    }
+
+    /// Every mail sent so far.
+    pub fn mails(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.mailbox)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("mailbox line is JSON"))
+            .collect()
+    }
+
+    /// Signs up `email` (optionally with more fields) and returns the user.
+    pub fn signup(&self, email: &str, extra: Value) -> Value {
+        let mut body = json!({
+            "email": email, "password": PASSWORD, "first_name": "Ada", "last_name": "Lovelace",
+        });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        let res = self.post_json("/api/v1/auth/signup", &body);
+        assert_eq!(res.status(), 201, "signup of {email}");
+        res.json().expect("user JSON")
+    }
+
+    /// Signs up and validates `email`; returns the active user.
+    pub fn active_user(&self, email: &str, extra: Value) -> Value {
+        self.signup(email, extra);
+        let code = self.last_code(email, "validate-email");
+        let res = self.post_json("/api/v1/auth/validate", &json!({ "code": code }));
+        assert_eq!(res.status(), 200);
+        res.json().expect("user JSON")
+    }
+
+    /// Logs in and returns the token response.
+    pub fn login(&self, identifier: &str, password: &str) -> Value {
+        let res = self.post_json(
+            "/api/v1/auth/login",
+            &json!({ "username": identifier, "password": password }),
+        );
+        assert_eq!(res.status(), 200, "login of {identifier}");
+        res.json().expect("token JSON")
+    }
+
+    /// An active, logged-in user: (access token, refresh token).
+    pub fn logged_in(&self, email: &str) -> (String, String) {
+        self.active_user(email, json!({}));
+        let t = self.login(email, PASSWORD);
+        (
+            t["access_token"].as_str().expect("access token").to_owned(),
+            t["refresh_token"]
+                .as_str()
+                .expect("refresh token")
+                .to_owned(),
+        )
+    }
+}
+
+impl TestApp {
+    /// Disables an account, as an administrator would.
+    pub fn deactivate(&self, user_id: &str) {
+        let store = authd::open_store(&self.database_url, 1).expect("store opens");
+        let id = user_id.parse().expect("user id");
+        let now = time::OffsetDateTime::now_utc();
+        store
+            .set_user_status(id, domain::UserStatus::Inactive, now)
+            .expect("deactivated");
+    }
+
+    /// Drops the PostgreSQL database under the running app.
+    pub fn drop_database(mut self) -> Self {
+        drop(self.database.take());
+        self
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+        if let Some(t) = self.thread.take() {
+            drop(t.join());
+        }
+    }
+}
+
+/// Checks a problem+json answer: status, code, and the common members.
+pub fn assert_problem(res: Response, status: u16, code: &str) -> Value {
+    assert_eq!(res.status(), status, "status for {code}");
+    let content_type = res.headers()["content-type"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let request_id = res.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let body: Value = res.json().expect("problem JSON");
+    assert_eq!(body["error_code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    assert_eq!(body["type"], "about:blank");
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()));
+    assert_eq!(
+        body["trace_id"],
+        request_id.as_str(),
+        "trace_id equals X-Request-Id"
+    );
+    let ts = body["timestamp"].as_str().expect("timestamp");
+    assert!(
+        ts.ends_with('Z') && ts.len() == 20,
+        "RFC 3339 UTC timestamp: {ts}"
+    );
+    body
+}

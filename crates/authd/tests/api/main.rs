@@ -1,0 +1,10 @@
+//! HTTP tests: the real application, booted on port 0, over each store.
+
+mod helpers;
+
+mod auth_flow;
+mod errors;
+mod login;
+mod signup;
+mod system;
+mod tokens;

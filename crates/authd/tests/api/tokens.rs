@@ -1,0 +1,198 @@
+use std::{sync::Barrier, thread};
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::{Backend, TestApp, assert_problem},
+    on_both_stores,
+};
+
+fn refresh_rotates_and_detects_reuse(app: TestApp) {
+    let (_, first) = app.logged_in("ada@example.com");
+    let res = app.post_json("/api/v1/auth/refresh", &json!({ "refresh_token": first }));
+    assert_eq!(res.status(), 200);
+    let t: Value = res.json().unwrap();
+    let second = t["refresh_token"].as_str().unwrap().to_owned();
+    let access = t["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(first, second);
+    assert_eq!(t["user"]["email"], "ada@example.com");
+    assert_eq!(app.get_auth("/api/v1/auth/me", &access).status(), 200);
+    // Presenting the spent token again revokes the whole session.
+    let res = app.post_json("/api/v1/auth/refresh", &json!({ "refresh_token": first }));
+    assert_problem(res, 401, "invalid-token");
+    let res = app.post_json("/api/v1/auth/refresh", &json!({ "refresh_token": second }));
+    assert_problem(res, 401, "invalid-token");
+    assert_problem(
+        app.get_auth("/api/v1/auth/me", &access),
+        401,
+        "invalid-token",
+    );
+    let res = app.post_json(
+        "/api/v1/auth/refresh",
+        &json!({ "refresh_token": "unknown" }),
+    );
+    assert_problem(res, 401, "invalid-token");
+    let res = app.post_json("/api/v1/auth/refresh", &json!({}));
+    assert_problem(res, 400, "bad-request");
+}
+
+fn concurrent_refreshes_have_one_winner(app: TestApp) {
+    let (_, refresh) = app.logged_in("ada@example.com");
+    let barrier = Barrier::new(6);
+    let statuses: Vec<u16> = thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    app.post_json("/api/v1/auth/refresh", &json!({ "refresh_token": refresh }))
+                        .status()
+                        .as_u16()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 401),
+        "{statuses:?}"
+    );
+}
+
+fn grace_lets_a_lost_answer_be_replayed(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.tokens.refresh_reuse_grace_seconds = 60);
+    let (_, first) = app.logged_in("ada@example.com");
+    for _ in 0..2 {
+        let res = app.post_json("/api/v1/auth/refresh", &json!({ "refresh_token": first }));
+        assert_eq!(res.status(), 200, "replay within the grace period");
+    }
+}
+
+#[test]
+fn grace_replay_sqlite() {
+    grace_lets_a_lost_answer_be_replayed(Backend::Sqlite);
+}
+
+#[test]
+fn grace_replay_postgres() {
+    grace_lets_a_lost_answer_be_replayed(Backend::Postgres);
+}
+
+fn forged_and_malformed_tokens_are_invalid(app: TestApp) {
+    let (token, _) = app.logged_in("ada@example.com");
+    let parts: Vec<&str> = token.split('.').collect();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(header["alg"], "EdDSA");
+    let mut claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    for claim in ["iss", "aud", "sub", "sid", "jti", "iat", "exp"] {
+        assert!(claims.get(claim).is_some(), "claim {claim}");
+    }
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        900
+    );
+    claims["sub"] = json!(uuid::Uuid::now_v7().to_string());
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        parts[2]
+    );
+    let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+    let alg_none = format!("{none_header}.{}.", parts[1]);
+    let bad_sig = format!(
+        "{}.{}.{}",
+        parts[0],
+        parts[1],
+        URL_SAFE_NO_PAD.encode([7u8; 64])
+    );
+    for bad in [
+        tampered.as_str(),
+        alg_none.as_str(),
+        bad_sig.as_str(),
+        "garbage",
+        "a.b.c",
+    ] {
+        assert_problem(app.get_auth("/api/v1/auth/me", bad), 401, "invalid-token");
+    }
+    let res = app
+        .get("/api/v1/auth/me")
+        .header("authorization", format!("Basic {token}"))
+        .send()
+        .unwrap();
+    assert_problem(res, 401, "invalid-token");
+    assert_problem(
+        app.get("/api/v1/auth/me").send().unwrap(),
+        401,
+        "missing-authorization",
+    );
+}
+
+fn jwks_publishes_the_signing_key(app: TestApp) {
+    let (token, _) = app.logged_in("ada@example.com");
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let res = app.get("/.well-known/jwks.json").send().unwrap();
+    assert_eq!(res.status(), 200);
+    let jwks: Value = res.json().unwrap();
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0]["kid"], header["kid"]);
+    assert_eq!(keys[0]["kty"], "OKP");
+    assert_eq!(keys[0]["crv"], "Ed25519");
+    assert!(keys[0].get("d").is_none(), "no private part");
+}
+
+fn expired_access_tokens_are_refused(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.tokens.access_ttl_seconds = 1);
+    let (token, refresh) = app.logged_in("ada@example.com");
+    thread::sleep(std::time::Duration::from_millis(2100));
+    assert_problem(
+        app.get_auth("/api/v1/auth/me", &token),
+        401,
+        "token-expired",
+    );
+    let res = app.post_json("/api/v1/auth/refresh", &json!({ "refresh_token": refresh }));
+    assert_eq!(
+        res.status(),
+        200,
+        "the refresh token outlives the access token"
+    );
+}
+
+fn expired_refresh_tokens_are_refused(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.tokens.refresh_ttl_seconds = 1);
+    let (_, refresh) = app.logged_in("ada@example.com");
+    thread::sleep(std::time::Duration::from_millis(1500));
+    let res = app.post_json("/api/v1/auth/refresh", &json!({ "refresh_token": refresh }));
+    assert_problem(res, 401, "token-expired");
+}
+
+#[test]
+fn expiry_sqlite() {
+    expired_access_tokens_are_refused(Backend::Sqlite);
+    expired_refresh_tokens_are_refused(Backend::Sqlite);
+}
+
+#[test]
+fn expiry_postgres() {
+    expired_access_tokens_are_refused(Backend::Postgres);
+    expired_refresh_tokens_are_refused(Backend::Postgres);
+}
+
+on_both_stores!(
+    refresh_rotates_and_detects_reuse,
+    concurrent_refreshes_have_one_winner,
+    forged_and_malformed_tokens_are_invalid,
+    jwks_publishes_the_signing_key,
+);
