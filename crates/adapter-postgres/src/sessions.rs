@@ -5,7 +5,7 @@ use diesel::{
     prelude::*,
     sql_types::{Nullable, Timestamptz},
 };
-use domain::{SecretDigest, Session, SessionId, UserId};
+use domain::{RefreshVerdict, SecretDigest, Session, SessionId, UserId, judge_refresh};
 use ports::{NewRefreshToken, Rotation, SessionStore, StoreError};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -86,32 +86,6 @@ impl TokenRow {
     }
 }
 
-/// What presenting a refresh token amounts to, decided before any write.
-#[derive(Debug, PartialEq, Eq)]
-enum Verdict {
-    Rotate,
-    Reuse,
-    Expired,
-    Invalid,
-}
-
-/// The rules of [`SessionStore::rotate_refresh`], in the order they apply.
-fn judge(token: &TokenRow, session: &SessionRow, now: OffsetDateTime, grace: Duration) -> Verdict {
-    if session.revoked_at.is_some() {
-        return Verdict::Invalid;
-    }
-    if let Some(spent_at) = token.spent_at {
-        let replay = grace > Duration::ZERO && now - spent_at < grace;
-        if !replay {
-            return Verdict::Reuse;
-        }
-    }
-    if now >= token.expires_at || now >= session.expires_at {
-        return Verdict::Expired;
-    }
-    Verdict::Rotate
-}
-
 /// Spends `token` (a replay within grace keeps its first spending time),
 /// records `next` and moves the session on.
 fn rotate(
@@ -189,17 +163,18 @@ impl SessionStore for PgStore {
                 .find(token.session_id)
                 .select(SessionRow::as_select())
                 .for_update()
-                .first(conn)?;
-            match judge(&token, &session, now, grace) {
-                Verdict::Invalid => Ok(Rotation::Invalid),
-                Verdict::Expired => Ok(Rotation::Expired),
-                Verdict::Reuse => {
-                    diesel::update(sessions::table.find(session.id))
+                .first(conn)?
+                .into_domain();
+            match judge_refresh(token.expires_at, token.spent_at, &session, now, grace) {
+                RefreshVerdict::Invalid => Ok(Rotation::Invalid),
+                RefreshVerdict::Expired => Ok(Rotation::Expired),
+                RefreshVerdict::Reuse => {
+                    diesel::update(sessions::table.find(token.session_id))
                         .set(sessions::revoked_at.eq(now))
                         .execute(conn)?;
                     Ok(Rotation::Reused)
                 }
-                Verdict::Rotate => rotate(conn, &token, next, now).map(Rotation::Rotated),
+                RefreshVerdict::Rotate => rotate(conn, &token, next, now).map(Rotation::Rotated),
             }
         })
     }
@@ -255,54 +230,4 @@ pub(crate) fn revoke_sessions_of(
         update = update.filter(sessions::id.ne(keep.as_uuid()));
     }
     update.execute(conn)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const NOW: OffsetDateTime = time::macros::datetime!(2030-01-01 0:00 UTC);
-
-    fn token(spent_at: Option<OffsetDateTime>) -> TokenRow {
-        TokenRow {
-            digest: vec![0; 32],
-            session_id: Uuid::nil(),
-            issued_at: NOW,
-            expires_at: NOW + Duration::hours(1),
-            spent_at,
-        }
-    }
-
-    fn session(revoked_at: Option<OffsetDateTime>) -> SessionRow {
-        SessionRow {
-            id: Uuid::nil(),
-            user_id: Uuid::nil(),
-            created_at: NOW,
-            last_used_at: NOW,
-            expires_at: NOW + Duration::hours(1),
-            revoked_at,
-            user_agent: None,
-            ip: None,
-        }
-    }
-
-    #[test]
-    fn a_revoked_session_outranks_reuse() {
-        let verdict = judge(&token(Some(NOW)), &session(Some(NOW)), NOW, Duration::ZERO);
-        assert_eq!(verdict, Verdict::Invalid);
-    }
-
-    #[test]
-    fn a_replay_from_before_the_spend_counts_within_grace_only() {
-        // Clocks of two instances may disagree a little.
-        let later = token(Some(NOW + Duration::seconds(1)));
-        assert_eq!(
-            judge(&later, &session(None), NOW, Duration::seconds(5)),
-            Verdict::Rotate
-        );
-        assert_eq!(
-            judge(&later, &session(None), NOW, Duration::ZERO),
-            Verdict::Reuse
-        );
-    }
 }

@@ -274,10 +274,8 @@ pub(crate) struct RefreshTokenRow {
     /// The session the token belongs to.
     pub(crate) session_id: String,
     issued_at: i64,
-    /// When the token stops working (exclusive), in microseconds.
-    pub(crate) expires_at: i64,
-    /// When the token was spent, in microseconds.
-    pub(crate) spent_at: Option<i64>,
+    expires_at: i64,
+    spent_at: Option<i64>,
 }
 
 impl RefreshTokenRow {
@@ -296,6 +294,16 @@ impl RefreshTokenRow {
             expires_at,
             spent_at: None,
         }
+    }
+
+    /// When the token stops working (exclusive).
+    pub(crate) fn expires_at(&self) -> Result<OffsetDateTime, Error> {
+        instant_of("refresh_tokens", self.expires_at)
+    }
+
+    /// When the token was first spent, if it was.
+    pub(crate) fn spent_at(&self) -> Result<Option<OffsetDateTime>, Error> {
+        optional_instant("refresh_tokens", self.spent_at)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Login sessions and their rotating refresh tokens.
 
 use diesel::prelude::*;
-use domain::{SecretDigest, Session, SessionId, UserId};
+use domain::{RefreshVerdict, SecretDigest, Session, SessionId, UserId, judge_refresh};
 use ports::{NewRefreshToken, Rotation, SessionStore, StoreError};
 use time::{Duration, OffsetDateTime};
 
@@ -55,12 +55,6 @@ pub(crate) fn revoke_all(
     Ok(revoked)
 }
 
-/// Whether a token spent at `spent` may still be replayed at `now` (both
-/// in microseconds): spent less than `grace` ago. A zero grace never does.
-fn within_grace(spent: i64, now: i64, grace: Duration) -> bool {
-    grace.is_positive() && i128::from(now) - i128::from(spent) < grace.whole_microseconds()
-}
-
 /// The whole of [`SessionStore::rotate_refresh`], inside its transaction.
 fn rotate(
     conn: &mut SqliteConnection,
@@ -80,20 +74,17 @@ fn rotate(
     let Some(session) = find_session(conn, &token.session_id)? else {
         return Ok(Rotation::Invalid);
     };
-    if session.revoked_at.is_some() {
-        return Ok(Rotation::Invalid);
+    match judge_refresh(token.expires_at()?, token.spent_at()?, &session, now, grace) {
+        RefreshVerdict::Invalid => Ok(Rotation::Invalid),
+        RefreshVerdict::Expired => Ok(Rotation::Expired),
+        RefreshVerdict::Reuse => {
+            revoke(conn, &token.session_id, micros(now)?)?;
+            Ok(Rotation::Reused)
+        }
+        RefreshVerdict::Rotate => {
+            spend_and_extend(conn, presented, &token, next, micros(now)?).map(Rotation::Rotated)
+        }
     }
-    let at = micros(now)?;
-    if let Some(spent) = token.spent_at
-        && !within_grace(spent, at, grace)
-    {
-        revoke(conn, &token.session_id, at)?;
-        return Ok(Rotation::Reused);
-    }
-    if at >= token.expires_at || at >= micros(session.expires_at)? {
-        return Ok(Rotation::Expired);
-    }
-    spend_and_extend(conn, presented, &token, next, at).map(Rotation::Rotated)
 }
 
 /// Spends `token` (keeping the time of its first spending, so a replay in

@@ -1,17 +1,3 @@
-//! The storage contract of `ports`, on a SQLite file of its own per test.
+//! The storage contract of `ports`.
 
-use adapter_sqlite::SqliteStore;
-
-/// A migrated store on a new file in a new temporary directory, which is
-/// removed when the returned guard drops.
-fn fresh_store() -> (SqliteStore, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let url = format!("sqlite://{}", dir.path().join("authd.db").display());
-    let store = SqliteStore::connect(&url, 4).expect("connect");
-    store.migrate().expect("migrate");
-    (store, dir)
-}
-
-mod contract {
-    ports::store_contract_tests!(super::fresh_store());
-}
+ports::store_contract_tests!(crate::fresh_store());

@@ -13,6 +13,8 @@ use domain::{
 use ports::{NewRefreshToken, Rotation, SessionStore, Store, StoreError, UniqueField, UserStore};
 use time::{Duration, OffsetDateTime};
 
+use crate::fresh_store;
+
 fn now() -> OffsetDateTime {
     // Whole microseconds, as the store keeps them.
     let t = OffsetDateTime::now_utc();
@@ -39,14 +41,6 @@ fn user(email: &str, username: Option<&str>, phone: Option<&str>) -> User {
 
 fn org() -> Organization {
     Organization::new(OrganizationName::parse("Acme").unwrap(), now())
-}
-
-fn fresh() -> (SqliteStore, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("authd.db").display());
-    let store = SqliteStore::connect(&url, 4).unwrap();
-    store.migrate().unwrap();
-    (store, dir)
 }
 
 /// `target` as a path relative to the current directory.
@@ -154,7 +148,7 @@ fn a_reopened_store_keeps_its_data() {
 
 #[test]
 fn duplicates_name_the_field() {
-    let (store, _dir) = fresh();
+    let (store, _dir) = fresh_store();
     let first = user("ada@example.com", Some("ada"), Some("+33612345678"));
     store.create_user(&first, &org()).unwrap();
     let cases = [
@@ -203,7 +197,7 @@ fn token(secret: &str, now: OffsetDateTime) -> NewRefreshToken {
 fn concurrent_writers_never_fail() {
     const THREADS: usize = 8;
     const ROUNDS: usize = 25;
-    let (store, _dir) = fresh();
+    let (store, _dir) = fresh_store();
     let store = Arc::new(store);
     let workers: Vec<_> = (0..THREADS)
         .map(|t| {
