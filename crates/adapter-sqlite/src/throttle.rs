@@ -1,8 +1,13 @@
 //! Failed-login counters, shared by every process on the same file.
+//!
+//! [`LoginThrottleStore::admit_login`] counts and records in one
+//! `BEGIN IMMEDIATE` transaction: it holds the database's write lock from
+//! the first count to the insert, so concurrent attempts take turns and
+//! each counts what the previous ones recorded.
 
-use diesel::dsl::{count_star, min};
 use diesel::prelude::*;
-use ports::{FailureCount, LoginThrottleStore, StoreError};
+use diesel::sqlite::Sqlite;
+use ports::{Admission, LoginThrottleStore, StoreError, ThrottleLimits};
 use time::OffsetDateTime;
 
 use crate::SqliteStore;
@@ -10,55 +15,78 @@ use crate::error::Error;
 use crate::rows::{NewLoginFailure, instant_of, micros};
 use crate::schema::login_failures;
 
-/// Turns a `(count, oldest)` aggregate into a [`FailureCount`].
-fn failure_count((count, oldest): (i64, Option<i64>)) -> Result<FailureCount, Error> {
-    Ok(FailureCount {
-        count: u32::try_from(count).unwrap_or(u32::MAX),
-        oldest: oldest
-            .map(|us| instant_of("login_failures", us))
-            .transpose()?,
-    })
+/// What failures are counted by: an account or a client address.
+#[derive(Debug, Clone, Copy)]
+enum Key<'a> {
+    Account(&'a str),
+    Ip(&'a str),
+}
+
+impl<'a> Key<'a> {
+    /// The key's failures at or after `since` (in microseconds).
+    fn failures_since(self, since: i64) -> login_failures::BoxedQuery<'a, Sqlite> {
+        let failures = login_failures::table
+            .filter(login_failures::at.ge(since))
+            .into_boxed();
+        match self {
+            Self::Account(account) => failures.filter(login_failures::account.eq(account)),
+            Self::Ip(ip) => failures.filter(login_failures::ip.eq(ip)),
+        }
+    }
+
+    /// `None` while the key's count at or after `since` is under `limit`;
+    /// once it has reached it, the time (in microseconds) of the failure
+    /// whose leaving the window brings the count back under (the
+    /// `count - limit + 1`-th oldest). A limit of zero is reached by no
+    /// failure at all, and no failure's leaving frees it: `at`, the
+    /// attempt's own time, stands in.
+    fn frees_at(
+        self,
+        conn: &mut SqliteConnection,
+        since: i64,
+        limit: u32,
+        at: i64,
+    ) -> Result<Option<i64>, Error> {
+        let count: i64 = self.failures_since(since).count().get_result(conn)?;
+        let limit = i64::from(limit);
+        if count < limit {
+            return Ok(None);
+        }
+        let leaving = self
+            .failures_since(since)
+            .select(login_failures::at)
+            .order(login_failures::at.asc())
+            .offset(count - limit)
+            .first(conn)
+            .optional()?;
+        Ok(Some(leaving.unwrap_or(at)))
+    }
 }
 
 impl LoginThrottleStore for SqliteStore {
-    fn record_failed_login(
+    fn admit_login(
         &self,
         account: &str,
         ip: &str,
         at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+        since: OffsetDateTime,
+        limits: ThrottleLimits,
+    ) -> Result<Admission, StoreError> {
         let row = NewLoginFailure::new(account, ip, at)?;
+        let (at, since) = (micros(at)?, micros(since)?);
+        let (by_account, by_ip) = (Key::Account(account), Key::Ip(ip));
         self.write(|conn| {
+            let account_frees = by_account.frees_at(conn, since, limits.per_account, at)?;
+            let ip_frees = by_ip.frees_at(conn, since, limits.per_ip, at)?;
+            if let Some(frees_at) = account_frees.max(ip_frees) {
+                return Ok(Admission::Refused {
+                    frees_at: instant_of("login_failures", frees_at)?,
+                });
+            }
             diesel::insert_into(login_failures::table)
                 .values(&row)
                 .execute(conn)?;
-            Ok(())
-        })
-    }
-
-    fn failed_logins_since(
-        &self,
-        account: &str,
-        ip: &str,
-        since: OffsetDateTime,
-    ) -> Result<(FailureCount, FailureCount), StoreError> {
-        let since = micros(since)?;
-        let tally = (count_star(), min(login_failures::at));
-        // Both counts come from one snapshot (a read transaction).
-        self.read(|conn| {
-            conn.transaction(|conn| {
-                let by_account = login_failures::table
-                    .filter(login_failures::account.eq(account))
-                    .filter(login_failures::at.ge(since))
-                    .select(tally)
-                    .get_result(conn)?;
-                let by_ip = login_failures::table
-                    .filter(login_failures::ip.eq(ip))
-                    .filter(login_failures::at.ge(since))
-                    .select(tally)
-                    .get_result(conn)?;
-                Ok((failure_count(by_account)?, failure_count(by_ip)?))
-            })
+            Ok(Admission::Admitted)
         })
     }
 

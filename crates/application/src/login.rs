@@ -2,7 +2,7 @@ use domain::{
     AccessClaims, CodeKind, ErrorCode, LoginIdentifier, SecretDigest, Session, SessionId, User,
     UserStatus,
 };
-use ports::{NewRefreshToken, PasswordCheck, Rotation};
+use ports::{Admission, NewRefreshToken, PasswordCheck, Rotation, ThrottleLimits};
 use secrecy::{ExposeSecret, SecretString};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -29,8 +29,8 @@ pub struct LoginRequest {
     pub client: ClientInfo,
 }
 
-/// What a successful login or refresh hands to the client.
-#[derive(Debug)]
+/// What a successful login or refresh hands to the client. Its `Debug`
+/// shows no token.
 pub struct Tokens {
     /// The signed access token.
     pub access_token: String,
@@ -42,6 +42,16 @@ pub struct Tokens {
     pub refresh_expires_in: i64,
     /// The user the tokens are for.
     pub user: User,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("expires_in", &self.expires_in)
+            .field("refresh_expires_in", &self.refresh_expires_in)
+            .field("user", &self.user.id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AuthService {
@@ -58,16 +68,13 @@ impl AuthService {
         let store = &self.ports.store;
         let now = self.now();
         let identifier = LoginIdentifier::parse(&req.identifier);
-        let account_key = identifier.as_ref().map_or_else(
-            || req.identifier.trim().to_lowercase(),
-            |i| i.as_str().to_owned(),
-        );
-        self.check_throttle(&account_key, &req.client.ip, now)?;
-
         let user = match &identifier {
             Some(identifier) => store.user_by_identifier(identifier)?,
             None => None,
         };
+        let account_key = throttle_key(user.as_ref(), &req.identifier);
+        self.admit(&account_key, &req.client.ip, now)?;
+
         let check = match &user {
             Some(user) => self
                 .ports
@@ -80,8 +87,8 @@ impl AuthService {
         };
         let user = match (user, check) {
             (Some(user), PasswordCheck::Match | PasswordCheck::MatchNeedsRehash) => user,
+            // The attempt was recorded as a failure when it was admitted.
             _ => {
-                store.record_failed_login(&account_key, &req.client.ip, now)?;
                 tracing::info!("login failed: bad credentials");
                 return Err(ErrorCode::BadCredentials.into());
             }
@@ -95,9 +102,7 @@ impl AuthService {
                     CodeKind::ResendValidation,
                     self.policy.validation_code_ttl,
                 )?;
-                return Err(AppError::NotValidated {
-                    resend_code: resend_code.expose_secret().to_owned(),
-                });
+                return Err(AppError::NotValidated { resend_code });
             }
             UserStatus::Inactive => return Err(ErrorCode::InactiveAccount.into()),
         }
@@ -144,26 +149,24 @@ impl AuthService {
         self.tokens_for(user, session.id, secret, next.expires_at, now)
     }
 
-    fn check_throttle(&self, account: &str, ip: &str, now: OffsetDateTime) -> Result<(), AppError> {
+    /// Admits a login attempt, or refuses it with the seconds until the
+    /// limit that was reached frees a slot.
+    fn admit(&self, account: &str, ip: &str, now: OffsetDateTime) -> Result<(), AppError> {
         let window = self.policy.lockout;
-        let (by_account, by_ip) =
-            self.ports
-                .store
-                .failed_logins_since(account, ip, now - window)?;
-        let over = [
-            (by_account, self.policy.max_failed_logins),
-            (by_ip, self.policy.max_failed_logins_per_ip),
-        ]
-        .into_iter()
-        .filter(|(count, max)| count.count >= *max)
-        .filter_map(|(count, _)| count.oldest)
-        .min();
-        match over {
-            None => Ok(()),
-            Some(oldest) => {
-                // The oldest counted failure leaves the window one second
-                // after it is exactly `window` old (the window includes its start).
-                let wait = (oldest + window - now).whole_seconds().max(0) + 1;
+        let limits = ThrottleLimits {
+            per_account: self.policy.max_failed_logins,
+            per_ip: self.policy.max_failed_logins_per_ip,
+        };
+        match self
+            .ports
+            .store
+            .admit_login(account, ip, now, now - window, limits)?
+        {
+            Admission::Admitted => Ok(()),
+            Admission::Refused { frees_at } => {
+                // A failure counts while it is at most `window` old, so it
+                // stops counting one second after that, in whole seconds.
+                let wait = (frees_at + window - now).whole_seconds().max(0) + 1;
                 tracing::warn!(retry_after = wait, "login throttled");
                 Err(AppError::Throttled {
                     retry_after: u64::try_from(wait).unwrap_or(1),
@@ -221,6 +224,24 @@ impl AuthService {
             refresh_expires_in: seconds_between(now, refresh_expires_at),
             user,
         })
+    }
+}
+
+/// The throttling key of an attempt: the account when the identifier names
+/// one (so its e-mail, username and phone share one counter), otherwise a
+/// digest of the identifier as typed (bounded, whatever its length).
+fn throttle_key(user: Option<&User>, identifier: &str) -> String {
+    match user {
+        Some(user) => format!("user:{}", user.id),
+        None => {
+            let digest = SecretDigest::of(&identifier.trim().to_lowercase());
+            let hex: String = digest
+                .as_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            format!("unknown:{hex}")
+        }
     }
 }
 

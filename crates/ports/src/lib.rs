@@ -17,7 +17,8 @@ pub use clock::{Clock, SecretGenerator};
 pub use hasher::{HasherError, PasswordCheck, PasswordHasher};
 pub use mailer::{Mail, MailError, Mailer};
 pub use store::{
-    BoxError, CodeStore, FailureCount, LoginThrottleStore, NewRefreshToken, OneTimeCode,
-    OrganizationStore, Rotation, SessionStore, Store, StoreError, UniqueField, UserStore,
+    Admission, BoxError, CodeStore, LoginThrottleStore, NewRefreshToken, OneTimeCode,
+    OrganizationStore, Rotation, SessionStore, Store, StoreError, ThrottleLimits, UniqueField,
+    UserStore,
 };
 pub use tokens::{PublicJwk, TokenError, TokenIssuer};

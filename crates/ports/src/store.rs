@@ -87,13 +87,30 @@ pub enum Rotation {
     Invalid,
 }
 
-/// Failed login attempts within a window.
+/// The limits of login throttling, within one window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FailureCount {
-    /// How many failures were recorded since the window's start.
-    pub count: u32,
-    /// The earliest of them, if any.
-    pub oldest: Option<OffsetDateTime>,
+pub struct ThrottleLimits {
+    /// Failures one account may have in the window.
+    pub per_account: u32,
+    /// Failures one client address may have in the window.
+    pub per_ip: u32,
+}
+
+/// Whether a login attempt may go ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// It may: a failure is now recorded for it, which a successful login
+    /// clears.
+    Admitted,
+    /// It may not; nothing was recorded. `frees_at` is when the limits that
+    /// were reached free a slot: for each such limit, the time of the
+    /// failure whose leaving the window brings its count under the limit
+    /// (with `count >= limit`, the `count - limit + 1`-th oldest in the
+    /// window), and of those the latest.
+    Refused {
+        /// When a slot frees, as the time of the failure that must leave.
+        frees_at: OffsetDateTime,
+    },
 }
 
 /// Users and their credentials.
@@ -250,22 +267,27 @@ pub trait SessionStore {
 
 /// Failed-login counters shared by every instance on the same database.
 pub trait LoginThrottleStore {
-    /// Records one failed login for `account` (a normalised identifier)
-    /// from client address `ip` at `at`.
-    fn record_failed_login(
+    /// Decides, and records, a login attempt for `account` (a normalised,
+    /// bounded key) from client address `ip` at `at`, counting the failures
+    /// recorded at or after `since`.
+    ///
+    /// If the account's count has reached `limits.per_account`, or the
+    /// address's has reached `limits.per_ip`, nothing is recorded and
+    /// [`Admission::Refused`] is returned. Otherwise a failure is recorded
+    /// for the attempt, presumed until [`LoginThrottleStore::clear_failed_logins`]
+    /// forgets it, and [`Admission::Admitted`] is returned.
+    ///
+    /// Counting and recording are one atomic step: of concurrent attempts
+    /// for one account (or one address), never more are admitted than the
+    /// limit allows.
+    fn admit_login(
         &self,
         account: &str,
         ip: &str,
         at: OffsetDateTime,
-    ) -> Result<(), StoreError>;
-
-    /// Failures recorded for `account`, and for `ip`, at or after `since`.
-    fn failed_logins_since(
-        &self,
-        account: &str,
-        ip: &str,
         since: OffsetDateTime,
-    ) -> Result<(FailureCount, FailureCount), StoreError>;
+        limits: ThrottleLimits,
+    ) -> Result<Admission, StoreError>;
 
     /// Forgets `account`'s failures (after a successful login) and any
     /// record older than `before`.

@@ -24,7 +24,10 @@ use domain::{
 };
 use time::{Duration, OffsetDateTime, macros::datetime};
 
-use crate::{FailureCount, NewRefreshToken, OneTimeCode, Rotation, Store, StoreError, UniqueField};
+use crate::{
+    Admission, NewRefreshToken, OneTimeCode, Rotation, Store, StoreError, ThrottleLimits,
+    UniqueField,
+};
 
 /// Something that owns a fresh, empty store for one test, and keeps alive
 /// whatever the store needs (a temporary database, a directory) until it
@@ -87,13 +90,19 @@ macro_rules! store_contract_tests {
             revoke_session_of_another_user_or_unknown_is_not_found,
             revoke_user_sessions_spares_the_kept_session,
             revoke_user_sessions_without_keep_revokes_all,
-            failed_logins_are_counted_per_account_and_per_ip,
-            failed_logins_since_counts_only_the_window,
+            admit_login_admits_an_account_up_to_its_limit,
+            admit_login_frees_at_names_the_failure_that_must_leave,
+            admit_login_limits_an_address_across_accounts,
+            admit_login_refuses_with_the_latest_of_the_reached_limits,
+            admit_login_counts_only_the_window,
+            admit_login_records_nothing_when_refused,
             clear_failed_logins_forgets_the_account_and_old_records,
             ping_answers,
             concurrent_rotations_of_one_token_rotate_once,
             concurrent_signups_with_one_email_store_one_user,
             concurrent_consumptions_of_one_code_succeed_once,
+            concurrent_attempts_for_one_account_admit_its_limit,
+            concurrent_attempts_from_one_address_admit_its_limit,
         );
     };
     (@checks $fixture:expr; $($check:ident),+ $(,)?) => {
@@ -112,6 +121,10 @@ pub const T0: OffsetDateTime = datetime!(2030-01-01 0:00 UTC);
 
 /// How many threads the concurrency checks start.
 const RACERS: usize = 8;
+
+/// How many threads the login-throttle races start: well beyond the limit
+/// they race for, and beyond a small connection pool.
+const THROTTLE_RACERS: usize = 16;
 
 fn at(seconds: i64) -> OffsetDateTime {
     T0 + Duration::seconds(seconds)
@@ -924,81 +937,246 @@ pub fn revoke_user_sessions_without_keep_revokes_all(store: &dyn Store) {
 
 // ------------------------------------------------------- login throttle
 
-fn failures(count: u32, oldest: Option<OffsetDateTime>) -> FailureCount {
-    FailureCount { count, oldest }
+/// Limits no check reaches, for recording failures.
+const UNLIMITED: ThrottleLimits = ThrottleLimits {
+    per_account: u32::MAX,
+    per_ip: u32::MAX,
+};
+
+fn limits(per_account: u32, per_ip: u32) -> ThrottleLimits {
+    ThrottleLimits {
+        per_account,
+        per_ip,
+    }
 }
 
-fn record(store: &dyn Store, account: &str, ip: &str, seconds: i64) {
-    store
-        .record_failed_login(account, ip, at(seconds))
-        .expect("record_failed_login");
+fn refused(frees_at_seconds: i64) -> Admission {
+    Admission::Refused {
+        frees_at: at(frees_at_seconds),
+    }
 }
 
-fn failed_logins(
+/// An attempt for `account` from `ip` at `seconds`, counting the failures
+/// at or after `since` (both in seconds after [`T0`]).
+fn admit(
     store: &dyn Store,
     account: &str,
     ip: &str,
+    seconds: i64,
     since: i64,
-) -> (FailureCount, FailureCount) {
+    limits: ThrottleLimits,
+) -> Admission {
     store
-        .failed_logins_since(account, ip, at(since))
-        .expect("failed_logins_since")
+        .admit_login(account, ip, at(seconds), at(since), limits)
+        .expect("admit_login")
 }
 
-/// Failures are counted per account and, separately, per client address,
-/// with the oldest of each; none for an account or address never seen.
-pub fn failed_logins_are_counted_per_account_and_per_ip(store: &dyn Store) {
-    record(store, "ada@example.com", "192.0.2.1", 3);
-    record(store, "ada@example.com", "192.0.2.2", 1);
-    record(store, "bob", "192.0.2.1", 2);
-    record(store, "ada@example.com", "192.0.2.1", 4);
+/// Records a failure for `account` from `ip` at `seconds`.
+#[track_caller]
+fn record(store: &dyn Store, account: &str, ip: &str, seconds: i64) {
     assert_eq!(
-        failed_logins(store, "ada@example.com", "192.0.2.1", 0),
-        (failures(3, Some(at(1))), failures(3, Some(at(2))))
-    );
-    assert_eq!(
-        failed_logins(store, "bob", "192.0.2.2", 0),
-        (failures(1, Some(at(2))), failures(1, Some(at(1))))
-    );
-    assert_eq!(
-        failed_logins(store, "eve", "198.51.100.1", 0),
-        (failures(0, None), failures(0, None))
+        admit(store, account, ip, seconds, -86_400, UNLIMITED),
+        Admission::Admitted,
+        "recording {account} from {ip} at {seconds}"
     );
 }
 
-/// Only failures at or after `since` count.
-pub fn failed_logins_since_counts_only_the_window(store: &dyn Store) {
-    for seconds in [10, 20, 30] {
+/// An account is admitted until its failures reach `per_account`, from
+/// whatever address; then refused until the oldest leaves the window.
+/// Other accounts are not affected.
+pub fn admit_login_admits_an_account_up_to_its_limit(store: &dyn Store) {
+    let limits = limits(3, 100);
+    for (seconds, ip) in [(0, "192.0.2.1"), (10, "192.0.2.2"), (20, "192.0.2.3")] {
+        assert_eq!(
+            admit(store, "ada", ip, seconds, 0, limits),
+            Admission::Admitted,
+            "attempt at {seconds}"
+        );
+    }
+    assert_eq!(admit(store, "ada", "192.0.2.4", 30, 0, limits), refused(0));
+    assert_eq!(
+        admit(store, "bob", "192.0.2.4", 30, 0, limits),
+        Admission::Admitted
+    );
+}
+
+/// Beyond the limit (failures recorded under a larger one), `frees_at` is
+/// the `count - limit + 1`-th oldest failure in the window, whatever the
+/// order in which they were recorded.
+pub fn admit_login_frees_at_names_the_failure_that_must_leave(store: &dyn Store) {
+    for (seconds, ip) in [
+        (40, "192.0.2.1"),
+        (0, "192.0.2.2"),
+        (20, "192.0.2.3"),
+        (10, "192.0.2.4"),
+        (30, "192.0.2.5"),
+    ] {
+        record(store, "ada", ip, seconds);
+    }
+    let attempt = |since, per_account| {
+        admit(
+            store,
+            "ada",
+            "192.0.2.9",
+            50,
+            since,
+            limits(per_account, 100),
+        )
+    };
+    assert_eq!(attempt(0, 5), refused(0), "count == limit: the oldest");
+    assert_eq!(attempt(0, 4), refused(10));
+    assert_eq!(attempt(0, 2), refused(30));
+    assert_eq!(attempt(0, 1), refused(40), "limit 1: the newest");
+    assert_eq!(attempt(5, 2), refused(30), "four in the window");
+    assert_eq!(attempt(5, 4), refused(10), "four in the window, limit 4");
+    assert_eq!(attempt(0, 6), Admission::Admitted);
+}
+
+/// An address is admitted until its failures, for any accounts, reach
+/// `per_ip`; another address is not affected.
+pub fn admit_login_limits_an_address_across_accounts(store: &dyn Store) {
+    let three = limits(100, 3);
+    for (seconds, account) in [(0, "ada"), (10, "bob"), (20, "carol")] {
+        assert_eq!(
+            admit(store, account, "192.0.2.1", seconds, 0, three),
+            Admission::Admitted,
+            "{account}"
+        );
+    }
+    assert_eq!(admit(store, "dave", "192.0.2.1", 30, 0, three), refused(0));
+    assert_eq!(
+        admit(store, "dave", "192.0.2.2", 30, 0, three),
+        Admission::Admitted
+    );
+    assert_eq!(
+        admit(store, "eve", "192.0.2.1", 40, 0, limits(100, 2)),
+        refused(10),
+        "three failures, limit 2: the second oldest"
+    );
+}
+
+/// When both limits are reached, `frees_at` is the later of the two
+/// failures that must leave; a limit not reached plays no part.
+pub fn admit_login_refuses_with_the_latest_of_the_reached_limits(store: &dyn Store) {
+    record(store, "bob", "192.0.2.1", 0);
+    record(store, "ada", "192.0.2.2", 10);
+    record(store, "ada", "192.0.2.3", 20);
+    record(store, "carol", "192.0.2.1", 25);
+    let attempt = |seconds, per_account, per_ip| {
+        admit(
+            store,
+            "ada",
+            "192.0.2.1",
+            seconds,
+            0,
+            limits(per_account, per_ip),
+        )
+    };
+    assert_eq!(attempt(30, 2, 2), refused(10), "account 10, address 0");
+    assert_eq!(attempt(30, 2, 1), refused(25), "account 10, address 25");
+    assert_eq!(attempt(30, 3, 1), refused(25), "address only");
+    assert_eq!(attempt(30, 2, 3), refused(10), "account only");
+    assert_eq!(attempt(30, 3, 3), Admission::Admitted);
+    assert_eq!(attempt(40, 3, 3), refused(10), "account 10, address 0");
+}
+
+/// Only failures at or after `since` count, for the account and for the
+/// address alike.
+pub fn admit_login_counts_only_the_window(store: &dyn Store) {
+    for seconds in [0, 10, 20] {
         record(store, "ada", "192.0.2.1", seconds);
     }
+    let three = limits(3, 100);
+    assert_eq!(admit(store, "ada", "192.0.2.1", 30, 0, three), refused(0));
     assert_eq!(
-        failed_logins(store, "ada", "192.0.2.1", 20),
-        (failures(2, Some(at(20))), failures(2, Some(at(20))))
+        admit(store, "ada", "192.0.2.1", 30, 1, three),
+        Admission::Admitted,
+        "the failure at 0 is out of the window"
     );
     assert_eq!(
-        failed_logins(store, "ada", "192.0.2.1", 31),
-        (failures(0, None), failures(0, None))
+        admit(store, "ada", "192.0.2.1", 35, 10, three),
+        refused(10),
+        "`since` itself is in the window"
+    );
+    assert_eq!(
+        admit(store, "ada", "192.0.2.1", 35, 11, three),
+        Admission::Admitted
+    );
+    // The address now has failures at 0, 10, 20, 30 and 35.
+    assert_eq!(
+        admit(store, "bob", "192.0.2.1", 40, 21, limits(100, 3)),
+        Admission::Admitted
+    );
+    assert_eq!(
+        admit(store, "bob", "192.0.2.1", 45, 0, limits(100, 3)),
+        refused(30),
+        "six failures, limit 3: the fourth oldest"
     );
 }
 
-/// `clear_failed_logins` forgets all of the account's failures and every
-/// other record older than `before`.
+/// A refused attempt records nothing, for the account or the address.
+pub fn admit_login_records_nothing_when_refused(store: &dyn Store) {
+    let one = limits(1, 100);
+    assert_eq!(
+        admit(store, "ada", "192.0.2.1", 0, 0, one),
+        Admission::Admitted
+    );
+    for seconds in [10, 20, 30] {
+        assert_eq!(
+            admit(store, "ada", "192.0.2.1", seconds, 0, one),
+            refused(0)
+        );
+    }
+    assert_eq!(
+        admit(store, "ada", "192.0.2.1", 40, 0, limits(2, 100)),
+        Admission::Admitted,
+        "one failure recorded, not four"
+    );
+    assert_eq!(
+        admit(store, "ada", "192.0.2.1", 50, 0, limits(2, 100)),
+        refused(0)
+    );
+    assert_eq!(
+        admit(store, "bob", "192.0.2.1", 60, 0, limits(100, 3)),
+        Admission::Admitted,
+        "the address has two failures, not six"
+    );
+}
+
+/// `clear_failed_logins` forgets all of the account's failures (which
+/// admits it again) and every other record older than `before`.
 pub fn clear_failed_logins_forgets_the_account_and_old_records(store: &dyn Store) {
     record(store, "ada", "192.0.2.1", 10);
     record(store, "ada", "192.0.2.1", 50);
     record(store, "bob", "192.0.2.1", 20);
     record(store, "bob", "192.0.2.1", 40);
     record(store, "eve", "192.0.2.9", 30);
+    assert_eq!(
+        admit(store, "ada", "192.0.2.5", 55, 0, limits(2, 100)),
+        refused(10)
+    );
     store
         .clear_failed_logins("ada", at(30))
         .expect("clear_failed_logins");
     assert_eq!(
-        failed_logins(store, "ada", "192.0.2.1", 0),
-        (failures(0, None), failures(1, Some(at(40))))
+        admit(store, "ada", "192.0.2.5", 60, 0, limits(1, 100)),
+        Admission::Admitted,
+        "the account's failures are forgotten"
     );
     assert_eq!(
-        failed_logins(store, "eve", "192.0.2.9", 0),
-        (failures(1, Some(at(30))), failures(1, Some(at(30))))
+        admit(store, "bob", "192.0.2.6", 60, 0, limits(2, 100)),
+        Admission::Admitted,
+        "bob's failure at 20 is forgotten, the one at 40 kept"
+    );
+    assert_eq!(
+        admit(store, "eve", "192.0.2.7", 60, 0, limits(1, 100)),
+        refused(30),
+        "a record at `before` is kept"
+    );
+    assert_eq!(
+        admit(store, "zed", "192.0.2.1", 70, 0, limits(100, 2)),
+        Admission::Admitted,
+        "the address keeps only bob's failure at 40"
     );
 }
 
@@ -1009,12 +1187,12 @@ pub fn ping_answers(store: &dyn Store) {
 
 // ---------------------------------------------------------- concurrency
 
-/// Runs `attempt(i)` on [`RACERS`] threads released at once, and returns
+/// Runs `attempt(i)` on `threads` threads released at once, and returns
 /// the results in thread order.
-fn race<T: Send>(attempt: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let start = Barrier::new(RACERS);
+fn race<T: Send>(threads: usize, attempt: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let start = Barrier::new(threads);
     std::thread::scope(|scope| {
-        let racers: Vec<_> = (0..RACERS)
+        let racers: Vec<_> = (0..threads)
             .map(|i| {
                 let (start, attempt) = (&start, &attempt);
                 scope.spawn(move || {
@@ -1036,7 +1214,9 @@ fn race<T: Send>(attempt: impl Fn(usize) -> T + Sync) -> Vec<T> {
 pub fn concurrent_rotations_of_one_token_rotate_once(store: &dyn Store) {
     let user = signed_up(store, "ada@example.com");
     let session = logged_in(store, &user, "first");
-    let outcomes = race(|i| rotate(store, "first", &format!("next-{i}"), at(60), Duration::ZERO));
+    let outcomes = race(RACERS, |i| {
+        rotate(store, "first", &format!("next-{i}"), at(60), Duration::ZERO)
+    });
     let rotated = outcomes
         .iter()
         .filter(|o| matches!(o, Rotation::Rotated(_)))
@@ -1066,7 +1246,9 @@ pub fn concurrent_signups_with_one_email_store_one_user(store: &dyn Store) {
             new_user(email, Some(&format!("racer{i}")), None)
         })
         .collect();
-    let results = race(|i| store.create_user(&users[i], &new_organization()));
+    let results = race(RACERS, |i| {
+        store.create_user(&users[i], &new_organization())
+    });
     let winners: Vec<&User> = users
         .iter()
         .zip(&results)
@@ -1084,7 +1266,9 @@ pub fn concurrent_signups_with_one_email_store_one_user(store: &dyn Store) {
 pub fn concurrent_consumptions_of_one_code_succeed_once(store: &dyn Store) {
     let user = signed_up(store, "ada@example.com");
     let code = stored_code(store, &user, CodeKind::ResetPassword, "reset");
-    let results = race(|_| store.consume_code(&code.digest, CodeKind::ResetPassword, at(60)));
+    let results = race(RACERS, |_| {
+        store.consume_code(&code.digest, CodeKind::ResetPassword, at(60))
+    });
     assert_eq!(
         results.iter().filter(|r| r.is_ok()).count(),
         1,
@@ -1093,4 +1277,61 @@ pub fn concurrent_consumptions_of_one_code_succeed_once(store: &dyn Store) {
     for result in results.into_iter().filter(Result::is_err) {
         assert_not_found(result);
     }
+}
+
+/// Of concurrent attempts for one account (from different addresses),
+/// exactly `per_account` are admitted; the others are refused, and only
+/// the admitted ones are recorded.
+pub fn concurrent_attempts_for_one_account_admit_its_limit(store: &dyn Store) {
+    let outcomes = race(THROTTLE_RACERS, |i| {
+        admit(store, "ada", &format!("192.0.2.{i}"), 60, 0, limits(5, 100))
+    });
+    let admitted = outcomes
+        .iter()
+        .filter(|o| **o == Admission::Admitted)
+        .count();
+    assert_eq!(admitted, 5, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| *o == Admission::Admitted || *o == refused(60)),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        admit(store, "ada", "198.51.100.1", 61, 0, limits(6, 100)),
+        Admission::Admitted,
+        "exactly five failures recorded"
+    );
+}
+
+/// Of concurrent attempts from one address (for different accounts),
+/// exactly `per_ip` are admitted; the others are refused, and only the
+/// admitted ones are recorded.
+pub fn concurrent_attempts_from_one_address_admit_its_limit(store: &dyn Store) {
+    let outcomes = race(THROTTLE_RACERS, |i| {
+        admit(
+            store,
+            &format!("racer{i}"),
+            "192.0.2.1",
+            60,
+            0,
+            limits(100, 5),
+        )
+    });
+    let admitted = outcomes
+        .iter()
+        .filter(|o| **o == Admission::Admitted)
+        .count();
+    assert_eq!(admitted, 5, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| *o == Admission::Admitted || *o == refused(60)),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        admit(store, "eve", "192.0.2.1", 61, 0, limits(100, 6)),
+        Admission::Admitted,
+        "exactly five failures recorded"
+    );
 }

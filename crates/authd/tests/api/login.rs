@@ -161,3 +161,92 @@ on_both_stores!(
     failures_from_one_address_are_throttled,
     deactivated_accounts_are_refused_after_the_password,
 );
+
+fn empty_username_falls_back_to_email(app: TestApp) {
+    app.active_user("ada@example.com", json!({}));
+    let res = app.post_json(
+        "/api/v1/auth/login",
+        &json!({ "username": "", "email": "ada@example.com", "password": PASSWORD }),
+    );
+    assert_eq!(res.status(), 200);
+}
+
+fn concurrent_guesses_never_exceed_the_limit(app: TestApp) {
+    app.active_user("ada@example.com", json!({}));
+    let barrier = std::sync::Barrier::new(12);
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..12)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    let body =
+                        json!({ "username": "ada@example.com", "password": "wrong password" });
+                    app.post_json("/api/v1/auth/login", &body).status().as_u16()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        7,
+        "{statuses:?}"
+    );
+}
+
+fn one_account_has_one_counter_whatever_the_identifier(app: TestApp) {
+    app.active_user(
+        "ada@example.com",
+        json!({ "username": "ada", "phone": "+442071234567" }),
+    );
+    for id in [
+        "ada@example.com",
+        "ada",
+        "+442071234567",
+        "ADA",
+        "Ada@Example.com",
+    ] {
+        let res = app.post_json(
+            "/api/v1/auth/login",
+            &json!({ "username": id, "password": "wrong password" }),
+        );
+        assert_problem(res, 401, "bad-credentials");
+    }
+    let res = app.post_json(
+        "/api/v1/auth/login",
+        &json!({ "username": "+442071234567", "password": PASSWORD }),
+    );
+    assert_problem(res, 429, "too-many-attempts");
+}
+
+fn a_success_clears_the_account_counter(app: TestApp) {
+    app.active_user("ada@example.com", json!({}));
+    for _ in 0..4 {
+        let res = app.post_json(
+            "/api/v1/auth/login",
+            &json!({ "username": "ada@example.com", "password": "wrong password" }),
+        );
+        assert_problem(res, 401, "bad-credentials");
+    }
+    app.login("ada@example.com", PASSWORD);
+    for _ in 0..4 {
+        let res = app.post_json(
+            "/api/v1/auth/login",
+            &json!({ "username": "ada@example.com", "password": "wrong password" }),
+        );
+        assert_problem(res, 401, "bad-credentials");
+    }
+    app.login("ada@example.com", PASSWORD);
+}
+
+on_both_stores!(
+    empty_username_falls_back_to_email,
+    concurrent_guesses_never_exceed_the_limit,
+    one_account_has_one_counter_whatever_the_identifier,
+    a_success_clears_the_account_counter,
+);
