@@ -1,5 +1,6 @@
 use domain::{ErrorCode, FieldError};
 use ports::{BoxError, HasherError, MailError, StoreError, TokenError};
+use secrecy::SecretString;
 
 /// Why a use case did not succeed.
 ///
@@ -18,7 +19,7 @@ pub enum AppError {
     #[error("account not validated")]
     NotValidated {
         /// A single-use code for `POST /auth/validate/resend`.
-        resend_code: String,
+        resend_code: SecretString,
     },
     /// Too many failed logins; retry after this many seconds.
     #[error("too many attempts")]

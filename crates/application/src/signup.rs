@@ -3,6 +3,8 @@ use domain::{
     PersonName, Phone, SecretDigest, User, UserStatus, Username,
 };
 
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::{AppError, AuthService};
 
 /// A sign-up, made only of parsed values.
@@ -28,7 +30,7 @@ pub struct SignupRequest {
 #[derive(Debug)]
 pub enum ResendBy {
     /// The `resend_code` a login answered with.
-    Code(String),
+    Code(SecretString),
     /// The account's e-mail address.
     Email(Email),
 }
@@ -105,7 +107,7 @@ impl AuthService {
         let user = match by {
             ResendBy::Code(code) => {
                 match store.consume_code(
-                    &SecretDigest::of(&code),
+                    &SecretDigest::of(code.expose_secret()),
                     CodeKind::ResendValidation,
                     self.now(),
                 ) {

@@ -62,9 +62,8 @@ fn create_user(action: UserCommand, settings: &Settings) -> anyhow::Result<()> {
             p.trim_end_matches(['\r', '\n']).to_owned()
         }
     };
-    let mut identity = vec![email.as_str(), email.local_part()];
-    identity.extend(username.as_ref().map(Username::as_str));
-    let password = Password::new(SecretString::from(password), &identity).context("--password")?;
+    let password = Password::for_account(SecretString::from(password), &email, username.as_ref())
+        .context("--password")?;
     let first_name = PersonName::parse(first_name.as_deref().unwrap_or(email.local_part()))
         .context("--first-name")?;
     let last_name =

@@ -2,6 +2,8 @@ use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::{Email, Username};
+
 /// A new password that satisfies the password policy.
 ///
 /// The plaintext is held in a [`SecretString`]: it cannot be printed by
@@ -64,6 +66,19 @@ impl Password {
             return Err(PasswordError::Weak);
         }
         Ok(Self(candidate))
+    }
+
+    /// Checks a new password for an account: the policy of [`Password::new`]
+    /// with the account's e-mail address, its local part and its username
+    /// as the identity it must not contain.
+    pub fn for_account(
+        candidate: SecretString,
+        email: &Email,
+        username: Option<&Username>,
+    ) -> Result<Self, PasswordError> {
+        let mut identity = vec![email.as_str(), email.local_part()];
+        identity.extend(username.map(Username::as_str));
+        Self::new(candidate, &identity)
     }
 
     /// The plaintext, for the hasher only.
@@ -147,6 +162,32 @@ mod tests {
             .take(256)
             .collect();
         assert!(check(&long, &[]).is_ok());
+    }
+
+    #[test]
+    fn account_identity_is_refused() {
+        let email = Email::parse("zoe.quartz@example.com").unwrap();
+        let user = Username::parse("zq-lantern").unwrap();
+        let candidate = |p: &str| SecretString::from(p.to_owned());
+        for bad in [
+            "my zoe.quartz@example.com pw",
+            "zoe.quartz rides again 9",
+            "zq-lantern and more words",
+        ] {
+            assert_eq!(
+                Password::for_account(candidate(bad), &email, Some(&user)).unwrap_err(),
+                PasswordError::ContainsIdentity,
+                "{bad}"
+            );
+        }
+        assert!(
+            Password::for_account(
+                candidate("correct horse battery staple"),
+                &email,
+                Some(&user)
+            )
+            .is_ok()
+        );
     }
 
     #[test]

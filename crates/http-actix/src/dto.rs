@@ -92,14 +92,17 @@ impl SignupBody {
             non_empty(&self.organization_name),
             OrganizationName::parse,
         );
-        let mut identity: Vec<&str> = Vec::new();
-        if let Some(e) = &email {
-            identity.extend([e.as_str(), e.local_part()]);
-        }
-        if let Some(Some(u)) = &username {
-            identity.push(u.as_str());
-        }
-        let password = f.check("password", Password::new(self.password, &identity));
+        let password = match &email {
+            Some(email) => {
+                let username = username.as_ref().and_then(Option::as_ref);
+                f.check(
+                    "password",
+                    Password::for_account(self.password, email, username),
+                )
+            }
+            // Without a valid e-mail, check the rest of the policy.
+            None => f.check("password", Password::new(self.password, &[])),
+        };
         let request = (|| {
             Some(SignupRequest {
                 email: email?,
@@ -134,20 +137,16 @@ pub(crate) struct ResendBody {
 }
 
 impl ResendBody {
-    pub(crate) fn try_into_domain(self) -> Result<ResendBy, AppError> {
+    /// The request; `None` when neither field is given (a 400: a required
+    /// field is missing), or the broken rules (a 422).
+    pub(crate) fn try_into_domain(self) -> Option<Result<ResendBy, AppError>> {
         let mut f = Fields::default();
         let by = match (non_empty(&self.resend_code), non_empty(&self.email)) {
-            (Some(code), _) => Some(ResendBy::Code(code.to_owned())),
+            (Some(code), _) => Some(ResendBy::Code(SecretString::from(code.to_owned()))),
             (None, Some(email)) => f.check("email", Email::parse(email)).map(ResendBy::Email),
-            (None, None) => {
-                f.0.push(FieldError::new(
-                    "resend_code",
-                    "resend_code or email is required",
-                ));
-                None
-            }
+            (None, None) => return None,
         };
-        f.finish(by)
+        Some(f.finish(by))
     }
 }
 
@@ -169,10 +168,8 @@ pub(crate) struct LoginBody {
 impl LoginBody {
     /// The identifier and password, or the contract's 400.
     pub(crate) fn credentials(self) -> Option<(String, SecretString)> {
-        let identifier = self
-            .username
-            .or(self.email)
-            .filter(|s| !s.trim().is_empty())?;
+        let given = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+        let identifier = given(self.username).or_else(|| given(self.email))?;
         let password = self.password.filter(|p| !p.expose_secret().is_empty())?;
         Some((identifier, password))
     }

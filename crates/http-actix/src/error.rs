@@ -4,6 +4,7 @@ use actix_web::{
 };
 use application::AppError;
 use domain::{ErrorCode, FieldError};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use utoipa::ToSchema;
@@ -144,10 +145,17 @@ impl ResponseError for ApiError {
         match &self.inner {
             AppError::NotValidated { resend_code } => {
                 let mut map = serde_json::Map::new();
-                map.insert("resend_code".into(), resend_code.clone().into());
+                map.insert("resend_code".into(), resend_code.expose_secret().into());
                 extra = Some(map);
             }
             AppError::Invalid(list) => errors = Some(list.iter().map(FieldProblem::from).collect()),
+            AppError::Rejected(ErrorCode::MissingAuthorization) => {
+                builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            AppError::Rejected(ErrorCode::InvalidToken | ErrorCode::TokenExpired) => {
+                builder
+                    .insert_header((header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#));
+            }
             AppError::Throttled { retry_after } => {
                 builder.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }

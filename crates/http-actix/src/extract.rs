@@ -70,11 +70,26 @@ async fn read_body(
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
-        let detail = if e.is_data() {
-            // serde names the missing or mistyped field; no internals here.
-            format!("Invalid request body: {e}")
-        } else {
+        let message = e.to_string();
+        let detail = if !e.is_data() {
             "The request body is not valid JSON".to_owned()
+        } else if let Some(field) = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            format!("Missing required field `{field}`")
+        } else if let Some(field) = message
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            format!("Unknown field `{field}`")
+        } else {
+            // serde's other messages quote the offending value: never echo it.
+            format!(
+                "A field has the wrong type (line {}, column {})",
+                e.line(),
+                e.column()
+            )
         };
         ApiError::with_detail(ErrorCode::BadRequest, detail)
     })
@@ -119,8 +134,13 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJsonBody<T
 
 /// The bearer credential of a protected endpoint, unchecked: checking it
 /// needs the store, so it happens on the blocking pool with the use case.
-#[derive(Debug)]
 pub(crate) struct BearerToken(pub String);
+
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BearerToken(***)")
+    }
+}
 
 impl FromRequest for BearerToken {
     type Error = ApiError;
@@ -172,14 +192,34 @@ impl FromRequest for Client {
     }
 }
 
+/// The throttling key of a client address: IPv4 as is (IPv4-mapped IPv6
+/// too), IPv6 by its /64, which one subscriber usually holds whole.
+fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{net}/64")
+            }
+        },
+    }
+}
+
 fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> String {
     let Some(peer) = peer else {
         // No socket address (a test harness without one): still throttle,
         // under one shared key.
         return "unknown".to_owned();
     };
+    address_key(forwarded_client(peer, headers, trusted))
+}
+
+fn forwarded_client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
     if !trusted.contains(&peer) {
-        return peer.to_string();
+        return peer;
     }
     let forwarded: Vec<IpAddr> = headers
         .get_all("x-forwarded-for")
@@ -192,8 +232,8 @@ fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> S
         .rev()
         .find(|ip| !trusted.contains(ip))
         .or(forwarded.first())
-        .unwrap_or(&peer)
-        .to_string()
+        .copied()
+        .unwrap_or(peer)
 }
 
 #[cfg(test)]
@@ -216,6 +256,16 @@ mod tests {
             "10.0.0.1"
         );
         assert_eq!(client_ip(None, &h, &[proxy]), "unknown");
+    }
+
+    #[test]
+    fn address_keys() {
+        let key = |s: &str| address_key(s.parse().unwrap());
+        assert_eq!(key("192.0.2.7"), "192.0.2.7");
+        assert_eq!(key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
     }
 
     #[test]

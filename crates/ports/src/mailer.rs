@@ -2,8 +2,7 @@ use domain::{CodeKind, Email};
 use secrecy::SecretString;
 use time::OffsetDateTime;
 
-/// A mail carrying a one-time code.
-#[derive(Debug)]
+/// A mail carrying a one-time code. Its `Debug` shows neither code nor text.
 pub struct Mail {
     /// Recipient.
     pub to: Email,
@@ -17,6 +16,17 @@ pub struct Mail {
     pub text: String,
     /// When it was handed to the mailer.
     pub sent_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for Mail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mail")
+            .field("to", &self.to)
+            .field("kind", &self.kind)
+            .field("subject", &self.subject)
+            .field("sent_at", &self.sent_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a mail could not be sent.

@@ -6,13 +6,18 @@ use crate::{
 };
 
 fn validation_activates_once(app: TestApp) {
-    app.signup("ada@example.com", json!({}));
+    let pending = app.signup("ada@example.com", json!({}));
     let code = app.last_code("ada@example.com", "validate-email");
     let res = app.post_json("/api/v1/auth/validate", &json!({ "code": code }));
     assert_eq!(res.status(), 200);
     let user: serde_json::Value = res.json().unwrap();
     assert_eq!(user["status"], "active");
     assert_eq!(user["email_verified"], true);
+    assert_eq!(user["id"], pending["id"]);
+    assert_eq!(
+        user["created_at"], pending["created_at"],
+        "answered and stored times agree"
+    );
     let again = app.post_json("/api/v1/auth/validate", &json!({ "code": code }));
     assert_problem(again, 400, "invalid-code");
     let unknown = app.post_json("/api/v1/auth/validate", &json!({ "code": "nope" }));
@@ -38,7 +43,8 @@ fn resend_answers_the_same_for_everyone(app: TestApp) {
     );
     assert_eq!(res.status(), 202);
     let res = app.post_json("/api/v1/auth/validate/resend", &json!({}));
-    assert_problem(res, 422, "validation-failed");
+    let body = assert_problem(res, 400, "bad-request");
+    assert_eq!(body["detail"], "resend_code or email is required");
     let res = app.post_json("/api/v1/auth/validate/resend", &json!({ "email": "bad" }));
     assert_problem(res, 422, "validation-failed");
     // Either code validates until one is used.

@@ -27,8 +27,8 @@ pub(crate) async fn signup(
     svc: Service,
     body: JsonBody<SignupBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = body.0.try_into_domain()?;
-    let user = blocking(move || svc.signup(request)).await?;
+    // The password strength estimate is CPU work: off the worker, too.
+    let user = blocking(move || svc.signup(body.0.try_into_domain()?)).await?;
     Ok(HttpResponse::Created().json(UserDto::from(user)))
 }
 
@@ -58,7 +58,9 @@ pub(crate) async fn resend(
     svc: Service,
     body: JsonBody<ResendBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let by = body.0.try_into_domain()?;
+    let by = body.0.try_into_domain().ok_or_else(|| {
+        ApiError::with_detail(ErrorCode::BadRequest, "resend_code or email is required")
+    })??;
     blocking(move || svc.resend_validation(by)).await?;
     Ok(HttpResponse::Accepted().finish())
 }

@@ -30,12 +30,7 @@ pub(crate) async fn ready(svc: Service) -> Result<HttpResponse, ApiError> {
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "tokens",
     responses((status = 200, body = JwksResponse)))]
 pub(crate) async fn jwks(svc: Service) -> HttpResponse {
-    let keys = svc
-        .tokens()
-        .public_keys()
-        .into_iter()
-        .map(|k| k.0)
-        .collect();
+    let keys = svc.public_keys().into_iter().map(|k| k.0).collect();
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=300"))
         .json(JwksResponse { keys })
