@@ -1,7 +1,9 @@
 use std::sync::Arc;
 
 use domain::{CodeKind, SecretDigest, User, UserId};
-use ports::{Clock, Mailer, OneTimeCode, PasswordHasher, SecretGenerator, Store, TokenIssuer};
+use ports::{
+    Clock, Mailer, OneTimeCode, PasswordHasher, PublicJwk, SecretGenerator, Store, TokenIssuer,
+};
 use secrecy::{ExposeSecret, SecretString};
 use time::{Duration, OffsetDateTime};
 
@@ -84,9 +86,9 @@ impl AuthService {
         &self.policy
     }
 
-    /// The token issuer (for publishing its public keys).
-    pub fn tokens(&self) -> &dyn TokenIssuer {
-        self.ports.tokens.as_ref()
+    /// The public keys that verify access tokens, for the JWKS.
+    pub fn public_keys(&self) -> Vec<PublicJwk> {
+        self.ports.tokens.public_keys()
     }
 
     /// Whether storage answers.
@@ -97,8 +99,12 @@ impl AuthService {
         Ok(self.ports.store.ping()?)
     }
 
+    /// Now, at the microsecond precision every store keeps, so a value
+    /// answered at once reads back the same later.
     pub(crate) fn now(&self) -> OffsetDateTime {
-        self.ports.clock.now()
+        let now = self.ports.clock.now();
+        now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+            .unwrap_or(now)
     }
 
     /// Makes, stores and returns a new one-time code for `user`.

@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 /// Every setting of the service.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// HTTP server.
@@ -28,7 +28,7 @@ pub struct Settings {
 }
 
 /// `[server]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerSettings {
     /// Address to listen on.
@@ -53,7 +53,7 @@ impl Default for ServerSettings {
 }
 
 /// `[database]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// `sqlite://…` (embedded) or `postgres://…`.
@@ -72,7 +72,7 @@ impl Default for DatabaseSettings {
 }
 
 /// `[data]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DataSettings {
     /// Directory for generated signing keys.
@@ -86,7 +86,7 @@ impl Default for DataSettings {
 }
 
 /// `[mail]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MailSettings {
     /// `file` (JSON lines; the development default).
@@ -105,7 +105,7 @@ impl Default for MailSettings {
 }
 
 /// `[tokens]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TokenSettings {
     /// `EdDSA` (default), `ES256`, `RS256` or `HS256`.
@@ -151,7 +151,7 @@ impl Default for TokenSettings {
 }
 
 /// `[security]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SecuritySettings {
     /// Failed logins per account within the window before throttling.
@@ -182,7 +182,7 @@ impl Default for SecuritySettings {
 }
 
 /// `[log]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogSettings {
     /// `text` or `json`.

@@ -1,3 +1,5 @@
+use std::io::IsTerminal;
+
 use tracing_subscriber::{EnvFilter, fmt};
 
 use crate::settings::LogSettings;
@@ -6,7 +8,10 @@ use crate::settings::LogSettings;
 /// filtered by `RUST_LOG` or the configured level.
 pub fn init_tracing(log: &LogSettings) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&log.level));
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let result = if log.format.eq_ignore_ascii_case("json") {
         builder
             .json()

@@ -68,6 +68,11 @@ pub fn build_service(settings: &Settings) -> anyhow::Result<AuthService> {
     })
     .context("cannot load the token signing key")?;
     let s = &settings.security;
+    if s.max_failed_logins == 0 || s.max_failed_logins_per_ip == 0 || s.lockout_seconds == 0 {
+        bail!(
+            "security.max_failed_logins, max_failed_logins_per_ip and lockout_seconds must be at least 1"
+        );
+    }
     let hasher = Argon2Hasher::new(HashParams {
         memory_kib: s.argon2_memory_kib,
         iterations: s.argon2_iterations,
@@ -119,10 +124,18 @@ impl Application {
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
+        let workers = match settings.server.workers {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        };
+        let pool = usize::try_from(settings.database.max_connections).unwrap_or(usize::MAX);
         let http = HttpSettings {
             body_limit: settings.server.body_limit_bytes,
             trusted_proxies: settings.server.trusted_proxies.clone(),
-            workers: settings.server.workers,
+            workers,
+            // Every use case holds at most one connection at a time: more
+            // blocking threads than connections would only queue on the pool.
+            blocking_threads_per_worker: pool.div_ceil(workers).max(2),
         };
         Ok(Self {
             port,

@@ -16,6 +16,9 @@ pub struct HttpSettings {
     pub trusted_proxies: Vec<IpAddr>,
     /// Worker threads (0: one per core).
     pub workers: usize,
+    /// Blocking threads per worker, where use cases run; size them with the
+    /// connection pool so threads do not pile up waiting for connections.
+    pub blocking_threads_per_worker: usize,
 }
 
 impl HttpSettings {
@@ -29,6 +32,7 @@ impl Default for HttpSettings {
             body_limit: Self::DEFAULT_BODY_LIMIT,
             trusted_proxies: Vec::new(),
             workers: 0,
+            blocking_threads_per_worker: 8,
         }
     }
 }
@@ -44,6 +48,7 @@ pub fn build_server(
 ) -> std::io::Result<Server> {
     let service = web::Data::new(service);
     let workers = settings.workers;
+    let blocking_threads = settings.blocking_threads_per_worker.max(1);
     let settings = web::Data::new(settings);
     let openapi = ApiDoc::openapi();
     let mut server = HttpServer::new(move || {
@@ -66,6 +71,7 @@ pub fn build_server(
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi.clone()))
             .default_service(web::to(handlers::system::not_found))
     })
+    .worker_max_blocking_threads(blocking_threads)
     .listen(listener)?;
     if workers > 0 {
         server = server.workers(workers);
