@@ -9,7 +9,9 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates libssl3 curl \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --home /var/lib/authd --create-home authd
+ && useradd --system --home /var/lib/authd --create-home authd \
+ && mkdir -p /var/lib/authd/data \
+ && chown authd:authd /var/lib/authd/data
 COPY --from=build /src/target/release/authd /usr/local/bin/authd
 USER authd
 WORKDIR /var/lib/authd

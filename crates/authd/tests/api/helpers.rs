@@ -43,10 +43,11 @@ pub struct TestApp {
     pub client: Client,
     pub mailbox: PathBuf,
     pub database_url: String,
+    settings: Settings,
     handle: ServerHandle,
     thread: Option<JoinHandle<()>>,
     database: Option<TestDatabase>,
-    _dir: TempDir,
+    _dir: Option<TempDir>,
 }
 
 impl TestApp {
@@ -75,11 +76,18 @@ impl TestApp {
         settings.security.argon2_memory_kib = 256;
         settings.security.argon2_iterations = 1;
         adjust(&mut settings);
-        Self::boot(&settings, database, dir)
+        Self::boot(&settings, database, Some(dir))
     }
 
-    /// Boots the app on explicit settings (keeps `dir` alive with it).
-    pub fn boot(settings: &Settings, database: Option<TestDatabase>, dir: TempDir) -> Self {
+    /// A second instance of the same service: same store, keys and
+    /// mailbox, its own port (as behind a load balancer).
+    pub fn sibling(&self) -> Self {
+        Self::boot(&self.settings, None, None)
+    }
+
+    /// Boots the app on explicit settings, keeping `database` and `dir`
+    /// alive as long as it runs.
+    fn boot(settings: &Settings, database: Option<TestDatabase>, dir: Option<TempDir>) -> Self {
         let app = Application::build(settings).expect("application builds");
         let port = app.port();
         let (tx, rx) = mpsc::channel();
@@ -96,6 +104,7 @@ impl TestApp {
             client: Client::new(),
             mailbox: settings.mail.file.clone(),
             database_url: settings.database.url.clone(),
+            settings: settings.clone(),
             handle,
             thread: Some(thread),
             database,

@@ -5,6 +5,7 @@ mod helpers;
 mod auth_flow;
 mod errors;
 mod login;
+mod scale;
 mod signup;
 mod system;
 mod tokens;

@@ -40,19 +40,20 @@ fn refresh_rotates_and_detects_reuse(app: TestApp) {
 fn concurrent_refreshes_have_one_winner(app: TestApp) {
     let (_, refresh) = app.logged_in("ada@example.com");
     let barrier = Barrier::new(6);
-    let statuses: Vec<u16> = thread::scope(|s| {
+    let answers: Vec<(u16, Value)> = thread::scope(|s| {
         let handles: Vec<_> = (0..6)
             .map(|_| {
                 s.spawn(|| {
                     barrier.wait();
-                    app.post_json("/api/v1/auth/refresh", &json!({ "refresh_token": refresh }))
-                        .status()
-                        .as_u16()
+                    let body = json!({ "refresh_token": refresh });
+                    let res = app.post_json("/api/v1/auth/refresh", &body);
+                    (res.status().as_u16(), res.json::<Value>().unwrap())
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
+    let statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
         1,
@@ -62,6 +63,11 @@ fn concurrent_refreshes_have_one_winner(app: TestApp) {
         statuses.iter().all(|s| *s == 200 || *s == 401),
         "{statuses:?}"
     );
+    // The losers presented a spent token: with no grace period that is
+    // reuse, so the session, and with it the winner's new tokens, is revoked.
+    let (_, winner) = answers.iter().find(|(s, _)| *s == 200).unwrap();
+    let res = app.get_auth("/api/v1/auth/me", winner["access_token"].as_str().unwrap());
+    assert_problem(res, 401, "invalid-token");
 }
 
 fn grace_lets_a_lost_answer_be_replayed(backend: Backend) {
