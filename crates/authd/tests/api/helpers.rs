@@ -145,6 +145,19 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no {kind} mail to {to}"))
     }
 
+    /// Waits (a few seconds at most) until `n` mails have been sent, for
+    /// endpoints that answer before they mail.
+    pub fn wait_for_mails(&self, n: usize) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let mails = self.mails();
+            if mails.len() >= n || std::time::Instant::now() > deadline {
+                return mails;
+            }
+            thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// Every mail sent so far.
     pub fn mails(&self) -> Vec<Value> {
         std::fs::read_to_string(&self.mailbox)

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod auth_flow;
+mod cli;
 mod errors;
 mod login;
 mod scale;

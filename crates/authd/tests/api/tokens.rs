@@ -202,3 +202,33 @@ on_both_stores!(
     forged_and_malformed_tokens_are_invalid,
     jwks_publishes_the_signing_key,
 );
+
+#[test]
+fn other_signing_algorithms_are_selectable() {
+    for (alg, kty) in [("ES256", Some("EC")), ("HS256", None)] {
+        let app = TestApp::spawn_with(Backend::Sqlite, |s| s.tokens.algorithm = alg.into());
+        let (token, _) = app.logged_in("ada@example.com");
+        let header: Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(token.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header["alg"], alg);
+        assert_eq!(app.get_auth("/api/v1/auth/me", &token).status(), 200);
+        let jwks: Value = app
+            .get("/.well-known/jwks.json")
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let keys = jwks["keys"].as_array().unwrap();
+        match kty {
+            Some(kty) => {
+                assert_eq!(keys[0]["kty"], kty);
+                assert_eq!(keys[0]["kid"], header["kid"]);
+            }
+            None => assert!(keys.is_empty(), "a symmetric key is never published"),
+        }
+    }
+}

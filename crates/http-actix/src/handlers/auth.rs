@@ -1,5 +1,6 @@
 use actix_web::{HttpResponse, http::header, web};
 use domain::ErrorCode;
+use tracing::Instrument;
 
 use super::Service;
 use crate::{
@@ -61,7 +62,14 @@ pub(crate) async fn resend(
     let by = body.0.try_into_domain().ok_or_else(|| {
         ApiError::with_detail(ErrorCode::BadRequest, "resend_code or email is required")
     })??;
-    blocking(move || svc.resend_validation(by)).await?;
+    // Answer before doing the work: how long a lookup and a mail take
+    // would otherwise tell whether the address has a pending account.
+    let work = async move {
+        if let Err(e) = blocking(move || svc.resend_validation(by)).await {
+            tracing::error!(error = %e, "validation mail resend failed");
+        }
+    };
+    actix_web::rt::spawn(work.instrument(tracing::Span::current()));
     Ok(HttpResponse::Accepted().finish())
 }
 

@@ -1,0 +1,311 @@
+//! The `authd` binary itself: subcommands, settings layering, and logs.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, PASSWORD, TestApp};
+
+fn authd(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_authd"));
+    cmd.current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .env("AUTHD__SECURITY__ARGON2_MEMORY_KIB", "256")
+        .env("AUTHD__SECURITY__ARGON2_ITERATIONS", "1")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("authd runs");
+    assert!(
+        out.status.success(),
+        "authd failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn migrate_uses_the_embedded_default_relative_to_the_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    run(authd(dir.path()).arg("migrate"));
+    assert!(dir.path().join("data/authd.db").is_file());
+}
+
+#[test]
+fn environment_beats_file_and_authd_url_beats_database_url() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("authd.toml"),
+        "[database]\nurl = \"sqlite://from-file.db\"\n",
+    )
+    .unwrap();
+    run(authd(dir.path()).args(["--config", "authd.toml", "migrate"]));
+    assert!(dir.path().join("from-file.db").is_file());
+    run(authd(dir.path())
+        .args(["--config", "authd.toml", "migrate"])
+        .env("DATABASE_URL", "sqlite://from-env.db"));
+    assert!(dir.path().join("from-env.db").is_file());
+    run(authd(dir.path())
+        .args(["--config", "authd.toml", "migrate"])
+        .env("DATABASE_URL", "sqlite://loser.db")
+        .env("AUTHD__DATABASE__URL", "sqlite://winner.db"));
+    assert!(dir.path().join("winner.db").is_file());
+    assert!(!dir.path().join("loser.db").exists());
+}
+
+#[test]
+fn bad_settings_are_refused_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = authd(dir.path())
+        .args(["migrate"])
+        .env("AUTHD__DATABASE__URL", "mysql://x")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sqlite:// or postgres://"));
+    let out = authd(dir.path())
+        .args(["--config", "missing.toml", "migrate"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    std::fs::write(dir.path().join("typo.toml"), "[server]\nbnid = \"x\"\n").unwrap();
+    let out = authd(dir.path())
+        .args(["--config", "typo.toml", "migrate"])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "unknown settings are errors, not ignored"
+    );
+}
+
+fn user_create_then_login(backend: Backend) {
+    let app = TestApp::spawn(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(authd(dir.path())
+        .args([
+            "user",
+            "create",
+            "--email",
+            "Root@Example.com",
+            "--username",
+            "root",
+            "--admin",
+            "--active",
+        ])
+        .env("AUTHD__DATABASE__URL", &app.database_url)
+        .env("AUTHD_USER_PASSWORD", PASSWORD));
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let t = app.login("root", PASSWORD);
+    assert_eq!(t["user"]["id"], id);
+    assert_eq!(t["user"]["email"], "root@example.com");
+    assert_eq!(t["user"]["is_admin"], true);
+    assert_eq!(t["user"]["status"], "active");
+    assert!(app.mails().is_empty(), "the command mails nothing");
+
+    let mut child = authd(dir.path())
+        .args(["user", "create", "--email", "pending@example.com"])
+        .env("AUTHD__DATABASE__URL", &app.database_url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        child.stdin.as_mut().unwrap(),
+        format!("{PASSWORD}\n").as_bytes(),
+    )
+    .unwrap();
+    assert!(child.wait().unwrap().success());
+    let res = app.post_json(
+        "/api/v1/auth/login",
+        &json!({ "username": "pending@example.com", "password": PASSWORD }),
+    );
+    assert_eq!(
+        res.json::<Value>().unwrap()["error_code"],
+        "account-not-validated"
+    );
+
+    let out = authd(dir.path())
+        .args([
+            "user",
+            "create",
+            "--email",
+            "weak@example.com",
+            "--password",
+            "password",
+        ])
+        .env("AUTHD__DATABASE__URL", &app.database_url)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("too weak"));
+}
+
+#[test]
+fn user_create_sqlite() {
+    user_create_then_login(Backend::Sqlite);
+}
+
+#[test]
+fn user_create_postgres() {
+    user_create_then_login(Backend::Postgres);
+}
+
+/// `authd serve` on port 0, with its port read from its own log.
+struct Served {
+    child: Child,
+    base: String,
+    log: std::sync::mpsc::Receiver<String>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Served {
+    fn start(dir: &Path, envs: &[(&str, &str)]) -> Self {
+        let mut child = authd(dir)
+            .arg("serve")
+            .env("AUTHD__SERVER__BIND", "127.0.0.1:0")
+            .env("AUTHD__SERVER__WORKERS", "1")
+            .envs(envs.iter().copied())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut seen = Vec::new();
+        let port = loop {
+            let line = rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|_| panic!("authd did not report its port: {seen:#?}"));
+            if let Some(port) = port_in(&line) {
+                break port;
+            }
+            seen.push(line);
+        };
+        Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log: rx,
+            reader,
+        }
+    }
+
+    /// Stops the server and returns every log line after the port line.
+    fn stop(mut self) -> Vec<String> {
+        drop(self.child.kill());
+        drop(self.child.wait());
+        // The reader ends when the pipe closes: every line is in by then.
+        drop(self.reader.join());
+        self.log.try_iter().collect()
+    }
+}
+
+fn port_in(line: &str) -> Option<u16> {
+    if !line.contains("authd listening") {
+        return None;
+    }
+    if let Ok(v) = serde_json::from_str::<Value>(line) {
+        return v["port"].as_u64().and_then(|p| u16::try_from(p).ok());
+    }
+    line.split("port=")
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn no_secret_reaches_the_log_even_at_debug_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(dir.path(), &[("RUST_LOG", "debug")]);
+    let client = reqwest::blocking::Client::new();
+    let post = |path: &str, body: Value| {
+        client
+            .post(format!("{}{path}", served.base))
+            .json(&body)
+            .send()
+            .unwrap()
+            .json::<Value>()
+            .unwrap()
+    };
+    post(
+        "/api/v1/auth/signup",
+        json!({ "email": "ada@example.com", "password": PASSWORD, "first_name": "A", "last_name": "L" }),
+    );
+    let mailbox = std::fs::read_to_string(dir.path().join("data/mailbox.jsonl")).unwrap();
+    let code = serde_json::from_str::<Value>(mailbox.lines().last().unwrap()).unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post("/api/v1/auth/validate", json!({ "code": code }));
+    let t = post(
+        "/api/v1/auth/login",
+        json!({ "username": "ada@example.com", "password": PASSWORD }),
+    );
+    let access = t["access_token"].as_str().unwrap().to_owned();
+    let refresh = t["refresh_token"].as_str().unwrap().to_owned();
+    let t2 = post("/api/v1/auth/refresh", json!({ "refresh_token": refresh }));
+    let me = client
+        .get(format!("{}/api/v1/auth/me", served.base))
+        .bearer_auth(&access)
+        .send()
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    post(
+        "/api/v1/auth/login",
+        json!({ "username": "ada@example.com", "password": "a wrong guess 123" }),
+    );
+    let key = std::fs::read_to_string(dir.path().join("data/keys/jwt-eddsa.pem")).unwrap();
+    let key_body = key.lines().nth(1).unwrap().to_owned();
+    let log = served.stop().join("\n");
+    assert!(
+        log.contains("/api/v1/auth/login"),
+        "the request lines are logged"
+    );
+    let secrets = [
+        PASSWORD,
+        "a wrong guess 123",
+        code.as_str(),
+        access.as_str(),
+        refresh.as_str(),
+        t2["refresh_token"].as_str().unwrap(),
+        key_body.as_str(),
+    ];
+    for secret in secrets {
+        assert!(!log.contains(secret), "a secret is in the log");
+    }
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(dir.path(), &[("AUTHD__LOG__FORMAT", "json")]);
+    let res = reqwest::blocking::get(format!("{}/health/live", served.base)).unwrap();
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let lines = served.stop();
+    let request = lines
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .find(|v| v["path"] == "/health/live")
+        .expect("a request line");
+    assert_eq!(request["status"], 200);
+    assert_eq!(request["method"], "GET");
+    assert!(request["latency_ms"].is_number());
+    assert_eq!(request["span"]["trace_id"], id);
+}
