@@ -1,6 +1,10 @@
 use utoipa::{
     Modify, OpenApi,
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    openapi::{
+        ContentBuilder, Ref, Required,
+        request_body::RequestBodyBuilder,
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    },
 };
 
 use crate::{dto, error, handlers};
@@ -27,8 +31,14 @@ use crate::{dto, error, handlers};
         handlers::system::live,
         handlers::system::ready,
     ),
-    components(schemas(error::Problem, error::FieldProblem, dto::UserDto, dto::TokenResponse)),
-    modifiers(&BearerAuth),
+    components(schemas(
+        error::Problem,
+        error::FieldProblem,
+        dto::UserDto,
+        dto::TokenResponse,
+        dto::LogoutBody
+    )),
+    modifiers(&BearerAuth, &OptionalLogoutBody),
     tags(
         (name = "auth", description = "Accounts, login and tokens"),
         (name = "tokens", description = "Token verification keys"),
@@ -53,5 +63,34 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// The logout body may be left out: say so with `required: false` and a
+/// plain reference, which client generators handle, rather than a
+/// `null`-or-object schema.
+struct OptionalLogoutBody;
+
+impl Modify for OptionalLogoutBody {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let logout = openapi
+            .paths
+            .paths
+            .get_mut("/api/v1/auth/logout")
+            .and_then(|item| item.post.as_mut());
+        if let Some(operation) = logout {
+            operation.request_body = Some(
+                RequestBodyBuilder::new()
+                    .description(Some("Optional; an empty body ends this session only"))
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("LogoutBody")))
+                            .build(),
+                    )
+                    .required(Some(Required::False))
+                    .build(),
+            );
+        }
     }
 }

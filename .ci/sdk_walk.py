@@ -1,0 +1,38 @@
+"""Drives a running authd through a client generated from its OpenAPI
+document: signup, validate, a bad login, login, me, refresh, logout."""
+import json
+import os
+import sys
+
+from authd_client import AuthenticatedClient, Client
+from authd_client.api.auth import login, logout, me, refresh, signup, validate
+from authd_client.models import CodeBody, LoginBody, Problem, RefreshBody, SignupBody
+
+base, mailbox = sys.argv[1], sys.argv[2]
+password = "correct horse battery staple"
+c = Client(base_url=base)
+
+
+def check(cond, what):
+    if not cond:
+        sys.exit(f"sdk: {what}")
+
+
+u = signup.sync(client=c, body=SignupBody(email="sdk@example.com", password=password, first_name="S", last_name="D"))
+check(u.status == "pending_validation", "signup")
+with open(mailbox) as f:
+    code = json.loads(f.read().splitlines()[-1])["code"]
+u = validate.sync(client=c, body=CodeBody(code=code))
+check(u.status == "active" and u.email_verified, "validate")
+bad = login.sync(client=c, body=LoginBody(username="sdk@example.com", password="not the password"))
+check(isinstance(bad, Problem) and bad.error_code == "bad-credentials", "bad login is a Problem")
+t = login.sync(client=c, body=LoginBody(username="sdk@example.com", password=password))
+check(t.token_type == "Bearer" and t.user.email == "sdk@example.com", "login")
+check(me.sync(client=AuthenticatedClient(base_url=base, token=t.access_token)).email == "sdk@example.com", "me")
+t2 = refresh.sync(client=c, body=RefreshBody(refresh_token=t.refresh_token))
+check(t2.refresh_token != t.refresh_token, "refresh")
+authed = AuthenticatedClient(base_url=base, token=t2.access_token)
+check(logout.sync(client=authed).message == "Successfully logged out", "logout")
+after = me.sync(client=authed)
+check(isinstance(after, Problem) and after.error_code == "invalid-token", "me after logout")
+print("sdk: 1 passed, 0 failed")
