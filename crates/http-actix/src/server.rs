@@ -59,7 +59,7 @@ pub fn build_server(
             .configure(handlers::auth::configure)
             .configure(handlers::system::configure)
             .service(
-                handlers::system::resource("/api-docs/openapi.json").route(web::get().to({
+                handlers::system::resource("/api-docs/openapi.json", "GET").route(web::get().to({
                     let doc = openapi.clone();
                     move || {
                         let doc = doc.clone();

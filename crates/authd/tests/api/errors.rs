@@ -7,16 +7,15 @@ use crate::{
 
 fn unknown_paths_and_methods_are_problems(app: TestApp) {
     assert_problem(app.get("/api/v1/nope").send().unwrap(), 404, "not-found");
-    assert_problem(
-        app.get("/api/v1/auth/login").send().unwrap(),
-        405,
-        "method-not-allowed",
-    );
+    let res = app.get("/api/v1/auth/login").send().unwrap();
+    assert_eq!(res.headers()["allow"], "POST");
+    assert_problem(res, 405, "method-not-allowed");
     let res = app
         .client
         .delete(app.url("/api/v1/auth/me"))
         .send()
         .unwrap();
+    assert_eq!(res.headers()["allow"], "GET, PATCH");
     assert_problem(res, 405, "method-not-allowed");
 }
 
@@ -104,6 +103,17 @@ fn type_errors_never_echo_the_value(app: TestApp) {
     assert_eq!(body["detail"], "Missing required field `refresh_token`");
 }
 
+fn credentials_are_checked_before_field_rules(app: TestApp) {
+    let res = app
+        .client
+        .patch(app.url("/api/v1/auth/me"))
+        .bearer_auth("forged")
+        .json(&json!({ "username": "x" }))
+        .send()
+        .unwrap();
+    assert_problem(res, 401, "invalid-token");
+}
+
 fn bearer_challenges_are_sent(app: TestApp) {
     let res = app.get("/api/v1/auth/me").send().unwrap();
     assert_eq!(res.headers()["www-authenticate"], "Bearer");
@@ -117,5 +127,6 @@ fn bearer_challenges_are_sent(app: TestApp) {
 on_both_stores!(
     bodies_are_checked_on_every_endpoint,
     type_errors_never_echo_the_value,
-    bearer_challenges_are_sent
+    bearer_challenges_are_sent,
+    credentials_are_checked_before_field_rules,
 );

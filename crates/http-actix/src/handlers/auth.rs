@@ -165,10 +165,10 @@ pub(crate) async fn update_me(
     token: BearerToken,
     body: JsonBody<PatchMeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let patch = body.0.try_into_domain()?;
     let user = blocking(move || {
+        // Who is asking comes before what is wrong with the request.
         let who = svc.authenticate(&token.0)?;
-        svc.update_me(&who, &patch)
+        svc.update_me(&who, &body.0.try_into_domain()?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(UserDto::from(user)))
@@ -208,16 +208,16 @@ fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpRespo
 /// Routes of this module.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     use super::system::resource;
-    cfg.service(resource("/api/v1/auth/signup").route(web::post().to(signup)))
-        .service(resource("/api/v1/auth/validate").route(web::post().to(validate)))
-        .service(resource("/api/v1/auth/validate/resend").route(web::post().to(resend)))
-        .service(resource("/api/v1/auth/login").route(web::post().to(login)))
-        .service(resource("/api/v1/auth/refresh").route(web::post().to(refresh)))
-        .service(resource("/api/v1/auth/logout").route(web::post().to(logout)))
+    cfg.service(resource("/api/v1/auth/signup", "POST").route(web::post().to(signup)))
+        .service(resource("/api/v1/auth/validate", "POST").route(web::post().to(validate)))
+        .service(resource("/api/v1/auth/validate/resend", "POST").route(web::post().to(resend)))
+        .service(resource("/api/v1/auth/login", "POST").route(web::post().to(login)))
+        .service(resource("/api/v1/auth/refresh", "POST").route(web::post().to(refresh)))
+        .service(resource("/api/v1/auth/logout", "POST").route(web::post().to(logout)))
         .service(
-            resource("/api/v1/auth/me")
+            resource("/api/v1/auth/me", "GET, PATCH")
                 .route(web::get().to(me))
                 .route(web::patch().to(update_me)),
         )
-        .service(resource("/api/v1/auth/verify").route(web::get().to(verify)));
+        .service(resource("/api/v1/auth/verify", "GET").route(web::get().to(verify)));
 }

@@ -1,4 +1,4 @@
-use actix_web::{HttpResponse, Resource, web};
+use actix_web::{HttpResponse, Resource, ResponseError, http::header, web};
 use domain::ErrorCode;
 
 use super::Service;
@@ -41,19 +41,21 @@ pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ErrorCode::NotFound.into())
 }
 
-/// A 405 problem for a known path with another method.
-pub(crate) async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ErrorCode::MethodNotAllowed.into())
-}
-
-/// A resource that answers 405 problem+json to methods it lacks.
-pub(crate) fn resource(path: &str) -> Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+/// A resource that answers 405 problem+json, with the `Allow` header RFC
+/// 9110 requires, to the methods it lacks. `allow` lists the methods its
+/// routes serve, e.g. `"GET, PATCH"`.
+pub(crate) fn resource(path: &str, allow: &'static str) -> Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        let mut res = ApiError::from(ErrorCode::MethodNotAllowed).error_response();
+        res.headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+        res
+    }))
 }
 
 /// Routes of this module.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/health/live").route(web::get().to(live)))
-        .service(resource("/health/ready").route(web::get().to(ready)))
-        .service(resource("/.well-known/jwks.json").route(web::get().to(jwks)));
+    cfg.service(resource("/health/live", "GET").route(web::get().to(live)))
+        .service(resource("/health/ready", "GET").route(web::get().to(ready)))
+        .service(resource("/.well-known/jwks.json", "GET").route(web::get().to(jwks)));
 }
