@@ -34,6 +34,13 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The whole cause chain, for the log only.
+    pub(crate) fn chain(&self) -> String {
+        error_chain(&self.inner)
+    }
+}
+
 impl From<AppError> for ApiError {
     fn from(inner: AppError) -> Self {
         Self {

@@ -217,23 +217,39 @@ fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> S
     address_key(forwarded_client(peer, headers, trusted))
 }
 
+/// The client behind a chain of trusted proxies: walking `X-Forwarded-For`
+/// from the right (the hop nearest to us), the first address that is not a
+/// trusted proxy. An entry that is not an address ends the walk where it
+/// is, so a malformed entry never lets a forged one further left through.
 fn forwarded_client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
-    if !trusted.contains(&peer) {
-        return peer;
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|t| t.to_canonical() == *ip);
+    let mut client = peer.to_canonical();
+    if !is_trusted(&client) {
+        return client;
     }
-    let forwarded: Vec<IpAddr> = headers
+    let hops: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse().ok())
         .collect();
-    forwarded
-        .iter()
-        .rev()
-        .find(|ip| !trusted.contains(ip))
-        .or(forwarded.first())
-        .copied()
-        .unwrap_or(peer)
+    for hop in hops.iter().rev() {
+        let Some(ip) = parse_hop(hop) else { break };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    client
+}
+
+/// One `X-Forwarded-For` entry: an address, or an address with a port
+/// (`192.0.2.1:4711`, `[2001:db8::1]:4711`), in canonical form.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        .map(|ip| ip.to_canonical())
 }
 
 #[cfg(test)]
@@ -256,6 +272,46 @@ mod tests {
             "10.0.0.1"
         );
         assert_eq!(client_ip(None, &h, &[proxy]), "unknown");
+    }
+
+    #[test]
+    fn forwarded_chains_are_walked_with_care() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let xff = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(
+                header::HeaderName::from_static("x-forwarded-for"),
+                HeaderValue::from_static(v),
+            );
+            h
+        };
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        assert_eq!(
+            client_ip(Some(mapped), &xff("203.0.113.9"), &[proxy]),
+            "203.0.113.9",
+            "a trusted proxy seen as IPv4-mapped IPv6 is still trusted"
+        );
+        assert_eq!(
+            client_ip(Some(proxy), &xff("203.0.113.9:4711"), &[proxy]),
+            "203.0.113.9"
+        );
+        assert_eq!(
+            client_ip(Some(proxy), &xff("[2001:db8:1:2::5]:4711"), &[proxy]),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(
+            client_ip(Some(proxy), &xff("198.51.100.66, unknown"), &[proxy]),
+            "10.0.0.1",
+            "junk ends the walk: the forged entry to its left is never used"
+        );
+        assert_eq!(
+            client_ip(
+                Some(proxy),
+                &xff("198.51.100.66, 203.0.113.9, 10.0.0.1"),
+                &[proxy]
+            ),
+            "203.0.113.9"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The authd HTTP API on actix-web: routes, extractors, the problem+json
 //! error mapping, and the OpenAPI document derived from the same types.
 
+mod background;
 mod blocking;
 mod dto;
 mod error;

@@ -5,7 +5,10 @@ use application::AuthService;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::{ApiDoc, handlers, request_id};
+use crate::{ApiDoc, background::Background, handlers, request_id};
+
+/// Mail jobs that may run or wait at once, across all workers.
+const BACKGROUND_JOBS: usize = 64;
 
 /// HTTP-layer settings.
 #[derive(Debug, Clone)]
@@ -50,12 +53,14 @@ pub fn build_server(
     let workers = settings.workers;
     let blocking_threads = settings.blocking_threads_per_worker.max(1);
     let settings = web::Data::new(settings);
+    let background = web::Data::new(Background::new(BACKGROUND_JOBS));
     let openapi = ApiDoc::openapi();
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(request_id::middleware))
             .app_data(service.clone())
             .app_data(settings.clone())
+            .app_data(background.clone())
             .configure(handlers::auth::configure)
             .configure(handlers::system::configure)
             .service(

@@ -1,9 +1,9 @@
 use actix_web::{HttpResponse, http::header, web};
 use domain::ErrorCode;
-use tracing::Instrument;
 
 use super::Service;
 use crate::{
+    background::Background,
     blocking::blocking,
     dto::{
         CodeBody, LoginBody, LogoutBody, MessageResponse, PatchMeBody, RefreshBody, ResendBody,
@@ -57,6 +57,7 @@ pub(crate) async fn validate(
     ))]
 pub(crate) async fn resend(
     svc: Service,
+    background: web::Data<Background>,
     body: JsonBody<ResendBody>,
 ) -> Result<HttpResponse, ApiError> {
     let by = body.0.try_into_domain().ok_or_else(|| {
@@ -64,12 +65,7 @@ pub(crate) async fn resend(
     })??;
     // Answer before doing the work: how long a lookup and a mail take
     // would otherwise tell whether the address has a pending account.
-    let work = async move {
-        if let Err(e) = blocking(move || svc.resend_validation(by)).await {
-            tracing::error!(error = %e, "validation mail resend failed");
-        }
-    };
-    actix_web::rt::spawn(work.instrument(tracing::Span::current()));
+    background.spawn("validation mail", move || svc.resend_validation(by));
     Ok(HttpResponse::Accepted().finish())
 }
 
