@@ -71,12 +71,15 @@ impl PgStore {
         f(&mut conn).map_err(|Failure(error)| error)
     }
 
-    /// Runs `f` in one transaction, rolled back if `f` fails.
+    /// Runs `f` in one transaction, rolled back if `f` fails. The isolation
+    /// level is READ COMMITTED whatever the server's default: the row and
+    /// advisory locks taken here serialise writers only if every statement
+    /// after a lock sees what the previous lock holder committed.
     pub(crate) fn transaction<T>(
         &self,
         f: impl FnOnce(&mut PgConnection) -> Result<T, Failure>,
     ) -> Result<T, StoreError> {
-        self.with_conn(|conn| conn.transaction(f))
+        self.with_conn(|conn| conn.build_transaction().read_committed().run(f))
     }
 }
 

@@ -88,3 +88,24 @@ fn execute_sql(database: &TestDatabase, sql: &str) {
         .batch_execute(sql)
         .expect("batch_execute");
 }
+
+/// The races hold whatever isolation level the server defaults to: the
+/// adapter sets its own.
+#[test]
+fn races_hold_under_a_repeatable_read_default() {
+    let database = TestDatabase::new();
+    let name = database
+        .url()
+        .rsplit('/')
+        .next()
+        .expect("database name")
+        .to_owned();
+    execute_sql(
+        &database,
+        &format!("ALTER DATABASE \"{name}\" SET default_transaction_isolation = 'repeatable read'"),
+    );
+    let store = database.store();
+    ports::testkit::concurrent_attempts_for_one_account_admit_its_limit(&store);
+    ports::testkit::concurrent_attempts_from_one_address_admit_its_limit(&store);
+    ports::testkit::concurrent_rotations_of_one_token_rotate_once(&store);
+}
