@@ -227,13 +227,16 @@ pub trait SessionStore {
     /// `next` in the same session, setting the session's `last_used_at` to
     /// `now` and its `expires_at` to `next.expires_at`, in one transaction.
     ///
-    /// A token spent less than `grace` before `now` counts as live once more
-    /// (a client that lost the answer may replay it); `grace` of zero turns
-    /// that off. A token spent earlier than that is reuse: the session is
-    /// revoked and [`Rotation::Reused`] returned.
+    /// A token spent less than `grace` before `now` still counts as live (a
+    /// client that lost the answer may replay it): every such replay rotates
+    /// again, recording its own successor, and the grace period is measured
+    /// from the first spend, so replays cannot stretch it. `grace` of zero
+    /// turns that off. A token spent earlier than that is reuse: the session
+    /// is revoked and [`Rotation::Reused`] returned.
     ///
-    /// Of concurrent calls presenting one live token, exactly one returns
-    /// [`Rotation::Rotated`].
+    /// With `grace` zero, of concurrent calls presenting one live token
+    /// exactly one returns [`Rotation::Rotated`] (the others find it spent,
+    /// which is reuse); within a grace period they may all rotate.
     fn rotate_refresh(
         &self,
         presented: &SecretDigest,
