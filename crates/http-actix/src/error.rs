@@ -156,17 +156,20 @@ impl ResponseError for ApiError {
                 extra = Some(map);
             }
             AppError::Invalid(list) => errors = Some(list.iter().map(FieldProblem::from).collect()),
-            AppError::Rejected(ErrorCode::MissingAuthorization) => {
-                builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-            }
-            AppError::Rejected(ErrorCode::InvalidToken | ErrorCode::TokenExpired) => {
-                builder
-                    .insert_header((header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#));
-            }
             AppError::Throttled { retry_after } => {
                 builder.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             _ => {}
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 9110 wants a challenge on every 401; RFC 6750 says which.
+            let challenge = match code {
+                ErrorCode::InvalidToken | ErrorCode::TokenExpired => {
+                    r#"Bearer error="invalid_token""#
+                }
+                _ => "Bearer",
+            };
+            builder.insert_header((header::WWW_AUTHENTICATE, challenge));
         }
         let detail = match (&self.detail, status.is_server_error()) {
             (Some(d), false) => d.clone(),

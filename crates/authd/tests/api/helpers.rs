@@ -252,6 +252,16 @@ pub fn assert_problem(res: Response, status: u16, code: &str) -> Value {
         .to_str()
         .expect("ascii")
         .to_owned();
+    if status == 401 {
+        let challenge = res
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().expect("ascii"));
+        assert!(
+            challenge.is_some_and(|c| c.starts_with("Bearer")),
+            "a 401 carries a challenge"
+        );
+    }
     let body: Value = res.json().expect("problem JSON");
     assert_eq!(body["error_code"], code, "{body}");
     assert_eq!(body["status"], status);
