@@ -52,3 +52,52 @@ fn ready_is_503_when_the_database_is_gone() {
         "{detail}"
     );
 }
+
+fn a_failed_mail_loses_no_signup(backend: Backend) {
+    // A directory where the mailbox file should be: every send fails.
+    let app = TestApp::spawn_with(backend, |s| s.mail.file = std::env::temp_dir());
+    let res = app.post_json(
+        "/api/v1/auth/signup",
+        &serde_json::json!({ "email": "ada@example.com", "password": crate::helpers::PASSWORD,
+                             "first_name": "A", "last_name": "L" }),
+    );
+    assert_eq!(
+        res.status(),
+        201,
+        "the account exists; the user can ask for the mail again"
+    );
+    let res = app.post_json(
+        "/api/v1/auth/login",
+        &serde_json::json!({ "username": "ada@example.com", "password": crate::helpers::PASSWORD }),
+    );
+    assert_problem(res, 401, "account-not-validated");
+}
+
+#[test]
+fn failed_mail_sqlite() {
+    a_failed_mail_loses_no_signup(Backend::Sqlite);
+}
+
+#[test]
+fn failed_mail_postgres() {
+    a_failed_mail_loses_no_signup(Backend::Postgres);
+}
+
+#[test]
+fn internal_errors_reveal_nothing() {
+    use diesel::{Connection, connection::SimpleConnection, pg::PgConnection};
+    let app = TestApp::spawn(Backend::Postgres);
+    let (token, _) = app.logged_in("ada@example.com");
+    // A row no valid code path writes: the store cannot turn it into a user.
+    PgConnection::establish(&app.database_url)
+        .unwrap()
+        .batch_execute("UPDATE users SET email = 'not an e-mail <script>'")
+        .unwrap();
+    let res = app.get_auth("/api/v1/auth/me", &token);
+    let body = assert_problem(res, 500, "internal-error");
+    assert_eq!(body["detail"], "An internal error occurred");
+    let text = body.to_string();
+    for leak in ["script", "email", "users", "diesel", "postgres", "row"] {
+        assert!(!text.to_lowercase().contains(leak), "{leak} in {text}");
+    }
+}
