@@ -199,6 +199,17 @@ impl TestApp {
         res.json().expect("token JSON")
     }
 
+    /// A login with a wrong password.
+    pub fn guess(&self, identifier: &str) -> Response {
+        let body = json!({ "username": identifier, "password": "wrong password" });
+        self.post_json("/api/v1/auth/login", &body)
+    }
+
+    /// A wrong guess, refused as bad credentials (not throttled).
+    pub fn failed_guess(&self, identifier: &str) {
+        assert_problem(self.guess(identifier), 401, "bad-credentials");
+    }
+
     /// An active, logged-in user: (access token, refresh token).
     pub fn logged_in(&self, email: &str) -> (String, String) {
         self.active_user(email, json!({}));

@@ -75,11 +75,7 @@ fn credentials_are_required(app: TestApp) {
 
 fn pending_accounts_get_a_resend_code_only_with_the_right_password(app: TestApp) {
     app.signup("ada@example.com", json!({}));
-    let res = app.post_json(
-        "/api/v1/auth/login",
-        &json!({ "username": "ada@example.com", "password": "wrong password" }),
-    );
-    let body = assert_problem(res, 401, "bad-credentials");
+    let body = assert_problem(app.guess("ada@example.com"), 401, "bad-credentials");
     assert!(body.get("extra_attributes").is_none());
     let res = app.post_json(
         "/api/v1/auth/login",
@@ -98,11 +94,7 @@ fn pending_accounts_get_a_resend_code_only_with_the_right_password(app: TestApp)
 fn repeated_failures_are_throttled(app: TestApp) {
     app.active_user("ada@example.com", json!({}));
     for _ in 0..5 {
-        let res = app.post_json(
-            "/api/v1/auth/login",
-            &json!({ "username": "ada@example.com", "password": "wrong password" }),
-        );
-        assert_problem(res, 401, "bad-credentials");
+        app.failed_guess("ada@example.com");
     }
     let res = app.post_json(
         "/api/v1/auth/login",
@@ -123,11 +115,7 @@ fn repeated_failures_are_throttled(app: TestApp) {
 fn failures_from_one_address_are_throttled(app: TestApp) {
     app.active_user("ada@example.com", json!({}));
     for i in 0..20 {
-        let res = app.post_json(
-            "/api/v1/auth/login",
-            &json!({ "username": format!("user{i}@example.com"), "password": "wrong password" }),
-        );
-        assert_problem(res, 401, "bad-credentials");
+        app.failed_guess(&format!("user{i}@example.com"));
     }
     let res = app.post_json(
         "/api/v1/auth/login",
@@ -140,11 +128,7 @@ fn failures_from_one_address_are_throttled(app: TestApp) {
 fn deactivated_accounts_are_refused_after_the_password(app: TestApp) {
     let user = app.active_user("ada@example.com", json!({}));
     app.deactivate(user["id"].as_str().unwrap());
-    let res = app.post_json(
-        "/api/v1/auth/login",
-        &json!({ "username": "ada@example.com", "password": "wrong password" }),
-    );
-    assert_problem(res, 401, "bad-credentials");
+    app.failed_guess("ada@example.com");
     let res = app.post_json(
         "/api/v1/auth/login",
         &json!({ "username": "ada@example.com", "password": PASSWORD }),
@@ -179,9 +163,7 @@ fn concurrent_guesses_never_exceed_the_limit(app: TestApp) {
             .map(|_| {
                 s.spawn(|| {
                     barrier.wait();
-                    let body =
-                        json!({ "username": "ada@example.com", "password": "wrong password" });
-                    app.post_json("/api/v1/auth/login", &body).status().as_u16()
+                    app.guess("ada@example.com").status().as_u16()
                 })
             })
             .collect();
@@ -211,11 +193,7 @@ fn one_account_has_one_counter_whatever_the_identifier(app: TestApp) {
         "ADA",
         "Ada@Example.com",
     ] {
-        let res = app.post_json(
-            "/api/v1/auth/login",
-            &json!({ "username": id, "password": "wrong password" }),
-        );
-        assert_problem(res, 401, "bad-credentials");
+        app.failed_guess(id);
     }
     let res = app.post_json(
         "/api/v1/auth/login",
@@ -227,19 +205,11 @@ fn one_account_has_one_counter_whatever_the_identifier(app: TestApp) {
 fn a_success_clears_the_account_counter(app: TestApp) {
     app.active_user("ada@example.com", json!({}));
     for _ in 0..4 {
-        let res = app.post_json(
-            "/api/v1/auth/login",
-            &json!({ "username": "ada@example.com", "password": "wrong password" }),
-        );
-        assert_problem(res, 401, "bad-credentials");
+        app.failed_guess("ada@example.com");
     }
     app.login("ada@example.com", PASSWORD);
     for _ in 0..4 {
-        let res = app.post_json(
-            "/api/v1/auth/login",
-            &json!({ "username": "ada@example.com", "password": "wrong password" }),
-        );
-        assert_problem(res, 401, "bad-credentials");
+        app.failed_guess("ada@example.com");
     }
     app.login("ada@example.com", PASSWORD);
 }
