@@ -1,6 +1,12 @@
 use std::net::{IpAddr, TcpListener};
 
-use actix_web::{App, HttpResponse, HttpServer, dev::Server, middleware::from_fn, web};
+use actix_web::{
+    App, HttpResponse, HttpServer,
+    dev::Server,
+    http::header,
+    middleware::{DefaultHeaders, from_fn},
+    web,
+};
 use application::AuthService;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -57,6 +63,12 @@ pub fn build_server(
     let openapi = ApiDoc::openapi();
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(
+                // Defaults only: a handler that sets its own caching keeps it.
+                DefaultHeaders::new()
+                    .add((header::CACHE_CONTROL, "no-store"))
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
+            )
             .wrap(from_fn(request_id::middleware))
             .app_data(service.clone())
             .app_data(settings.clone())
@@ -64,13 +76,15 @@ pub fn build_server(
             .configure(handlers::auth::configure)
             .configure(handlers::system::configure)
             .service(
-                handlers::system::resource("/api-docs/openapi.json", "GET").route(web::get().to({
-                    let doc = openapi.clone();
-                    move || {
-                        let doc = doc.clone();
-                        async move { HttpResponse::Ok().json(doc) }
-                    }
-                })),
+                handlers::system::resource("/api-docs/openapi.json", "GET, HEAD").route(
+                    handlers::get().to({
+                        let doc = openapi.clone();
+                        move || {
+                            let doc = doc.clone();
+                            async move { HttpResponse::Ok().json(doc) }
+                        }
+                    }),
+                ),
             )
             .service(web::redirect("/docs", "/docs/"))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi.clone()))

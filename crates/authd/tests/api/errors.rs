@@ -15,7 +15,7 @@ fn unknown_paths_and_methods_are_problems(app: TestApp) {
         .delete(app.url("/api/v1/auth/me"))
         .send()
         .unwrap();
-    assert_eq!(res.headers()["allow"], "GET, PATCH");
+    assert_eq!(res.headers()["allow"], "GET, HEAD, PATCH");
     assert_problem(res, 405, "method-not-allowed");
 }
 

@@ -8,6 +8,17 @@ use crate::{
 fn health_endpoints_answer(app: TestApp) {
     let res = app.get("/health/live").send().unwrap();
     assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    let head = app.client.head(app.url("/health/ready")).send().unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.text().unwrap(), "", "HEAD has no body");
+    let jwks = app.get("/.well-known/jwks.json").send().unwrap();
+    assert_eq!(
+        jwks.headers()["cache-control"],
+        "public, max-age=300",
+        "its own caching is kept"
+    );
     assert_eq!(res.json::<Value>().unwrap()["status"], "ok");
     assert_eq!(app.get("/health/ready").send().unwrap().status(), 200);
 }

@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, http::header, web};
 use domain::ErrorCode;
 
-use super::Service;
+use super::{Service, get};
 use crate::{
     background::Background,
     blocking::blocking,
@@ -211,9 +211,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/v1/auth/refresh", "POST").route(web::post().to(refresh)))
         .service(resource("/api/v1/auth/logout", "POST").route(web::post().to(logout)))
         .service(
-            resource("/api/v1/auth/me", "GET, PATCH")
-                .route(web::get().to(me))
+            resource("/api/v1/auth/me", "GET, HEAD, PATCH")
+                .route(get().to(me))
                 .route(web::patch().to(update_me)),
         )
-        .service(resource("/api/v1/auth/verify", "GET").route(web::get().to(verify)));
+        .service(resource("/api/v1/auth/verify", "GET, HEAD").route(get().to(verify)));
 }

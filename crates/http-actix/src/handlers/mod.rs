@@ -4,8 +4,13 @@
 pub(crate) mod auth;
 pub(crate) mod system;
 
-use actix_web::web;
+use actix_web::{Route, guard, web};
 use application::AuthService;
 
 /// The shared state handlers receive.
 pub(crate) type Service = web::Data<AuthService>;
+
+/// A GET route that answers HEAD too (the same answer without its body).
+pub(crate) fn get() -> Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}

@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, Resource, ResponseError, http::header, web};
 use domain::ErrorCode;
 
-use super::Service;
+use super::{Service, get};
 use crate::{
     blocking::blocking,
     dto::{HealthResponse, JwksResponse},
@@ -43,7 +43,7 @@ pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
 
 /// A resource that answers 405 problem+json, with the `Allow` header RFC
 /// 9110 requires, to the methods it lacks. `allow` lists the methods its
-/// routes serve, e.g. `"GET, PATCH"`.
+/// routes serve, e.g. `"GET, HEAD, PATCH"`.
 pub(crate) fn resource(path: &str, allow: &'static str) -> Resource {
     web::resource(path).default_service(web::to(move || async move {
         let mut res = ApiError::from(ErrorCode::MethodNotAllowed).error_response();
@@ -55,7 +55,7 @@ pub(crate) fn resource(path: &str, allow: &'static str) -> Resource {
 
 /// Routes of this module.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/health/live", "GET").route(web::get().to(live)))
-        .service(resource("/health/ready", "GET").route(web::get().to(ready)))
-        .service(resource("/.well-known/jwks.json", "GET").route(web::get().to(jwks)));
+    cfg.service(resource("/health/live", "GET, HEAD").route(get().to(live)))
+        .service(resource("/health/ready", "GET, HEAD").route(get().to(ready)))
+        .service(resource("/.well-known/jwks.json", "GET, HEAD").route(get().to(jwks)));
 }
