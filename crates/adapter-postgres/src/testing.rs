@@ -6,13 +6,26 @@
 //! processes build it once); every [`TestDatabase`] is then a cheap copy of
 //! it, dropped again when the value is dropped.
 //!
+//! Templates of other migration sets (`authd_tmpl_*` under another hash,
+//! left by earlier checkouts) are dropped when a process prepares its own,
+//! but not while another process may still clone one: each process holds a
+//! shared advisory lock on its template for as long as it runs, a template
+//! is dropped only by whoever takes that lock exclusively, and the drop
+//! does not force out a session connected to it.
+//!
 //! The server comes from `AUTHD_TEST_DATABASE_URL`, by default
 //! `postgres://postgres@127.0.0.1:5432/postgres`; its user must be allowed
 //! to create databases.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
-use diesel::{dsl::exists, pg::PgConnection, prelude::*, sql_query};
+use diesel::{
+    dsl::exists,
+    pg::PgConnection,
+    prelude::*,
+    sql_query,
+    sql_types::{Bool, Integer, Text},
+};
 use diesel_migrations::MigrationHarness;
 use uuid::Uuid;
 
@@ -37,6 +50,14 @@ const TEST_POOL_SIZE: u32 = 8;
 
 /// Advisory-lock key that serialises template creation ("authdtpl").
 const TEMPLATE_LOCK: i64 = 0x6175_7468_6474_706c;
+
+/// The first int of the two-int advisory lock `(TEMPLATE_IN_USE,
+/// hashtext(template))` that marks a template as in use ("tplu").
+const TEMPLATE_IN_USE: i32 = 0x7470_6c75;
+
+/// The names of every template database, this migration set's or not
+/// (a `LIKE` pattern).
+const TEMPLATES: &str = r"authd\_tmpl\_%";
 
 /// A database of its own for one test, migrated, dropped on [`Drop`]
 /// (with any connection still open to it).
@@ -125,7 +146,8 @@ fn admin_connection(server_url: &str) -> PgConnection {
     PgConnection::establish(server_url).unwrap_or_else(|error| {
         panic!(
             "cannot reach the test PostgreSQL server ({}).\n\
-             Start it with:\n    \
+             `make test` starts a private one when PostgreSQL is installed \
+             (scripts/with-test-postgres); or start the system's with:\n    \
              pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n\
              or point {SERVER_URL_VAR} at a server whose user may create databases \
              (default: {DEFAULT_SERVER_URL}).",
@@ -143,19 +165,72 @@ fn execute(conn: &mut PgConnection, statement: &str) {
 /// The name of the migrated template, created by the first caller of any
 /// process and reused by the others.
 fn template(server_url: &str) -> &'static str {
-    static TEMPLATE: OnceLock<String> = OnceLock::new();
-    TEMPLATE.get_or_init(|| {
-        let name = format!("authd_tmpl_{}", env!("AUTHD_PG_MIGRATIONS_HASH"));
-        let mut admin = admin_connection(server_url);
-        with_advisory_lock(&mut admin, TEMPLATE_LOCK, |admin| {
-            if !database_exists(admin, &name)? {
-                build_template(admin, server_url, &name);
-            }
-            Ok(())
-        })
-        .unwrap_or_else(|error| panic!("cannot prepare the test template: {:?}", error.0));
-        name
+    static TEMPLATE: OnceLock<Template> = OnceLock::new();
+    &TEMPLATE.get_or_init(|| prepare_template(server_url)).name
+}
+
+/// This process's template, and the connection holding the shared lock
+/// that keeps it from being dropped as stale by another process.
+struct Template {
+    name: String,
+    _in_use: Mutex<PgConnection>,
+}
+
+/// Under the template lock: creates this migration set's template if it
+/// is missing, marks it in use, and drops the templates of other migration
+/// sets that no process is using.
+fn prepare_template(server_url: &str) -> Template {
+    let name = format!("authd_tmpl_{}", env!("AUTHD_PG_MIGRATIONS_HASH"));
+    let mut admin = admin_connection(server_url);
+    let mut in_use = admin_connection(server_url);
+    with_advisory_lock(&mut admin, TEMPLATE_LOCK, |admin| {
+        if !database_exists(admin, &name)? {
+            build_template(admin, server_url, &name);
+        }
+        // Whoever takes this lock exclusively holds the template lock
+        // meanwhile, so the shared lock is free to take now.
+        in_use_lock(&mut in_use, "pg_try_advisory_lock_shared", &name)?;
+        drop_stale_templates(admin, &name)?;
+        Ok(())
     })
+    .unwrap_or_else(|error| panic!("cannot prepare the test template: {:?}", error.0));
+    Template {
+        name,
+        _in_use: Mutex::new(in_use),
+    }
+}
+
+/// Drops every template but `current` that no process marks as in use.
+/// Without `FORCE`, and a failure is ignored: whoever is connected to a
+/// template right now keeps it, and a later run drops it.
+fn drop_stale_templates(admin: &mut PgConnection, current: &str) -> QueryResult<()> {
+    let stale: Vec<String> = pg_database::table
+        .select(pg_database::datname)
+        .filter(pg_database::datname.like(TEMPLATES))
+        .filter(pg_database::datname.ne(current))
+        .load(admin)?;
+    for name in stale {
+        if in_use_lock(admin, "pg_try_advisory_lock", &name)? {
+            let _ignored = sql_query(format!(r#"DROP DATABASE IF EXISTS "{name}""#)).execute(admin);
+            in_use_lock(admin, "pg_advisory_unlock", &name)?;
+        }
+    }
+    Ok(())
+}
+
+/// Calls the advisory-lock `function` (one that answers whether it took
+/// or released the lock) on the in-use lock of `template`.
+fn in_use_lock(conn: &mut PgConnection, function: &str, template: &str) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Answer {
+        #[diesel(sql_type = Bool)]
+        done: bool,
+    }
+    sql_query(format!("SELECT {function}($1, hashtext($2)) AS done"))
+        .bind::<Integer, _>(TEMPLATE_IN_USE)
+        .bind::<Text, _>(template)
+        .get_result::<Answer>(conn)
+        .map(|answer| answer.done)
 }
 
 fn database_exists(admin: &mut PgConnection, name: &str) -> QueryResult<bool> {
@@ -209,7 +284,41 @@ fn with_database(server_url: &str, database: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::with_database;
+    use uuid::Uuid;
+
+    use super::{
+        TestDatabase, admin_connection, database_exists, execute, in_use_lock, prepare_template,
+        server_url, with_database,
+    };
+
+    /// Preparing the template drops the templates of other migration sets,
+    /// but not one another process marks as in use, nor its own.
+    #[test]
+    fn stale_templates_are_dropped_unless_in_use() {
+        let server = server_url();
+        let mut admin = admin_connection(&server);
+        let [stale, in_use] = ["stale", "in_use"]
+            .map(|what| format!("authd_tmpl_{what}_{}", Uuid::now_v7().simple()));
+        // Marked in use before it exists, so that no other process drops it.
+        let mut user = admin_connection(&server);
+        assert!(in_use_lock(&mut user, "pg_try_advisory_lock_shared", &in_use).expect("lock"));
+        for name in [&stale, &in_use] {
+            execute(&mut admin, &format!(r#"CREATE DATABASE "{name}""#));
+        }
+        let exists = |admin: &mut _, name: &str| database_exists(admin, name).expect("exists");
+
+        let template = prepare_template(&server);
+        assert!(!exists(&mut admin, &stale), "{stale} is dropped");
+        assert!(exists(&mut admin, &in_use), "{in_use} is in use");
+        assert!(exists(&mut admin, &template.name));
+
+        assert!(in_use_lock(&mut user, "pg_advisory_unlock_shared", &in_use).expect("unlock"));
+        let again = prepare_template(&server);
+        assert!(!exists(&mut admin, &in_use), "{in_use} is no longer in use");
+        assert_eq!(again.name, template.name);
+        assert!(exists(&mut admin, &template.name));
+        drop(TestDatabase::new());
+    }
 
     #[test]
     fn replaces_the_database_name() {
