@@ -1,5 +1,6 @@
 # authd: common tasks. `make run` needs only the Rust toolchain;
-# `make test` also needs PostgreSQL on 127.0.0.1:5432 (see README).
+# `make test` also needs PostgreSQL: a server on 127.0.0.1:5432, or its
+# server programs installed, or AUTHD_TEST_DATABASE_URL (see README).
 
 CARGO ?= cargo
 
@@ -8,8 +9,8 @@ CARGO ?= cargo
 run: ## Run the server on the embedded SQLite store (data/)
 	$(CARGO) run --release -p authd -- serve
 
-test: ## Run every test (PostgreSQL must be reachable)
-	$(CARGO) test --workspace --all-features
+test: ## Run every test (on a private PostgreSQL when none answers)
+	scripts/with-test-postgres $(CARGO) test --workspace --all-features
 
 lint: ## Formatting and clippy, as CI runs them
 	$(CARGO) fmt --all -- --check
