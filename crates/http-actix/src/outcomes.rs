@@ -98,9 +98,14 @@ error_codes!(LogoutError {
     InvalidToken => InvalidToken;
 });
 
+/// An operation whose documented responses include every code of `E`.
+pub(crate) trait Covers<E> {}
+
 /// The documented error responses of one operation: a type for its
 /// `#[utoipa::path(responses(...))]`, listing what the operation is made
-/// of (its extractors and the use cases it runs).
+/// of (its extractors and the use cases it runs). Its handler passes each
+/// use case failure through `fail`, so a handler that calls a use case its
+/// list lacks does not compile.
 macro_rules! operation_errors {
     ($(#[$doc:meta])* $name:ident: $($part:ty),+ $(,)?) => {
         $(#[$doc])*
@@ -108,13 +113,25 @@ macro_rules! operation_errors {
 
         impl $name {
             /// Every `error_code` the operation can answer with.
-            #[allow(dead_code)]
             pub(crate) fn codes() -> Vec<domain::ErrorCode> {
                 let mut codes = Vec::new();
                 $(codes.extend_from_slice(<$part as $crate::outcomes::Documented>::CODES);)+
                 codes
             }
+
+            /// Answers with a failure of one of the operation's parts; a
+            /// failure of any other type does not compile.
+            #[allow(dead_code)]
+            pub(crate) fn fail<E>(e: E) -> $crate::error::ApiError
+            where
+                Self: $crate::outcomes::Covers<E>,
+                E: Into<$crate::error::ApiError>,
+            {
+                e.into()
+            }
         }
+
+        $(impl $crate::outcomes::Covers<$part> for $name {})+
 
         impl utoipa::IntoResponses for $name {
             fn responses() -> std::collections::BTreeMap<

@@ -32,9 +32,11 @@ pub(crate) async fn signup(
     body: JsonBody<SignupBody>,
 ) -> Result<HttpResponse, ApiError> {
     // The password strength estimate is CPU work: off the worker, too.
-    let user =
-        blocking(move || -> Result<_, ApiError> { Ok(svc.signup(body.0.try_into_domain()?)?) })
-            .await?;
+    let user = blocking(move || -> Result<_, ApiError> {
+        let request = body.0.try_into_domain()?;
+        svc.signup(request).map_err(SignupErrors::fail)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(UserDto::from(user)))
 }
 
@@ -51,7 +53,7 @@ pub(crate) async fn validate(
     body: JsonBody<CodeBody>,
 ) -> Result<HttpResponse, ApiError> {
     let code = body.0.code;
-    let user = blocking(move || svc.validate_email(&code)).await?;
+    let user = blocking(move || svc.validate_email(&code).map_err(ValidateErrors::fail)).await?;
     Ok(HttpResponse::Ok().json(UserDto::from(user)))
 }
 
@@ -99,7 +101,7 @@ pub(crate) async fn login(
         password,
         client: client.0,
     };
-    let tokens = blocking(move || svc.login(request)).await?;
+    let tokens = blocking(move || svc.login(request).map_err(LoginErrors::fail)).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
 }
 
@@ -116,7 +118,7 @@ pub(crate) async fn refresh(
     body: JsonBody<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
     let token = body.0.refresh_token;
-    let tokens = blocking(move || svc.refresh(&token)).await?;
+    let tokens = blocking(move || svc.refresh(&token).map_err(RefreshErrors::fail)).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
 }
 
@@ -136,8 +138,8 @@ pub(crate) async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     let all = body.0.all_sessions;
     blocking(move || -> Result<_, ApiError> {
-        let who = svc.authenticate(&token.0)?;
-        Ok(svc.logout(&who, all)?)
+        let who = svc.authenticate(&token.0).map_err(LogoutErrors::fail)?;
+        svc.logout(&who, all).map_err(LogoutErrors::fail)
     })
     .await?;
     Ok(HttpResponse::Ok().json(MessageResponse {
@@ -155,8 +157,8 @@ operation_errors!(MeErrors: BearerToken, AuthenticateError, MeError);
     ))]
 pub(crate) async fn me(svc: Service, token: BearerToken) -> Result<HttpResponse, ApiError> {
     let user = blocking(move || -> Result<_, ApiError> {
-        let who = svc.authenticate(&token.0)?;
-        Ok(svc.me(&who)?)
+        let who = svc.authenticate(&token.0).map_err(MeErrors::fail)?;
+        svc.me(&who).map_err(MeErrors::fail)
     })
     .await?;
     Ok(HttpResponse::Ok().json(UserDto::from(user)))
@@ -177,8 +179,9 @@ pub(crate) async fn update_me(
 ) -> Result<HttpResponse, ApiError> {
     let user = blocking(move || -> Result<_, ApiError> {
         // Who is asking comes before what is wrong with the request.
-        let who = svc.authenticate(&token.0)?;
-        Ok(svc.update_me(&who, &body.0.try_into_domain()?)?)
+        let who = svc.authenticate(&token.0).map_err(UpdateMeErrors::fail)?;
+        let patch = body.0.try_into_domain()?;
+        svc.update_me(&who, &patch).map_err(UpdateMeErrors::fail)
     })
     .await?;
     Ok(HttpResponse::Ok().json(UserDto::from(user)))
@@ -197,8 +200,8 @@ operation_errors!(VerifyErrors: BearerToken, AuthenticateError, MeError);
     ))]
 pub(crate) async fn verify(svc: Service, token: BearerToken) -> Result<HttpResponse, ApiError> {
     let (who, user) = blocking(move || -> Result<_, ApiError> {
-        let who = svc.authenticate(&token.0)?;
-        let user = svc.me(&who)?;
+        let who = svc.authenticate(&token.0).map_err(VerifyErrors::fail)?;
+        let user = svc.me(&who).map_err(VerifyErrors::fail)?;
         Ok((who, user))
     })
     .await?;

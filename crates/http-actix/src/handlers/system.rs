@@ -25,7 +25,7 @@ pub(crate) async fn live() -> HttpResponse {
         ReadyErrors,
     ))]
 pub(crate) async fn ready(svc: Service) -> Result<HttpResponse, ApiError> {
-    blocking(move || svc.ready()).await?;
+    blocking(move || svc.ready().map_err(ReadyErrors::fail)).await?;
     Ok(HttpResponse::Ok().json(HealthResponse { status: "ok" }))
 }
 
