@@ -2,7 +2,6 @@ use actix_web::{
     HttpResponse, ResponseError,
     http::{StatusCode, header},
 };
-use application::Fault;
 use domain::{ErrorCode, FieldError};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -67,12 +66,18 @@ impl ApiError {
         Self::new(ErrorCode::ValidationFailed).with_extra(Extra::Fields(fields))
     }
 
-    /// An internal failure; `source` goes to the log, never to the client.
-    pub(crate) fn internal(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+    /// This failure, caused by `cause`, which goes to the log, never to
+    /// the client.
+    pub(crate) fn with_cause(self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self {
-            cause: Some(Box::new(source)),
-            ..Self::new(ErrorCode::InternalError)
+            cause: Some(Box::new(cause)),
+            ..self
         }
+    }
+
+    /// An internal failure caused by `source`.
+    pub(crate) fn internal(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::new(ErrorCode::InternalError).with_cause(source)
     }
 
     /// The whole cause chain, for the log only.
@@ -87,19 +92,6 @@ impl ApiError {
 impl From<ErrorCode> for ApiError {
     fn from(code: ErrorCode) -> Self {
         Self::new(code)
-    }
-}
-
-impl From<Fault> for ApiError {
-    fn from(fault: Fault) -> Self {
-        let code = match fault {
-            Fault::Unavailable(_) => ErrorCode::ServiceUnavailable,
-            Fault::Internal(_) => ErrorCode::InternalError,
-        };
-        Self {
-            cause: Some(Box::new(fault)),
-            ..Self::new(code)
-        }
     }
 }
 

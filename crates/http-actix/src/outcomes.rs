@@ -32,9 +32,20 @@ impl Documented for Fault {
     const CODES: &'static [ErrorCode] = &[ErrorCode::ServiceUnavailable, ErrorCode::InternalError];
 }
 
+impl From<Fault> for ApiError {
+    fn from(fault: Fault) -> Self {
+        let code = match fault {
+            Fault::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            Fault::Internal(_) => ErrorCode::InternalError,
+        };
+        ApiError::new(code).with_cause(fault)
+    }
+}
+
 /// One use case error type's table: each variant's `error_code` and,
 /// where it has one, what the problem carries beyond it. The type's
-/// `Fault` variant is mapped by [`Fault`]'s own row.
+/// `Fault` variant is mapped by [`Fault`]'s own table above (whose codes
+/// each `CODES` repeats: a const slice cannot be spliced into another).
 macro_rules! error_codes {
     ($error:ident {
         $($variant:ident $({ $($field:ident),+ })? => $code:ident $(with $extra:expr)?;)+
