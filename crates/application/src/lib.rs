@@ -1,16 +1,28 @@
-//! The use cases of authd. Each runs synchronously, start to finish, on the
-//! caller's (blocking) thread, and speaks to the world only through ports.
+//! The use cases of authd, one module each. Each runs synchronously, start
+//! to finish, on the caller's (blocking) thread, speaks to the world only
+//! through the ports it names, and fails with its own error type that
+//! names exactly the outcomes it can produce.
 
-mod auth;
+mod authenticate;
 mod error;
 mod login;
+mod logout;
 mod mail;
+mod profile;
+mod refresh;
 mod service;
 mod signup;
 pub mod system;
+mod tokens;
+mod validation;
 
-pub use auth::Principal;
-pub use error::AppError;
-pub use login::{ClientInfo, LoginRequest, Tokens};
+pub use authenticate::{AuthenticateError, Principal};
+pub use error::Fault;
+pub use login::{ClientInfo, LoginError, LoginRequest};
+pub use logout::LogoutError;
+pub use profile::{MeError, UpdateProfileError};
+pub use refresh::RefreshError;
 pub use service::{AuthService, Policy, Ports};
-pub use signup::{ResendBy, SignupRequest};
+pub use signup::{SignupError, SignupRequest};
+pub use tokens::Tokens;
+pub use validation::{ResendBy, ValidateError};

@@ -1,13 +1,18 @@
-use domain::{
-    AccessClaims, CodeKind, ErrorCode, LoginIdentifier, SecretDigest, Session, SessionId, User,
-    UserStatus,
-};
-use ports::{Admission, NewRefreshToken, PasswordCheck, Rotation, ThrottleLimits};
-use secrecy::{ExposeSecret, SecretString};
-use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
+//! Logging in, with throttling of failed attempts.
 
-use crate::{AppError, AuthService};
+use domain::{CodeKind, LoginIdentifier, SecretDigest, Session, SessionId, User, UserStatus};
+use ports::{
+    Admission, HasherError, LoginThrottleStore, PasswordCheck, PasswordHasher, SessionStore,
+    StoreError, ThrottleLimits, TokenError, UserStore,
+};
+use secrecy::SecretString;
+use time::OffsetDateTime;
+
+use crate::{
+    error::{Fault, faults_from},
+    service::{AuthService, Policy},
+    tokens::{Tokens, grant, new_refresh_token},
+};
 
 /// Where a request came from.
 #[derive(Debug, Clone, Default)]
@@ -29,30 +34,33 @@ pub struct LoginRequest {
     pub client: ClientInfo,
 }
 
-/// What a successful login or refresh hands to the client. Its `Debug`
-/// shows no token.
-pub struct Tokens {
-    /// The signed access token.
-    pub access_token: String,
-    /// Seconds until the access token expires.
-    pub expires_in: i64,
-    /// The opaque refresh token (only its digest is stored).
-    pub refresh_token: SecretString,
-    /// Seconds until the refresh token expires.
-    pub refresh_expires_in: i64,
-    /// The user the tokens are for.
-    pub user: User,
+/// Why a login did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Too many failed logins for the account or the client address.
+    #[error("too many attempts")]
+    TooManyAttempts {
+        /// Seconds until a login may be tried again.
+        retry_after: u64,
+    },
+    /// Wrong identifier or password: one answer for both.
+    #[error("bad credentials")]
+    BadCredentials,
+    /// The password was right but the e-mail address is not validated.
+    #[error("account not validated")]
+    NotValidated {
+        /// A single-use code for asking for a new validation mail.
+        resend_code: SecretString,
+    },
+    /// The password was right but the account is disabled.
+    #[error("inactive account")]
+    InactiveAccount,
+    /// The attempt could not be judged.
+    #[error(transparent)]
+    Fault(#[from] Fault),
 }
 
-impl std::fmt::Debug for Tokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tokens")
-            .field("expires_in", &self.expires_in)
-            .field("refresh_expires_in", &self.refresh_expires_in)
-            .field("user", &self.user.id)
-            .finish_non_exhaustive()
-    }
-}
+faults_from!(LoginError: StoreError, HasherError, TokenError);
 
 impl AuthService {
     /// Logs a user in by username, e-mail address or phone.
@@ -61,169 +69,141 @@ impl AuthService {
     /// an unknown identifier costs one full password verification too.
     ///
     /// # Errors
-    /// `too-many-attempts` when throttled; `bad-credentials` for a wrong
-    /// identifier or password; `account-not-validated` (with a resend code)
-    /// or `inactive-account` for a right password on such an account.
-    pub fn login(&self, req: LoginRequest) -> Result<Tokens, AppError> {
-        let store = &self.ports.store;
+    /// See [`LoginError`].
+    pub fn login(&self, req: LoginRequest) -> Result<Tokens, LoginError> {
         let now = self.now();
-        let identifier = LoginIdentifier::parse(&req.identifier);
-        let user = match &identifier {
-            Some(identifier) => store.user_by_identifier(identifier)?,
-            None => None,
-        };
-        let account_key = throttle_key(user.as_ref(), &req.identifier);
-        self.admit(&account_key, &req.client.ip, now)?;
-
-        let check = match &user {
-            Some(user) => self
-                .ports
-                .hasher
-                .verify(&req.password, &user.password_hash)?,
-            None => {
-                self.ports.hasher.verify_dummy(&req.password);
-                PasswordCheck::Mismatch
-            }
-        };
-        let user = match (user, check) {
-            (Some(user), PasswordCheck::Match | PasswordCheck::MatchNeedsRehash) => user,
-            // The attempt was recorded as a failure when it was admitted.
-            _ => {
-                tracing::info!("login failed: bad credentials");
-                return Err(ErrorCode::BadCredentials.into());
-            }
-        };
-        store.clear_failed_logins(&account_key, now - self.policy.lockout)?;
-        match user.status {
-            UserStatus::Active => {}
+        let user = check_credentials(
+            &*self.ports.store,
+            &*self.ports.hasher,
+            &self.policy,
+            &req,
+            now,
+        )?;
+        let user = match user.status {
+            UserStatus::Active => user,
             UserStatus::PendingValidation => {
-                let resend_code = self.new_code(
+                let resend_code = self.codes(now).issue(
                     user.id,
                     CodeKind::ResendValidation,
                     self.policy.validation_code_ttl,
                 )?;
-                return Err(AppError::NotValidated { resend_code });
+                return Err(LoginError::NotValidated { resend_code });
             }
-            UserStatus::Inactive => return Err(ErrorCode::InactiveAccount.into()),
-        }
-        if check == PasswordCheck::MatchNeedsRehash {
-            let hash = self.ports.hasher.hash(&req.password)?;
-            store.set_password_hash(user.id, &hash, now)?;
-        }
+            UserStatus::Inactive => return Err(LoginError::InactiveAccount),
+        };
         let tokens = self.open_session(user, req.client, now)?;
         tracing::info!(user_id = %tokens.user.id, "user logged in");
         Ok(tokens)
     }
 
-    /// Exchanges a refresh token for new tokens, spending it.
-    ///
-    /// # Errors
-    /// `token-expired` for an expired token; `invalid-token` for an unknown,
-    /// revoked or reused one (reuse revokes the whole session).
-    pub fn refresh(&self, refresh_token: &str) -> Result<Tokens, AppError> {
-        let store = &self.ports.store;
-        let now = self.now();
-        let secret = self.ports.secrets.secret();
-        let next = NewRefreshToken {
-            digest: SecretDigest::of(secret.expose_secret()),
-            expires_at: now + self.policy.refresh_ttl,
-        };
-        let grace = self.policy.refresh_reuse_grace;
-        let session =
-            match store.rotate_refresh(&SecretDigest::of(refresh_token), &next, now, grace)? {
-                Rotation::Rotated(session) => session,
-                Rotation::Reused => {
-                    tracing::warn!("refresh token reuse detected; session revoked");
-                    return Err(ErrorCode::InvalidToken.into());
-                }
-                Rotation::Expired => return Err(ErrorCode::TokenExpired.into()),
-                Rotation::Invalid => return Err(ErrorCode::InvalidToken.into()),
-            };
-        let user = match store.user_by_id(session.user_id)? {
-            Some(user) if user.status == UserStatus::Active => user,
-            _ => {
-                store.revoke_session(session.user_id, session.id, now)?;
-                return Err(ErrorCode::InvalidToken.into());
-            }
-        };
-        self.tokens_for(user, session.id, secret, next.expires_at, now)
-    }
-
-    /// Admits a login attempt, or refuses it with the seconds until the
-    /// limit that was reached frees a slot.
-    fn admit(&self, account: &str, ip: &str, now: OffsetDateTime) -> Result<(), AppError> {
-        let window = self.policy.lockout;
-        let limits = ThrottleLimits {
-            per_account: self.policy.max_failed_logins,
-            per_ip: self.policy.max_failed_logins_per_ip,
-        };
-        match self
-            .ports
-            .store
-            .admit_login(account, ip, now, now - window, limits)?
-        {
-            Admission::Admitted => Ok(()),
-            Admission::Refused { frees_at } => {
-                // A failure counts while it is at most `window` old, so it
-                // stops counting one second after that, in whole seconds.
-                let wait = (frees_at + window - now).whole_seconds().max(0) + 1;
-                tracing::warn!(retry_after = wait, "login throttled");
-                Err(AppError::Throttled {
-                    retry_after: u64::try_from(wait).unwrap_or(1),
-                })
-            }
-        }
-    }
-
+    /// Opens a session for `user` and grants its first tokens.
     fn open_session(
         &self,
         user: User,
         client: ClientInfo,
         now: OffsetDateTime,
-    ) -> Result<Tokens, AppError> {
-        let secret = self.ports.secrets.secret();
+    ) -> Result<Tokens, LoginError> {
+        let sessions: &dyn SessionStore = &*self.ports.store;
+        let first = new_refresh_token(&*self.ports.secrets, now + self.policy.refresh_ttl);
         let session = Session {
             id: SessionId::generate(),
             user_id: user.id,
             created_at: now,
             last_used_at: now,
-            expires_at: now + self.policy.refresh_ttl,
+            expires_at: first.1.expires_at,
             revoked_at: None,
             user_agent: client.user_agent,
             ip: Some(client.ip),
         };
-        let first = NewRefreshToken {
-            digest: SecretDigest::of(secret.expose_secret()),
-            expires_at: session.expires_at,
-        };
-        self.ports.store.create_session(&session, &first)?;
-        self.tokens_for(user, session.id, secret, session.expires_at, now)
-    }
-
-    fn tokens_for(
-        &self,
-        user: User,
-        session_id: SessionId,
-        refresh_token: SecretString,
-        refresh_expires_at: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> Result<Tokens, AppError> {
-        let issued_at = now.replace_nanosecond(0).unwrap_or(now);
-        let claims = AccessClaims {
-            user_id: user.id,
-            session_id,
-            token_id: Uuid::now_v7(),
-            issued_at,
-            expires_at: issued_at + self.policy.access_ttl,
-        };
-        let access_token = self.ports.tokens.issue(&claims)?;
-        Ok(Tokens {
-            access_token,
-            expires_in: self.policy.access_ttl.whole_seconds(),
-            refresh_token,
-            refresh_expires_in: seconds_between(now, refresh_expires_at),
+        sessions
+            .create_session(&session, &first.1)
+            .map_err(account_gone)?;
+        let access_ttl = self.policy.access_ttl;
+        Ok(grant(
+            &*self.ports.tokens,
+            access_ttl,
             user,
-        })
+            session.id,
+            first,
+            now,
+        )?)
+    }
+}
+
+/// The account an identifier and password name, after throttling: a user
+/// of any status, for a right password only.
+fn check_credentials(
+    store: &(impl UserStore + LoginThrottleStore + ?Sized),
+    hasher: &dyn PasswordHasher,
+    policy: &Policy,
+    req: &LoginRequest,
+    now: OffsetDateTime,
+) -> Result<User, LoginError> {
+    let user = match LoginIdentifier::parse(&req.identifier) {
+        Some(identifier) => store.user_by_identifier(&identifier)?,
+        None => None,
+    };
+    let account_key = throttle_key(user.as_ref(), &req.identifier);
+    admit(store, policy, &account_key, &req.client.ip, now)?;
+
+    let check = match &user {
+        Some(user) => hasher.verify(&req.password, &user.password_hash)?,
+        None => {
+            hasher.verify_dummy(&req.password);
+            PasswordCheck::Mismatch
+        }
+    };
+    let user = match (user, check) {
+        (Some(user), PasswordCheck::Match | PasswordCheck::MatchNeedsRehash) => user,
+        // The attempt was recorded as a failure when it was admitted.
+        _ => {
+            tracing::info!("login failed: bad credentials");
+            return Err(LoginError::BadCredentials);
+        }
+    };
+    store.clear_failed_logins(&account_key, now - policy.lockout)?;
+    if check == PasswordCheck::MatchNeedsRehash && user.status == UserStatus::Active {
+        let hash = hasher.hash(&req.password)?;
+        store
+            .set_password_hash(user.id, &hash, now)
+            .map_err(account_gone)?;
+    }
+    Ok(user)
+}
+
+/// An account that vanished in the middle of a login is as good as unknown.
+fn account_gone(e: StoreError) -> LoginError {
+    match e {
+        StoreError::NotFound => LoginError::BadCredentials,
+        other => other.into(),
+    }
+}
+
+/// Admits a login attempt, or refuses it with the seconds until the
+/// limit that was reached frees a slot.
+fn admit(
+    throttle: &(impl LoginThrottleStore + ?Sized),
+    policy: &Policy,
+    account: &str,
+    ip: &str,
+    now: OffsetDateTime,
+) -> Result<(), LoginError> {
+    let window = policy.lockout;
+    let limits = ThrottleLimits {
+        per_account: policy.max_failed_logins,
+        per_ip: policy.max_failed_logins_per_ip,
+    };
+    match throttle.admit_login(account, ip, now, now - window, limits)? {
+        Admission::Admitted => Ok(()),
+        Admission::Refused { frees_at } => {
+            // A failure counts while it is at most `window` old, so it
+            // stops counting one second after that, in whole seconds.
+            let wait = (frees_at + window - now).whole_seconds().max(0) + 1;
+            tracing::warn!(retry_after = wait, "login throttled");
+            Err(LoginError::TooManyAttempts {
+                retry_after: u64::try_from(wait).unwrap_or(1),
+            })
+        }
     }
 }
 
@@ -243,8 +223,4 @@ fn throttle_key(user: Option<&User>, identifier: &str) -> String {
             format!("unknown:{hex}")
         }
     }
-}
-
-fn seconds_between(from: OffsetDateTime, to: OffsetDateTime) -> i64 {
-    (to - from).max(Duration::ZERO).whole_seconds()
 }

@@ -1,13 +1,9 @@
 use std::sync::Arc;
 
-use domain::{CodeKind, SecretDigest, User, UserId};
-use ports::{
-    Clock, Mailer, OneTimeCode, PasswordHasher, PublicJwk, SecretGenerator, Store, TokenIssuer,
-};
-use secrecy::{ExposeSecret, SecretString};
+use ports::{Clock, Mailer, PasswordHasher, PublicJwk, SecretGenerator, Store, TokenIssuer};
 use time::{Duration, OffsetDateTime};
 
-use crate::{AppError, mail};
+use crate::error::Fault;
 
 /// The adapters a service works through.
 #[derive(Clone)]
@@ -94,8 +90,8 @@ impl AuthService {
     /// Whether storage answers.
     ///
     /// # Errors
-    /// [`AppError::Unavailable`] when it does not.
-    pub fn ready(&self) -> Result<(), AppError> {
+    /// [`Fault::Unavailable`] when it does not.
+    pub fn ready(&self) -> Result<(), Fault> {
         Ok(self.ports.store.ping()?)
     }
 
@@ -105,36 +101,5 @@ impl AuthService {
         let now = self.ports.clock.now();
         now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
             .unwrap_or(now)
-    }
-
-    /// Makes, stores and returns a new one-time code for `user`.
-    pub(crate) fn new_code(
-        &self,
-        user: UserId,
-        kind: CodeKind,
-        ttl: Duration,
-    ) -> Result<SecretString, AppError> {
-        let secret = self.ports.secrets.secret();
-        let now = self.now();
-        self.ports.store.store_code(&OneTimeCode {
-            digest: SecretDigest::of(secret.expose_secret()),
-            kind,
-            user_id: user,
-            created_at: now,
-            expires_at: now + ttl,
-        })?;
-        Ok(secret)
-    }
-
-    /// Mails `user` a fresh e-mail validation code. A mail failure is logged,
-    /// not returned: the account exists and the user can ask again.
-    pub(crate) fn send_validation_mail(&self, user: &User) -> Result<(), AppError> {
-        let ttl = self.policy.validation_code_ttl;
-        let code = self.new_code(user.id, CodeKind::ValidateEmail, ttl)?;
-        let mail = mail::validation(user, code, ttl, self.now());
-        if let Err(e) = self.ports.mailer.send(&mail) {
-            tracing::error!(error = %e, user_id = %user.id, "validation mail not sent");
-        }
-        Ok(())
     }
 }

@@ -12,10 +12,10 @@ use adapter_jwt::{JwtIssuer, JwtSettings, SigningAlgorithm};
 use adapter_mail::FileMailer;
 use adapter_sqlite::SqliteStore;
 use application::{
-    AppError, AuthService, ClientInfo, LoginRequest, Policy, Ports, ResendBy, SignupRequest,
-    system::OsSecrets,
+    AuthService, AuthenticateError, ClientInfo, LoginError, LoginRequest, Policy, Ports,
+    RefreshError, ResendBy, SignupRequest, ValidateError, system::OsSecrets,
 };
-use domain::{Email, ErrorCode, LoginIdentifier, Password, PasswordHash, PersonName, UserStatus};
+use domain::{Email, LoginIdentifier, Password, PasswordHash, PersonName, UserStatus};
 use ports::{Clock, OrganizationStore, PasswordCheck, PasswordHasher, UserStore};
 use secrecy::{ExposeSecret, SecretString};
 use tempfile::TempDir;
@@ -149,7 +149,7 @@ fn active(w: &World, email: &str) {
     w.service.validate_email(&last_code(w)).unwrap();
 }
 
-fn login(w: &World, id: &str, password: &str) -> Result<application::Tokens, AppError> {
+fn login(w: &World, id: &str, password: &str) -> Result<application::Tokens, LoginError> {
     w.service.login(LoginRequest {
         identifier: id.into(),
         password: SecretString::from(password),
@@ -160,8 +160,12 @@ fn login(w: &World, id: &str, password: &str) -> Result<application::Tokens, App
     })
 }
 
-fn code_of(r: Result<impl std::fmt::Debug, AppError>) -> ErrorCode {
-    r.expect_err("should fail").code()
+/// Asserts that a use case failed with the outcome `pattern` names.
+macro_rules! assert_fails {
+    ($result:expr, $pattern:pat) => {
+        let result = $result;
+        assert!(matches!(result, Err($pattern)), "{result:?}");
+    };
 }
 
 #[test]
@@ -183,18 +187,18 @@ fn signup_creates_the_owned_organization() {
 fn unknown_identifiers_cost_a_dummy_verification() {
     let w = world();
     active(&w, "ada@example.com");
-    assert_eq!(
-        code_of(login(&w, "eve@example.com", PASSWORD)),
-        ErrorCode::BadCredentials
+    assert_fails!(
+        login(&w, "eve@example.com", PASSWORD),
+        LoginError::BadCredentials
     );
-    assert_eq!(
-        code_of(login(&w, "not an identifier!", PASSWORD)),
-        ErrorCode::BadCredentials
+    assert_fails!(
+        login(&w, "not an identifier!", PASSWORD),
+        LoginError::BadCredentials
     );
     assert_eq!(w.hasher.dummies.load(Ordering::SeqCst), 2);
-    assert_eq!(
-        code_of(login(&w, "ada@example.com", "wrong password")),
-        ErrorCode::BadCredentials
+    assert_fails!(
+        login(&w, "ada@example.com", "wrong password"),
+        LoginError::BadCredentials
     );
     assert_eq!(
         w.hasher.dummies.load(Ordering::SeqCst),
@@ -207,11 +211,12 @@ fn unknown_identifiers_cost_a_dummy_verification() {
 fn status_is_revealed_only_after_the_password() {
     let w = world();
     signup(&w, "ada@example.com");
-    assert_eq!(
-        code_of(login(&w, "ada@example.com", "wrong password")),
-        ErrorCode::BadCredentials
+    assert_fails!(
+        login(&w, "ada@example.com", "wrong password"),
+        LoginError::BadCredentials
     );
-    let Err(AppError::NotValidated { resend_code }) = login(&w, "ada@example.com", PASSWORD) else {
+    let Err(LoginError::NotValidated { resend_code }) = login(&w, "ada@example.com", PASSWORD)
+    else {
         panic!("expected account-not-validated");
     };
     w.service
@@ -222,13 +227,13 @@ fn status_is_revealed_only_after_the_password() {
     w.store
         .set_user_status(user.id, UserStatus::Inactive, w.clock.now())
         .unwrap();
-    assert_eq!(
-        code_of(login(&w, "ada@example.com", "wrong password")),
-        ErrorCode::BadCredentials
+    assert_fails!(
+        login(&w, "ada@example.com", "wrong password"),
+        LoginError::BadCredentials
     );
-    assert_eq!(
-        code_of(login(&w, "ada@example.com", PASSWORD)),
-        ErrorCode::InactiveAccount
+    assert_fails!(
+        login(&w, "ada@example.com", PASSWORD),
+        LoginError::InactiveAccount
     );
 }
 
@@ -258,20 +263,21 @@ fn throttling_lasts_exactly_the_window() {
     let w = world();
     active(&w, "ada@example.com");
     for _ in 0..5 {
-        assert_eq!(
-            code_of(login(&w, "ADA@example.com", "wrong password")),
-            ErrorCode::BadCredentials
+        assert_fails!(
+            login(&w, "ADA@example.com", "wrong password"),
+            LoginError::BadCredentials
         );
         w.clock.advance(Duration::seconds(10));
     }
-    let Err(AppError::Throttled { retry_after }) = login(&w, "ada@example.com", PASSWORD) else {
+    let Err(LoginError::TooManyAttempts { retry_after }) = login(&w, "ada@example.com", PASSWORD)
+    else {
         panic!("expected throttling");
     };
     assert_eq!(retry_after, 900 - 50 + 1);
     w.clock.advance(Duration::seconds(850));
     assert!(matches!(
         login(&w, "ada@example.com", PASSWORD),
-        Err(AppError::Throttled { retry_after: 1 })
+        Err(LoginError::TooManyAttempts { retry_after: 1 })
     ));
     w.clock.advance(Duration::seconds(1));
     login(&w, "ada@example.com", PASSWORD).unwrap();
@@ -286,9 +292,9 @@ fn access_tokens_expire_exactly() {
     let who = w.service.authenticate(&tokens.access_token).unwrap();
     assert_eq!(who.user_id, tokens.user.id);
     w.clock.advance(Duration::seconds(1));
-    assert_eq!(
-        code_of(w.service.authenticate(&tokens.access_token)),
-        ErrorCode::TokenExpired
+    assert_fails!(
+        w.service.authenticate(&tokens.access_token),
+        AuthenticateError::TokenExpired
     );
 }
 
@@ -311,9 +317,9 @@ fn refresh_tokens_expire_and_rotate() {
         "each rotation extends the session"
     );
     w.clock.advance(Duration::hours(1));
-    assert_eq!(
-        code_of(w.service.refresh(second.refresh_token.expose_secret())),
-        ErrorCode::TokenExpired
+    assert_fails!(
+        w.service.refresh(second.refresh_token.expose_secret()),
+        RefreshError::TokenExpired
     );
 }
 
@@ -335,13 +341,13 @@ fn reuse_revokes_the_session_unless_within_grace() {
         .refresh(first.refresh_token.expose_secret())
         .expect("replay within grace");
     w.clock.advance(Duration::seconds(6));
-    assert_eq!(
-        code_of(w.service.refresh(first.refresh_token.expose_secret())),
-        ErrorCode::InvalidToken
+    assert_fails!(
+        w.service.refresh(first.refresh_token.expose_secret()),
+        RefreshError::InvalidToken
     );
-    assert_eq!(
-        code_of(w.service.authenticate(&second.access_token)),
-        ErrorCode::InvalidToken
+    assert_fails!(
+        w.service.authenticate(&second.access_token),
+        AuthenticateError::InvalidToken
     );
 }
 
@@ -353,13 +359,13 @@ fn deactivation_ends_sessions_and_refreshes() {
     w.store
         .set_user_status(tokens.user.id, UserStatus::Inactive, w.clock.now())
         .unwrap();
-    assert_eq!(
-        code_of(w.service.authenticate(&tokens.access_token)),
-        ErrorCode::InvalidToken
+    assert_fails!(
+        w.service.authenticate(&tokens.access_token),
+        AuthenticateError::InvalidToken
     );
-    assert_eq!(
-        code_of(w.service.refresh(tokens.refresh_token.expose_secret())),
-        ErrorCode::InvalidToken
+    assert_fails!(
+        w.service.refresh(tokens.refresh_token.expose_secret()),
+        RefreshError::InvalidToken
     );
 }
 
@@ -369,10 +375,7 @@ fn validation_codes_expire() {
     signup(&w, "ada@example.com");
     let code = last_code(&w);
     w.clock.advance(Duration::hours(24));
-    assert_eq!(
-        code_of(w.service.validate_email(&code)),
-        ErrorCode::InvalidCode
-    );
+    assert_fails!(w.service.validate_email(&code), ValidateError::InvalidCode);
 }
 
 #[test]
@@ -383,15 +386,15 @@ fn logout_revokes_one_or_all_sessions() {
     let b = login(&w, "ada@example.com", PASSWORD).unwrap();
     let who = w.service.authenticate(&a.access_token).unwrap();
     w.service.logout(&who, false).unwrap();
-    assert_eq!(
-        code_of(w.service.authenticate(&a.access_token)),
-        ErrorCode::InvalidToken
+    assert_fails!(
+        w.service.authenticate(&a.access_token),
+        AuthenticateError::InvalidToken
     );
     let who = w.service.authenticate(&b.access_token).unwrap();
     let c = login(&w, "ada@example.com", PASSWORD).unwrap();
     w.service.logout(&who, true).unwrap();
-    assert_eq!(
-        code_of(w.service.authenticate(&c.access_token)),
-        ErrorCode::InvalidToken
+    assert_fails!(
+        w.service.authenticate(&c.access_token),
+        AuthenticateError::InvalidToken
     );
 }

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use application::AppError;
+use application::Fault;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
@@ -22,7 +22,7 @@ impl Background {
     /// Runs `job` on the blocking pool, in the current request's span.
     pub(crate) fn spawn<F>(&self, what: &'static str, job: F)
     where
-        F: FnOnce() -> Result<(), AppError> + Send + 'static,
+        F: FnOnce() -> Result<(), Fault> + Send + 'static,
     {
         let Ok(permit) = Arc::clone(&self.0).try_acquire_owned() else {
             tracing::warn!(what, "background work dropped: too many jobs waiting");

@@ -3,7 +3,7 @@
 
 use std::fmt::Display;
 
-use application::{AppError, ResendBy, SignupRequest, Tokens};
+use application::{ResendBy, SignupRequest, Tokens};
 use domain::{
     Email, FieldError, OrganizationName, Password, PersonName, Phone, ProfilePatch, User, Username,
 };
@@ -12,6 +12,16 @@ use serde::{Deserialize, Deserializer, Serialize};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use utoipa::ToSchema;
 use uuid::Uuid;
+
+use crate::{error::ApiError, outcomes::Documented};
+
+/// The field rules a request body's values must follow: breaking any is a
+/// `validation-failed` that lists them all.
+pub(crate) struct FieldRules;
+
+impl Documented for FieldRules {
+    const CODES: &'static [domain::ErrorCode] = &[domain::ErrorCode::ValidationFailed];
+}
 
 /// Collects every broken rule of a request, so a 422 lists them all.
 #[derive(Default)]
@@ -36,10 +46,10 @@ impl Fields {
         }
     }
 
-    fn finish<T>(self, value: Option<T>) -> Result<T, AppError> {
+    fn finish<T>(self, value: Option<T>) -> Result<T, ApiError> {
         match value {
             Some(v) if self.0.is_empty() => Ok(v),
-            _ => Err(AppError::Invalid(self.0)),
+            _ => Err(ApiError::invalid(self.0)),
         }
     }
 }
@@ -80,7 +90,7 @@ pub(crate) struct SignupBody {
 }
 
 impl SignupBody {
-    pub(crate) fn try_into_domain(self) -> Result<SignupRequest, AppError> {
+    pub(crate) fn try_into_domain(self) -> Result<SignupRequest, ApiError> {
         let mut f = Fields::default();
         let email = f.check("email", Email::parse(&self.email));
         let username = f.optional("username", non_empty(&self.username), Username::parse);
@@ -139,7 +149,7 @@ pub(crate) struct ResendBody {
 impl ResendBody {
     /// The request; `None` when neither field is given (a 400: a required
     /// field is missing), or the broken rules (a 422).
-    pub(crate) fn try_into_domain(self) -> Option<Result<ResendBy, AppError>> {
+    pub(crate) fn try_into_domain(self) -> Option<Result<ResendBy, ApiError>> {
         let mut f = Fields::default();
         let by = match (non_empty(&self.resend_code), non_empty(&self.email)) {
             (Some(code), _) => Some(ResendBy::Code(SecretString::from(code.to_owned()))),
@@ -212,7 +222,7 @@ pub(crate) struct PatchMeBody {
 }
 
 impl PatchMeBody {
-    pub(crate) fn try_into_domain(self) -> Result<ProfilePatch, AppError> {
+    pub(crate) fn try_into_domain(self) -> Result<ProfilePatch, ApiError> {
         let mut f = Fields::default();
         let first_name = f.optional("first_name", self.first_name.as_deref(), PersonName::parse);
         let last_name = f.optional("last_name", self.last_name.as_deref(), PersonName::parse);

@@ -2,63 +2,102 @@ use actix_web::{
     HttpResponse, ResponseError,
     http::{StatusCode, header},
 };
-use application::AppError;
 use domain::{ErrorCode, FieldError};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use utoipa::ToSchema;
 
 use crate::request_id;
 
+/// A cause kept for the log, never shown to a client.
+type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 /// The one error type of the HTTP layer: every failure leaves as an RFC
-/// 9457 problem+json body through [`ResponseError`].
+/// 9457 problem+json body through [`ResponseError`]. Use case errors turn
+/// into it through the tables in [`crate::outcomes`].
 #[derive(Debug)]
 pub struct ApiError {
-    inner: AppError,
+    code: ErrorCode,
     detail: Option<String>,
+    extra: Extra,
+    cause: Option<Cause>,
+}
+
+/// What a problem carries beyond its code.
+#[derive(Debug)]
+pub(crate) enum Extra {
+    /// Nothing more.
+    None,
+    /// `extra_attributes.resend_code`, on `account-not-validated`.
+    ResendCode(SecretString),
+    /// The `Retry-After` header, on `too-many-attempts`.
+    RetryAfter(u64),
+    /// `errors`, on `validation-failed`.
+    Fields(Vec<FieldError>),
 }
 
 impl ApiError {
-    /// A client error with a specific explanation.
-    pub(crate) fn with_detail(code: ErrorCode, detail: impl Into<String>) -> Self {
+    /// A failure with this code and nothing more.
+    pub(crate) fn new(code: ErrorCode) -> Self {
         Self {
-            inner: AppError::Rejected(code),
-            detail: Some(detail.into()),
+            code,
+            detail: None,
+            extra: Extra::None,
+            cause: None,
         }
     }
 
-    /// An internal failure; `source` goes to the log, never to the client.
-    pub(crate) fn internal(source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        AppError::Internal(Box::new(source)).into()
+    /// A client error with a specific explanation.
+    pub(crate) fn with_detail(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            detail: Some(detail.into()),
+            ..Self::new(code)
+        }
     }
-}
 
-impl ApiError {
+    /// This failure, carrying `extra` too.
+    pub(crate) fn with_extra(self, extra: Extra) -> Self {
+        Self { extra, ..self }
+    }
+
+    /// Field values that break rules: a `validation-failed` listing them.
+    pub(crate) fn invalid(fields: Vec<FieldError>) -> Self {
+        Self::new(ErrorCode::ValidationFailed).with_extra(Extra::Fields(fields))
+    }
+
+    /// This failure, caused by `cause`, which goes to the log, never to
+    /// the client.
+    pub(crate) fn with_cause(self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self {
+            cause: Some(Box::new(cause)),
+            ..self
+        }
+    }
+
+    /// An internal failure caused by `source`.
+    pub(crate) fn internal(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::new(ErrorCode::InternalError).with_cause(source)
+    }
+
     /// The whole cause chain, for the log only.
     pub(crate) fn chain(&self) -> String {
-        error_chain(&self.inner)
-    }
-}
-
-impl From<AppError> for ApiError {
-    fn from(inner: AppError) -> Self {
-        Self {
-            inner,
-            detail: None,
+        match &self.cause {
+            Some(cause) => error_chain(cause.as_ref()),
+            None => self.code.to_string(),
         }
     }
 }
 
 impl From<ErrorCode> for ApiError {
     fn from(code: ErrorCode) -> Self {
-        AppError::Rejected(code).into()
+        Self::new(code)
     }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.inner.code().fmt(f)
+        self.code.fmt(f)
     }
 }
 
@@ -135,41 +174,34 @@ impl From<&FieldError> for FieldProblem {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        status_of(self.inner.code())
+        status_of(self.code)
     }
 
     fn error_response(&self) -> HttpResponse {
-        let code = self.inner.code();
+        let code = self.code;
         let status = status_of(code);
         let trace_id = request_id::current();
         if status.is_server_error() {
-            let chain = error_chain(&self.inner);
+            let chain = self.chain();
             tracing::error!(trace_id = %trace_id, error_code = %code, error = %chain, "request failed");
         }
         let mut extra = None;
         let mut errors = None;
         let mut builder = HttpResponse::build(status);
-        match &self.inner {
-            AppError::NotValidated { resend_code } => {
+        match &self.extra {
+            Extra::ResendCode(resend_code) => {
                 let mut map = serde_json::Map::new();
                 map.insert("resend_code".into(), resend_code.expose_secret().into());
                 extra = Some(map);
             }
-            AppError::Invalid(list) => errors = Some(list.iter().map(FieldProblem::from).collect()),
-            AppError::Throttled { retry_after } => {
+            Extra::Fields(list) => errors = Some(list.iter().map(FieldProblem::from).collect()),
+            Extra::RetryAfter(retry_after) => {
                 builder.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
-            _ => {}
+            Extra::None => {}
         }
         if status == StatusCode::UNAUTHORIZED {
-            // RFC 9110 wants a challenge on every 401; RFC 6750 says which.
-            let challenge = match code {
-                ErrorCode::InvalidToken | ErrorCode::TokenExpired => {
-                    r#"Bearer error="invalid_token""#
-                }
-                _ => "Bearer",
-            };
-            builder.insert_header((header::WWW_AUTHENTICATE, challenge));
+            builder.insert_header((header::WWW_AUTHENTICATE, challenge(code)));
         }
         let detail = match (&self.detail, status.is_server_error()) {
             (Some(d), false) => d.clone(),
@@ -193,6 +225,15 @@ impl ResponseError for ApiError {
         builder
             .content_type("application/problem+json")
             .body(serde_json::to_string(&problem).unwrap_or_default())
+    }
+}
+
+/// The `WWW-Authenticate` challenge of a 401: RFC 9110 wants one on every
+/// 401, RFC 6750 says which.
+pub(crate) const fn challenge(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::InvalidToken | ErrorCode::TokenExpired => r#"Bearer error="invalid_token""#,
+        _ => "Bearer",
     }
 }
 

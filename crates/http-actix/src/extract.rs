@@ -14,7 +14,7 @@ use domain::ErrorCode;
 use futures_util::{StreamExt, future::LocalBoxFuture};
 use serde::de::DeserializeOwned;
 
-use crate::{error::ApiError, server::HttpSettings};
+use crate::{error::ApiError, outcomes::Documented, settings::HttpSettings};
 
 /// A JSON request body: 415 unless `application/json`, 413 over the size
 /// limit, 400 if it does not parse or lacks a required field.
@@ -95,6 +95,21 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// What reading a JSON body can end in, with or without one.
+const BODY_CODES: &[ErrorCode] = &[
+    ErrorCode::BadRequest,
+    ErrorCode::PayloadTooLarge,
+    ErrorCode::UnsupportedMediaType,
+];
+
+impl<T> Documented for JsonBody<T> {
+    const CODES: &'static [ErrorCode] = BODY_CODES;
+}
+
+impl<T> Documented for OptionalJsonBody<T> {
+    const CODES: &'static [ErrorCode] = BODY_CODES;
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
@@ -140,6 +155,10 @@ impl std::fmt::Debug for BearerToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("BearerToken(***)")
     }
+}
+
+impl Documented for BearerToken {
+    const CODES: &'static [ErrorCode] = &[ErrorCode::MissingAuthorization, ErrorCode::InvalidToken];
 }
 
 impl FromRequest for BearerToken {

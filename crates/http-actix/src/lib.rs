@@ -8,8 +8,11 @@ mod error;
 mod extract;
 mod handlers;
 mod openapi;
+mod outcomes;
 mod request_id;
 mod server;
+mod settings;
 
 pub use openapi::ApiDoc;
-pub use server::{HttpSettings, build_server};
+pub use server::build_server;
+pub use settings::HttpSettings;

@@ -94,3 +94,145 @@ impl Modify for OptionalLogoutBody {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use application::{
+        AuthenticateError, Fault, LoginError, LogoutError, MeError, RefreshError, SignupError,
+        UpdateProfileError, ValidateError,
+    };
+    use domain::ErrorCode;
+    use utoipa::OpenApi;
+
+    use super::ApiDoc;
+    use crate::{
+        dto::FieldRules,
+        error::status_of,
+        extract::{BearerToken, JsonBody, OptionalJsonBody},
+        outcomes::Documented,
+    };
+
+    /// What each operation is made of, read off its handler: the codes it
+    /// can answer with.
+    fn possible() -> BTreeMap<(&'static str, &'static str), Vec<ErrorCode>> {
+        let json = <JsonBody<()> as Documented>::CODES;
+        let optional_json = <OptionalJsonBody<()> as Documented>::CODES;
+        let bearer = BearerToken::CODES;
+        let auth = AuthenticateError::CODES;
+        let fields = FieldRules::CODES;
+        let ops: [(&str, &str, &[&[ErrorCode]]); 12] = [
+            (
+                "post",
+                "/api/v1/auth/signup",
+                &[json, fields, SignupError::CODES],
+            ),
+            (
+                "post",
+                "/api/v1/auth/validate",
+                &[json, ValidateError::CODES],
+            ),
+            ("post", "/api/v1/auth/validate/resend", &[json, fields]),
+            ("post", "/api/v1/auth/login", &[json, LoginError::CODES]),
+            ("post", "/api/v1/auth/refresh", &[json, RefreshError::CODES]),
+            (
+                "post",
+                "/api/v1/auth/logout",
+                &[optional_json, bearer, auth, LogoutError::CODES],
+            ),
+            ("get", "/api/v1/auth/me", &[bearer, auth, MeError::CODES]),
+            (
+                "patch",
+                "/api/v1/auth/me",
+                &[bearer, json, fields, auth, UpdateProfileError::CODES],
+            ),
+            (
+                "get",
+                "/api/v1/auth/verify",
+                &[bearer, auth, MeError::CODES],
+            ),
+            ("get", "/health/live", &[]),
+            ("get", "/health/ready", &[Fault::CODES]),
+            ("get", "/.well-known/jwks.json", &[]),
+        ];
+        ops.into_iter()
+            .map(|(method, path, parts)| ((method, path), parts.concat()))
+            .collect()
+    }
+
+    /// The `error_code`s a response's description names, in backticks (every
+    /// code has a hyphen; field names such as `errors` have none).
+    fn named_codes(description: &str) -> BTreeSet<String> {
+        description
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|s| s.contains('-') && s.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// A variant added to a use case error does not compile until its row
+    /// is in `outcomes.rs`, and from there it reaches both the answer and
+    /// the document; this holds the document to what each handler runs.
+    #[test]
+    fn every_operation_documents_exactly_the_codes_it_can_answer_with() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let possible = possible();
+        let mut seen = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let key = (method.as_str(), path.as_str());
+                let codes = possible
+                    .iter()
+                    .find(|((m, p), _)| (*m, *p) == key)
+                    .map(|(_, codes)| codes)
+                    .unwrap_or_else(|| panic!("{method} {path} is not in the table"));
+                seen.insert(key);
+                let responses = operation["responses"].as_object().unwrap();
+                for code in codes {
+                    let status = status_of(*code).as_u16().to_string();
+                    let response = &responses.get(&status).unwrap_or_else(|| {
+                        panic!("{method} {path} can answer {status} `{code}`; not documented")
+                    });
+                    let description = response["description"].as_str().unwrap();
+                    assert!(
+                        named_codes(description).contains(code.as_str()),
+                        "{method} {path}: {status} does not name `{code}`: {description}"
+                    );
+                    assert!(
+                        response["content"]["application/problem+json"].is_object(),
+                        "{method} {path}: {status} is not problem+json"
+                    );
+                }
+                for (status, response) in responses {
+                    if !status.starts_with('4') && !status.starts_with('5') {
+                        continue;
+                    }
+                    let named = named_codes(response["description"].as_str().unwrap());
+                    assert!(!named.is_empty(), "{method} {path}: {status} names no code");
+                    for name in named {
+                        assert!(
+                            codes
+                                .iter()
+                                .any(|c| c.as_str() == name && status_of(*c).as_str() == status),
+                            "{method} {path}: {status} names `{name}`, which it cannot answer with"
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(seen.len(), possible.len(), "an operation left the document");
+    }
+
+    #[test]
+    fn errors_carry_their_headers_in_the_document() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let login = &doc["paths"]["/api/v1/auth/login"]["post"]["responses"];
+        assert!(login["429"]["headers"]["Retry-After"].is_object());
+        assert!(login["401"]["headers"]["WWW-Authenticate"].is_object());
+        let me = &doc["paths"]["/api/v1/auth/me"]["get"]["responses"];
+        assert!(me["401"]["headers"]["WWW-Authenticate"].is_object());
+    }
+}

@@ -1,4 +1,4 @@
-use std::net::{IpAddr, TcpListener};
+use std::net::TcpListener;
 
 use actix_web::{
     App, HttpResponse, HttpServer,
@@ -11,40 +11,12 @@ use application::AuthService;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::{ApiDoc, background::Background, handlers, request_id};
+use crate::{
+    background::Background, handlers, openapi::ApiDoc, request_id, settings::HttpSettings,
+};
 
 /// Mail jobs that may run or wait at once, across all workers.
 const BACKGROUND_JOBS: usize = 64;
-
-/// HTTP-layer settings.
-#[derive(Debug, Clone)]
-pub struct HttpSettings {
-    /// Largest accepted request body, in bytes.
-    pub body_limit: usize,
-    /// Proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<IpAddr>,
-    /// Worker threads (0: one per core).
-    pub workers: usize,
-    /// Blocking threads per worker, where use cases run; size them with the
-    /// connection pool so threads do not pile up waiting for connections.
-    pub blocking_threads_per_worker: usize,
-}
-
-impl HttpSettings {
-    /// The contract's default body limit: 64 KiB.
-    pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
-}
-
-impl Default for HttpSettings {
-    fn default() -> Self {
-        Self {
-            body_limit: Self::DEFAULT_BODY_LIMIT,
-            trusted_proxies: Vec::new(),
-            workers: 0,
-            blocking_threads_per_worker: 8,
-        }
-    }
-}
 
 /// Builds the HTTP server on an already bound listener (port 0 in tests).
 ///

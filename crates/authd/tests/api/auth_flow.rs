@@ -225,6 +225,7 @@ fn verify_serves_forward_auth(app: TestApp) {
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["x-user-id"], me["id"].as_str().unwrap());
     assert_eq!(res.headers()["x-user-email"], "ada@example.com");
+    assert_eq!(res.headers()["cache-control"], "no-store");
     let body: serde_json::Value = res.json().unwrap();
     assert_eq!(body["user_id"], me["id"]);
     assert!(body["session_id"].as_str().is_some());

@@ -12,6 +12,7 @@ fn refresh_rotates_and_detects_reuse(app: TestApp) {
     let (_, first) = app.logged_in("ada@example.com");
     let res = app.post_json("/api/v1/auth/refresh", &json!({ "refresh_token": first }));
     assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
     let t: Value = res.json().unwrap();
     let second = t["refresh_token"].as_str().unwrap().to_owned();
     let access = t["access_token"].as_str().unwrap().to_owned();

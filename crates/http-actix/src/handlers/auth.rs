@@ -1,4 +1,8 @@
-use actix_web::{HttpResponse, http::header, web};
+use actix_web::{HttpResponse, web};
+use application::{
+    AuthenticateError, LoginError, LogoutError, MeError, RefreshError, SignupError,
+    UpdateProfileError, ValidateError,
+};
 use domain::ErrorCode;
 
 use super::{Service, get};
@@ -6,54 +10,61 @@ use crate::{
     background::Background,
     blocking::blocking,
     dto::{
-        CodeBody, LoginBody, LogoutBody, MessageResponse, PatchMeBody, RefreshBody, ResendBody,
-        SignupBody, TokenResponse, UserDto, VerifyResponse, rfc3339,
+        CodeBody, FieldRules, LoginBody, LogoutBody, MessageResponse, PatchMeBody, RefreshBody,
+        ResendBody, SignupBody, TokenResponse, UserDto, VerifyResponse, rfc3339,
     },
-    error::{ApiError, Problem},
+    error::ApiError,
     extract::{BearerToken, Client, JsonBody, OptionalJsonBody},
+    outcomes::operation_errors,
 };
+
+operation_errors!(SignupErrors: JsonBody<SignupBody>, FieldRules, SignupError);
 
 /// Sign up: creates a pending account and its organization, mails a
 /// validation code.
 #[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", request_body = SignupBody,
     responses(
         (status = 201, description = "Account created, pending validation", body = UserDto),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`user-already-exists`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation-failed`, with `errors`", body = Problem, content_type = "application/problem+json"),
+        SignupErrors,
     ))]
 pub(crate) async fn signup(
     svc: Service,
     body: JsonBody<SignupBody>,
 ) -> Result<HttpResponse, ApiError> {
     // The password strength estimate is CPU work: off the worker, too.
-    let user = blocking(move || svc.signup(body.0.try_into_domain()?)).await?;
+    let user = blocking(move || -> Result<_, ApiError> {
+        let request = body.0.try_into_domain()?;
+        svc.signup(request).map_err(SignupErrors::fail)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(UserDto::from(user)))
 }
+
+operation_errors!(ValidateErrors: JsonBody<CodeBody>, ValidateError);
 
 /// Validate an e-mail address with the code from the mail.
 #[utoipa::path(post, path = "/api/v1/auth/validate", tag = "auth", request_body = CodeBody,
     responses(
         (status = 200, description = "Account active", body = UserDto),
-        (status = 400, description = "`invalid-code` or malformed body", body = Problem, content_type = "application/problem+json"),
+        ValidateErrors,
     ))]
 pub(crate) async fn validate(
     svc: Service,
     body: JsonBody<CodeBody>,
 ) -> Result<HttpResponse, ApiError> {
     let code = body.0.code;
-    let user = blocking(move || svc.validate_email(&code)).await?;
+    let user = blocking(move || svc.validate_email(&code).map_err(ValidateErrors::fail)).await?;
     Ok(HttpResponse::Ok().json(UserDto::from(user)))
 }
+
+// The mail goes out after the answer: its failures are logged, not answered.
+operation_errors!(ResendErrors: JsonBody<ResendBody>, FieldRules);
 
 /// Ask for a new validation mail. Answers 202 whether or not the account exists.
 #[utoipa::path(post, path = "/api/v1/auth/validate/resend", tag = "auth", request_body = ResendBody,
     responses(
         (status = 202, description = "Accepted"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        ResendErrors,
     ))]
 pub(crate) async fn resend(
     svc: Service,
@@ -69,13 +80,13 @@ pub(crate) async fn resend(
     Ok(HttpResponse::Accepted().finish())
 }
 
+operation_errors!(LoginErrors: JsonBody<LoginBody>, LoginError);
+
 /// Log in with a username, e-mail address or phone, and a password.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
     responses(
         (status = 200, body = TokenResponse),
-        (status = 400, description = "Username and password are required", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`bad-credentials`, `account-not-validated` (with `extra_attributes.resend_code`) or `inactive-account`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too-many-attempts`; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        LoginErrors,
     ))]
 pub(crate) async fn login(
     svc: Service,
@@ -90,31 +101,35 @@ pub(crate) async fn login(
         password,
         client: client.0,
     };
-    let tokens = blocking(move || svc.login(request)).await?;
-    Ok(no_store(HttpResponse::Ok()).json(TokenResponse::from(tokens)))
+    let tokens = blocking(move || svc.login(request).map_err(LoginErrors::fail)).await?;
+    Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
 }
+
+operation_errors!(RefreshErrors: JsonBody<RefreshBody>, RefreshError);
 
 /// Exchange a refresh token for new tokens; the old one is spent.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody,
     responses(
         (status = 200, body = TokenResponse),
-        (status = 401, description = "`invalid-token` (unknown, revoked or reused) or `token-expired`", body = Problem, content_type = "application/problem+json"),
+        RefreshErrors,
     ))]
 pub(crate) async fn refresh(
     svc: Service,
     body: JsonBody<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
     let token = body.0.refresh_token;
-    let tokens = blocking(move || svc.refresh(&token)).await?;
-    Ok(no_store(HttpResponse::Ok()).json(TokenResponse::from(tokens)))
+    let tokens = blocking(move || svc.refresh(&token).map_err(RefreshErrors::fail)).await?;
+    Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
 }
+
+operation_errors!(LogoutErrors: OptionalJsonBody<LogoutBody>, BearerToken, AuthenticateError, LogoutError);
 
 /// End this session, or every session of the user.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body(content = Option<LogoutBody>),
     security(("bearer" = [])),
     responses(
         (status = 200, body = MessageResponse),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        LogoutErrors,
     ))]
 pub(crate) async fn logout(
     svc: Service,
@@ -122,9 +137,9 @@ pub(crate) async fn logout(
     body: OptionalJsonBody<LogoutBody>,
 ) -> Result<HttpResponse, ApiError> {
     let all = body.0.all_sessions;
-    blocking(move || {
-        let who = svc.authenticate(&token.0)?;
-        svc.logout(&who, all)
+    blocking(move || -> Result<_, ApiError> {
+        let who = svc.authenticate(&token.0).map_err(LogoutErrors::fail)?;
+        svc.logout(&who, all).map_err(LogoutErrors::fail)
     })
     .await?;
     Ok(HttpResponse::Ok().json(MessageResponse {
@@ -132,43 +147,47 @@ pub(crate) async fn logout(
     }))
 }
 
+operation_errors!(MeErrors: BearerToken, AuthenticateError, MeError);
+
 /// The caller's account.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 200, body = UserDto),
-        (status = 401, description = "`missing-authorization`, `invalid-token` or `token-expired`", body = Problem, content_type = "application/problem+json"),
+        MeErrors,
     ))]
 pub(crate) async fn me(svc: Service, token: BearerToken) -> Result<HttpResponse, ApiError> {
-    let user = blocking(move || {
-        let who = svc.authenticate(&token.0)?;
-        svc.me(&who)
+    let user = blocking(move || -> Result<_, ApiError> {
+        let who = svc.authenticate(&token.0).map_err(MeErrors::fail)?;
+        svc.me(&who).map_err(MeErrors::fail)
     })
     .await?;
     Ok(HttpResponse::Ok().json(UserDto::from(user)))
 }
 
+operation_errors!(UpdateMeErrors: BearerToken, JsonBody<PatchMeBody>, FieldRules, AuthenticateError, UpdateProfileError);
+
 /// Change the caller's profile.
 #[utoipa::path(patch, path = "/api/v1/auth/me", tag = "auth", request_body = PatchMeBody, security(("bearer" = [])),
     responses(
         (status = 200, body = UserDto),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`user-already-exists`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        UpdateMeErrors,
     ))]
 pub(crate) async fn update_me(
     svc: Service,
     token: BearerToken,
     body: JsonBody<PatchMeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = blocking(move || {
+    let user = blocking(move || -> Result<_, ApiError> {
         // Who is asking comes before what is wrong with the request.
-        let who = svc.authenticate(&token.0)?;
-        svc.update_me(&who, &body.0.try_into_domain()?)
+        let who = svc.authenticate(&token.0).map_err(UpdateMeErrors::fail)?;
+        let patch = body.0.try_into_domain()?;
+        svc.update_me(&who, &patch).map_err(UpdateMeErrors::fail)
     })
     .await?;
     Ok(HttpResponse::Ok().json(UserDto::from(user)))
 }
+
+operation_errors!(VerifyErrors: BearerToken, AuthenticateError, MeError);
 
 /// Forward-auth check for reverse proxies: 200 with the caller's ids in
 /// headers and body, or 401.
@@ -177,16 +196,16 @@ pub(crate) async fn update_me(
         (status = 200, body = VerifyResponse, headers(
             ("X-User-Id" = String, description = "The user's id"),
             ("X-User-Email" = String, description = "The user's e-mail address"))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        VerifyErrors,
     ))]
 pub(crate) async fn verify(svc: Service, token: BearerToken) -> Result<HttpResponse, ApiError> {
-    let (who, user) = blocking(move || {
-        let who = svc.authenticate(&token.0)?;
-        let user = svc.me(&who)?;
+    let (who, user) = blocking(move || -> Result<_, ApiError> {
+        let who = svc.authenticate(&token.0).map_err(VerifyErrors::fail)?;
+        let user = svc.me(&who).map_err(VerifyErrors::fail)?;
         Ok((who, user))
     })
     .await?;
-    Ok(no_store(HttpResponse::Ok())
+    Ok(HttpResponse::Ok()
         .insert_header(("X-User-Id", who.user_id.to_string()))
         .insert_header(("X-User-Email", user.email.to_string()))
         .json(VerifyResponse {
@@ -194,11 +213,6 @@ pub(crate) async fn verify(svc: Service, token: BearerToken) -> Result<HttpRespo
             session_id: who.session_id.as_uuid(),
             expires_at: rfc3339(who.expires_at),
         }))
-}
-
-fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
-    builder.insert_header((header::CACHE_CONTROL, "no-store"));
-    builder
 }
 
 /// Routes of this module.

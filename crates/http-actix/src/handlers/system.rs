@@ -5,8 +5,11 @@ use super::{Service, get};
 use crate::{
     blocking::blocking,
     dto::{HealthResponse, JwksResponse},
-    error::{ApiError, Problem},
+    error::ApiError,
+    outcomes::operation_errors,
 };
+
+operation_errors!(ReadyErrors: application::Fault);
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/health/live", tag = "health",
@@ -19,10 +22,10 @@ pub(crate) async fn live() -> HttpResponse {
 #[utoipa::path(get, path = "/health/ready", tag = "health",
     responses(
         (status = 200, body = HealthResponse),
-        (status = 503, description = "`service-unavailable`", body = Problem, content_type = "application/problem+json"),
+        ReadyErrors,
     ))]
 pub(crate) async fn ready(svc: Service) -> Result<HttpResponse, ApiError> {
-    blocking(move || svc.ready()).await?;
+    blocking(move || svc.ready().map_err(ReadyErrors::fail)).await?;
     Ok(HttpResponse::Ok().json(HealthResponse { status: "ok" }))
 }
 

@@ -1,0 +1,225 @@
+//! The one mapping from use case outcomes to `error_code` (and so to HTTP
+//! status, through [`status_of`]), and the documented error responses of
+//! each operation, made from the same tables.
+//!
+//! Each use case error type has one table row per variant. The table is an
+//! exhaustive `match`, so a new variant does not compile until it has a
+//! row, and the rows are what the operation's OpenAPI responses list.
+
+use std::collections::BTreeMap;
+
+use application::{
+    AuthenticateError, Fault, LoginError, LogoutError, MeError, RefreshError, SignupError,
+    UpdateProfileError, ValidateError,
+};
+use domain::ErrorCode;
+use utoipa::openapi::{
+    ContentBuilder, Ref, RefOr, Response, ResponseBuilder,
+    header::HeaderBuilder,
+    schema::{ObjectBuilder, Schema, Type},
+};
+
+use crate::error::{ApiError, Extra, status_of};
+
+/// Something an operation is made of that can fail: an extractor or a use
+/// case error type, with every `error_code` it can end in.
+pub(crate) trait Documented {
+    /// The codes, in the order a reader should meet them.
+    const CODES: &'static [ErrorCode];
+}
+
+impl Documented for Fault {
+    const CODES: &'static [ErrorCode] = &[ErrorCode::ServiceUnavailable, ErrorCode::InternalError];
+}
+
+impl From<Fault> for ApiError {
+    fn from(fault: Fault) -> Self {
+        let code = match fault {
+            Fault::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            Fault::Internal(_) => ErrorCode::InternalError,
+        };
+        ApiError::new(code).with_cause(fault)
+    }
+}
+
+/// One use case error type's table: each variant's `error_code` and,
+/// where it has one, what the problem carries beyond it. The type's
+/// `Fault` variant is mapped by [`Fault`]'s own table above (whose codes
+/// each `CODES` repeats: a const slice cannot be spliced into another).
+macro_rules! error_codes {
+    ($error:ident {
+        $($variant:ident $({ $($field:ident),+ })? => $code:ident $(with $extra:expr)?;)+
+    }) => {
+        impl Documented for $error {
+            const CODES: &'static [ErrorCode] = &[
+                $(ErrorCode::$code,)+
+                ErrorCode::ServiceUnavailable,
+                ErrorCode::InternalError,
+            ];
+        }
+
+        impl From<$error> for ApiError {
+            fn from(e: $error) -> Self {
+                match e {
+                    $($error::$variant $({ $($field),+ })? => {
+                        ApiError::new(ErrorCode::$code) $(.with_extra($extra))?
+                    })+
+                    $error::Fault(fault) => fault.into(),
+                }
+            }
+        }
+    };
+}
+
+error_codes!(SignupError {
+    UserAlreadyExists => UserAlreadyExists;
+});
+
+error_codes!(ValidateError {
+    InvalidCode => InvalidCode;
+});
+
+error_codes!(LoginError {
+    TooManyAttempts { retry_after } => TooManyAttempts with Extra::RetryAfter(retry_after);
+    BadCredentials => BadCredentials;
+    NotValidated { resend_code } => AccountNotValidated with Extra::ResendCode(resend_code);
+    InactiveAccount => InactiveAccount;
+});
+
+error_codes!(RefreshError {
+    InvalidToken => InvalidToken;
+    TokenExpired => TokenExpired;
+});
+
+error_codes!(AuthenticateError {
+    InvalidToken => InvalidToken;
+    TokenExpired => TokenExpired;
+});
+
+error_codes!(MeError {
+    InvalidToken => InvalidToken;
+});
+
+error_codes!(UpdateProfileError {
+    InvalidToken => InvalidToken;
+    UserAlreadyExists => UserAlreadyExists;
+});
+
+error_codes!(LogoutError {
+    InvalidToken => InvalidToken;
+});
+
+/// An operation whose documented responses include every code of `E`.
+pub(crate) trait Covers<E> {}
+
+/// The documented error responses of one operation: a type for its
+/// `#[utoipa::path(responses(...))]`, listing what the operation is made
+/// of (its extractors and the use cases it runs). Its handler passes each
+/// use case failure through `fail`, so a handler that calls a use case its
+/// list lacks does not compile.
+macro_rules! operation_errors {
+    ($(#[$doc:meta])* $name:ident: $($part:ty),+ $(,)?) => {
+        $(#[$doc])*
+        pub(crate) struct $name;
+
+        impl $name {
+            /// Every `error_code` the operation can answer with.
+            pub(crate) fn codes() -> Vec<domain::ErrorCode> {
+                let mut codes = Vec::new();
+                $(codes.extend_from_slice(<$part as $crate::outcomes::Documented>::CODES);)+
+                codes
+            }
+
+            /// Answers with a failure of one of the operation's parts; a
+            /// failure of any other type does not compile.
+            #[allow(dead_code)]
+            pub(crate) fn fail<E>(e: E) -> $crate::error::ApiError
+            where
+                Self: $crate::outcomes::Covers<E>,
+                E: Into<$crate::error::ApiError>,
+            {
+                e.into()
+            }
+        }
+
+        $(impl $crate::outcomes::Covers<$part> for $name {})+
+
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> std::collections::BTreeMap<
+                String,
+                utoipa::openapi::RefOr<utoipa::openapi::Response>,
+            > {
+                $crate::outcomes::error_responses(&Self::codes())
+            }
+        }
+    };
+}
+pub(crate) use operation_errors;
+
+/// A note on a code whose problem carries more than the code.
+const fn note(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::AccountNotValidated => " (with `extra_attributes.resend_code`)",
+        ErrorCode::TooManyAttempts => " (see `Retry-After`)",
+        ErrorCode::ValidationFailed => " (with `errors`)",
+        _ => "",
+    }
+}
+
+/// "`a`", "`a` or `b`", "`a`, `b` or `c`".
+fn list(codes: &[ErrorCode]) -> String {
+    let items: Vec<String> = codes
+        .iter()
+        .map(|c| format!("`{}`{}", c.as_str(), note(*c)))
+        .collect();
+    match items.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+fn header(kind: Type, description: &str) -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(Schema::Object(
+            ObjectBuilder::new().schema_type(kind).build(),
+        ))
+        .description(Some(description))
+        .build()
+}
+
+/// The problem+json responses for `codes`, one per HTTP status, each
+/// naming its codes.
+pub(crate) fn error_responses(codes: &[ErrorCode]) -> BTreeMap<String, RefOr<Response>> {
+    let mut by_status: BTreeMap<u16, Vec<ErrorCode>> = BTreeMap::new();
+    for &code in codes {
+        let same = by_status.entry(status_of(code).as_u16()).or_default();
+        if !same.contains(&code) {
+            same.push(code);
+        }
+    }
+    by_status
+        .into_iter()
+        .map(|(status, codes)| {
+            let mut response = ResponseBuilder::new().description(list(&codes)).content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            );
+            if codes.contains(&ErrorCode::TooManyAttempts) {
+                response = response.header(
+                    "Retry-After",
+                    header(Type::Integer, "Seconds until a login may be tried again"),
+                );
+            }
+            if status == 401 {
+                response = response.header(
+                    "WWW-Authenticate",
+                    header(Type::String, "The bearer challenge (RFC 6750)"),
+                );
+            }
+            (status.to_string(), RefOr::T(response.build()))
+        })
+        .collect()
+}
