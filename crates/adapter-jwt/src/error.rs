@@ -1,7 +1,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::SigningAlgorithm;
+use crate::algorithm::SigningAlgorithm;
 
 /// Why the token keys could not be loaded or generated.
 ///

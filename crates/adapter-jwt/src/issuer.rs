@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::algorithm::SigningAlgorithm;
+use crate::error::KeyError;
+use crate::key_files;
 use crate::keys::{self, MIN_HMAC_SECRET_LEN, PublicKey, SigningKey};
-use crate::{KeyError, SigningAlgorithm};
 
 /// How access tokens are signed and verified.
 #[derive(Debug, Clone)]
@@ -113,7 +115,7 @@ impl JwtIssuer {
                     algorithm,
                 });
             }
-            let pem = keys::read_key_file(path)?;
+            let pem = key_files::read_key_file(path)?;
             let key = keys::public_key_from_pem(algorithm, &pem, path)?;
             // The signing key's own public key may be listed too.
             if verifying.iter().all(|known| known.kid != key.kid) {
@@ -167,7 +169,7 @@ impl JwtIssuer {
                     Ok(keys::hmac_key(secret))
                 }
                 None => {
-                    let (text, path) = keys::load_or_generate(algorithm, &settings.data_dir)?;
+                    let (text, path) = key_files::load_or_generate(algorithm, &settings.data_dir)?;
                     let secret = text.trim().as_bytes();
                     if secret.len() < MIN_HMAC_SECRET_LEN {
                         return Err(KeyError::InvalidKey {
@@ -189,8 +191,8 @@ impl JwtIssuer {
             });
         }
         let (pem, path) = match &settings.private_key_path {
-            Some(path) => (keys::read_key_file(path)?, path.clone()),
-            None => keys::load_or_generate(algorithm, &settings.data_dir)?,
+            Some(path) => (key_files::read_key_file(path)?, path.clone()),
+            None => key_files::load_or_generate(algorithm, &settings.data_dir)?,
         };
         keys::signing_key_from_pem(algorithm, &pem, &path)
     }

@@ -1,33 +1,27 @@
-//! Key loading, generation and persistence.
+//! Keys from PEM text: signing and verifying keys of each algorithm, their
+//! `kid` (the RFC 7638 thumbprint) and the JWK that publishes them.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::{self, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use p256::elliptic_curve::sec1::ToEncodedPoint as _;
 // zeroize, as re-exported by the RustCrypto crates already in the tree.
 use p256::elliptic_curve::zeroize::Zeroizing;
 use ports::PublicJwk;
-use rand::RngCore as _;
-use rand::rngs::OsRng;
 use rsa::pkcs1::{DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _, EncodeRsaPrivateKey as _};
-use rsa::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey as _, LineEnding};
+use rsa::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey as _};
 use rsa::traits::PublicKeyParts as _;
 use rsa::{RsaPrivateKey, RsaPublicKey};
 
+use crate::algorithm::SigningAlgorithm;
+use crate::error::KeyError;
 use crate::jwk::{b64url, thumbprint};
-use crate::{KeyError, SigningAlgorithm};
 
 /// The shortest HS256 secret accepted, in bytes (the size of the hash).
 pub(crate) const MIN_HMAC_SECRET_LEN: usize = 32;
 /// The size of a generated RSA key, in bits; also the smallest accepted.
-const RSA_BITS: usize = 2048;
-/// Random bytes in a generated HS256 secret (64 base64url characters).
-const GENERATED_HMAC_BYTES: usize = 48;
+pub(crate) const RSA_BITS: usize = 2048;
 
 /// A key that verifies tokens, with its `kid` and, for an asymmetric key,
 /// the JWK that publishes it.
@@ -42,18 +36,6 @@ pub(crate) struct PublicKey {
 pub(crate) struct SigningKey {
     pub(crate) encoding: EncodingKey,
     pub(crate) public: PublicKey,
-}
-
-/// Reads a key file as text.
-pub(crate) fn read_key_file(path: &Path) -> Result<Zeroizing<String>, KeyError> {
-    let bytes = Zeroizing::new(fs::read(path).map_err(|source| KeyError::Read {
-        path: path.to_owned(),
-        source,
-    })?);
-    match std::str::from_utf8(&bytes) {
-        Ok(text) => Ok(Zeroizing::new(text.to_owned())),
-        Err(_) => Err(invalid(path, "not a text (PEM) file")),
-    }
 }
 
 /// Parses a private key PEM for `algorithm`: PKCS#8 for EdDSA and ES256,
@@ -270,128 +252,9 @@ fn published<const N: usize>(
     PublicJwk(jwk)
 }
 
-fn invalid(path: &Path, reason: impl Into<String>) -> KeyError {
+pub(crate) fn invalid(path: &Path, reason: impl Into<String>) -> KeyError {
     KeyError::InvalidKey {
         path: path.to_owned(),
         reason: reason.into(),
     }
-}
-
-/// Loads the generated key for `algorithm` from `<data_dir>/keys/`, first
-/// generating and persisting it if there is none yet. Returns the file's
-/// contents and its path.
-///
-/// The key is written under a temporary name and then linked to its final
-/// name, which fails if that name already exists: when two processes start
-/// together, exactly one key wins and both load it.
-pub(crate) fn load_or_generate(
-    algorithm: SigningAlgorithm,
-    data_dir: &Path,
-) -> Result<(Zeroizing<String>, PathBuf), KeyError> {
-    let dir = data_dir.join("keys");
-    let path = dir.join(algorithm.generated_key_file_name());
-    match fs::metadata(&path) {
-        Ok(_) => return Ok((read_key_file(&path)?, path)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(source) => return Err(KeyError::Read { path, source }),
-    }
-
-    create_private_dir(&dir)?;
-    let contents = generate(algorithm)?;
-    publish_new_file(&dir, &path, contents.as_bytes())?;
-    // Load what is on disk: our key, or the one a concurrent start wrote.
-    Ok((read_key_file(&path)?, path))
-}
-
-/// A new key for `algorithm`, as the text of its key file.
-fn generate(algorithm: SigningAlgorithm) -> Result<Zeroizing<String>, KeyError> {
-    let failed = |reason: String| KeyError::Generate { algorithm, reason };
-    match algorithm {
-        SigningAlgorithm::EdDsa => ed25519_dalek::SigningKey::generate(&mut OsRng)
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| failed(e.to_string())),
-        SigningAlgorithm::Es256 => p256::SecretKey::random(&mut OsRng)
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| failed(e.to_string())),
-        SigningAlgorithm::Rs256 => RsaPrivateKey::new(&mut OsRng, RSA_BITS)
-            .map_err(|e| failed(e.to_string()))?
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| failed(e.to_string())),
-        SigningAlgorithm::Hs256 => {
-            let mut secret = Zeroizing::new([0_u8; GENERATED_HMAC_BYTES]);
-            OsRng.fill_bytes(secret.as_mut());
-            // Sized up front so that no copy of the secret is left behind
-            // by a reallocation.
-            let mut text = Zeroizing::new(String::with_capacity(GENERATED_HMAC_BYTES * 2));
-            URL_SAFE_NO_PAD.encode_string(secret.as_ref(), &mut text);
-            text.push('\n');
-            Ok(text)
-        }
-    }
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|source| KeyError::CreateDir {
-        path: dir.to_owned(),
-        source,
-    })
-}
-
-/// Writes `contents` to `path` unless `path` already exists, never leaving
-/// a partly written file under that name.
-fn publish_new_file(dir: &Path, path: &Path, contents: &[u8]) -> Result<(), KeyError> {
-    let file_name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{file_name}.{}.{:016x}.tmp",
-        std::process::id(),
-        OsRng.next_u64()
-    ));
-    let write_err = |path: &Path| {
-        let path = path.to_owned();
-        move |source| KeyError::Write { path, source }
-    };
-
-    let result = write_private_file(&tmp, contents)
-        .map_err(write_err(&tmp))
-        .and_then(|()| match fs::hard_link(&tmp, path) {
-            Ok(()) => Ok(()),
-            // Someone else won the race: keep theirs.
-            Err(_) if path.exists() => Ok(()),
-            // A file system without hard links: fall back to a rename, which
-            // is still atomic but may replace a key written at the same time.
-            Err(_) => fs::rename(&tmp, path).map_err(write_err(path)),
-        });
-    // Best effort: the temporary file is gone already after a rename.
-    let _ = fs::remove_file(&tmp);
-    if result.is_ok() {
-        sync_dir(dir);
-    }
-    result
-}
-
-fn write_private_file(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(contents)?;
-    file.sync_all()
-}
-
-/// Makes the new directory entry durable where the platform allows it.
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
 }

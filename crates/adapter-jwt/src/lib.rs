@@ -11,6 +11,7 @@ mod algorithm;
 mod error;
 mod issuer;
 mod jwk;
+mod key_files;
 mod keys;
 
 pub use algorithm::{SigningAlgorithm, UnknownAlgorithm};

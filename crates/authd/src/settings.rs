@@ -1,11 +1,30 @@
 //! Settings: built-in defaults < TOML file (`--config`) < `DATABASE_URL` <
 //! `AUTHD__SECTION__KEY` environment variables.
+//!
+//! Every value is parsed when the settings are read: a zero where at least
+//! one is needed, or an unknown name, is refused then, with the key named.
+//! The defaults of the policy, the hasher and the HTTP layer are those of
+//! their own types, converted here to the units of the settings.
 
-use std::{net::IpAddr, path::PathBuf};
+use std::{
+    fmt,
+    net::IpAddr,
+    num::{NonZeroU32, NonZeroUsize},
+    path::{Path, PathBuf},
+};
 
+use adapter_argon2::HashParams;
+use adapter_jwt::{JwtSettings, SigningAlgorithm};
 use anyhow::Context;
-use secrecy::SecretString;
+use application::Policy;
+use http_actix::HttpSettings;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use time::Duration;
+
+/// Where files go when no setting says otherwise, relative to the working
+/// directory.
+const DATA_DIR: &str = "data";
 
 /// Every setting of the service.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -36,18 +55,19 @@ pub struct ServerSettings {
     /// Worker threads; 0 means one per core.
     pub workers: usize,
     /// Largest accepted request body, in bytes.
-    pub body_limit_bytes: usize,
+    pub body_limit_bytes: NonZeroUsize,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
+        let http = HttpSettings::default();
         Self {
             bind: "127.0.0.1:8080".into(),
-            workers: 0,
-            body_limit_bytes: 64 * 1024,
-            trusted_proxies: Vec::new(),
+            workers: http.workers,
+            body_limit_bytes: positive(http.body_limit),
+            trusted_proxies: http.trusted_proxies,
         }
     }
 }
@@ -57,17 +77,53 @@ impl Default for ServerSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// `sqlite://…` (embedded) or `postgres://…`.
-    pub url: String,
+    pub url: DatabaseUrl,
     /// Pool size.
-    pub max_connections: u32,
+    pub max_connections: NonZeroU32,
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
         Self {
-            url: "sqlite://data/authd.db".into(),
-            max_connections: 16,
+            url: DatabaseUrl::from(format!("sqlite://{DATA_DIR}/authd.db")),
+            max_connections: positive(16_u32),
         }
+    }
+}
+
+/// The database URL. It may carry a password, so it is kept as a secret:
+/// its `Debug` shows the scheme alone, and the URL itself is read only where
+/// the store is opened.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(SecretString);
+
+impl DatabaseUrl {
+    /// The whole URL, password included: for opening the store only.
+    pub fn expose_secret(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl From<String> for DatabaseUrl {
+    fn from(url: String) -> Self {
+        Self(SecretString::from(url))
+    }
+}
+
+impl From<&str> for DatabaseUrl {
+    fn from(url: &str) -> Self {
+        Self(SecretString::from(url))
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = self
+            .expose_secret()
+            .split_once(':')
+            .map_or("", |(scheme, _)| scheme);
+        write!(f, "DatabaseUrl({scheme}:…)")
     }
 }
 
@@ -81,7 +137,9 @@ pub struct DataSettings {
 
 impl Default for DataSettings {
     fn default() -> Self {
-        Self { dir: "data".into() }
+        Self {
+            dir: DATA_DIR.into(),
+        }
     }
 }
 
@@ -89,8 +147,8 @@ impl Default for DataSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MailSettings {
-    /// `file` (JSON lines; the development default).
-    pub transport: String,
+    /// How mail leaves the service.
+    pub transport: MailTransport,
     /// The mailbox file of the `file` transport.
     pub file: PathBuf,
 }
@@ -98,9 +156,25 @@ pub struct MailSettings {
 impl Default for MailSettings {
     fn default() -> Self {
         Self {
-            transport: "file".into(),
-            file: "data/mailbox.jsonl".into(),
+            transport: MailTransport::File,
+            file: Path::new(DATA_DIR).join("mailbox.jsonl"),
         }
+    }
+}
+
+/// `mail.transport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum MailTransport {
+    /// JSON lines appended to `mail.file` (the development default).
+    File,
+}
+
+impl TryFrom<String> for MailTransport {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        one_of("mail transport", &name, &[("file", Self::File)])
     }
 }
 
@@ -109,21 +183,21 @@ impl Default for MailSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct TokenSettings {
     /// `EdDSA` (default), `ES256`, `RS256` or `HS256`.
-    pub algorithm: String,
+    pub algorithm: SigningAlgorithm,
     /// The `iss` claim.
     pub issuer: String,
     /// The `aud` claim.
     pub audience: String,
     /// Access-token lifetime.
-    pub access_ttl_seconds: u32,
+    pub access_ttl_seconds: NonZeroU32,
     /// Refresh-token lifetime.
-    pub refresh_ttl_seconds: u32,
-    /// How long a just-spent refresh token may be replayed.
+    pub refresh_ttl_seconds: NonZeroU32,
+    /// How long a just-spent refresh token may be replayed (0: not at all).
     pub refresh_reuse_grace_seconds: u32,
     /// Validation code lifetime.
-    pub validation_code_ttl_seconds: u32,
+    pub validation_code_ttl_seconds: NonZeroU32,
     /// Reset code lifetime.
-    pub reset_code_ttl_seconds: u32,
+    pub reset_code_ttl_seconds: NonZeroU32,
     /// PEM private key; generated into the data directory when unset.
     pub private_key_file: Option<PathBuf>,
     /// Extra public keys (PEM) that verify tokens and are published.
@@ -134,18 +208,34 @@ pub struct TokenSettings {
 
 impl Default for TokenSettings {
     fn default() -> Self {
+        let policy = Policy::default();
         Self {
-            algorithm: "EdDSA".into(),
+            algorithm: SigningAlgorithm::default(),
             issuer: "authd".into(),
             audience: "authd".into(),
-            access_ttl_seconds: 900,
-            refresh_ttl_seconds: 2_592_000,
-            refresh_reuse_grace_seconds: 0,
-            validation_code_ttl_seconds: 86_400,
-            reset_code_ttl_seconds: 1_800,
+            access_ttl_seconds: positive(whole_seconds(policy.access_ttl)),
+            refresh_ttl_seconds: positive(whole_seconds(policy.refresh_ttl)),
+            refresh_reuse_grace_seconds: whole_seconds(policy.refresh_reuse_grace),
+            validation_code_ttl_seconds: positive(whole_seconds(policy.validation_code_ttl)),
+            reset_code_ttl_seconds: positive(whole_seconds(policy.reset_code_ttl)),
             private_key_file: None,
             verification_key_files: Vec::new(),
             hmac_secret: None,
+        }
+    }
+}
+
+impl TokenSettings {
+    /// The token issuer's settings; generated keys go under `data_dir`.
+    pub fn jwt(&self, data_dir: &Path) -> JwtSettings {
+        JwtSettings {
+            algorithm: self.algorithm,
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
+            private_key_path: self.private_key_file.clone(),
+            verification_key_paths: self.verification_key_files.clone(),
+            hmac_secret: self.hmac_secret.clone(),
+            data_dir: data_dir.to_owned(),
         }
     }
 }
@@ -155,28 +245,41 @@ impl Default for TokenSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct SecuritySettings {
     /// Failed logins per account within the window before throttling.
-    pub max_failed_logins: u32,
+    pub max_failed_logins: NonZeroU32,
     /// Failed logins per client address within the window before throttling.
-    pub max_failed_logins_per_ip: u32,
+    pub max_failed_logins_per_ip: NonZeroU32,
     /// The throttling window.
-    pub lockout_seconds: u32,
-    /// argon2id memory cost, KiB.
-    pub argon2_memory_kib: u32,
+    pub lockout_seconds: NonZeroU32,
+    /// argon2id memory cost, KiB (at least 8 × `argon2_parallelism`).
+    pub argon2_memory_kib: NonZeroU32,
     /// argon2id iterations.
-    pub argon2_iterations: u32,
+    pub argon2_iterations: NonZeroU32,
     /// argon2id lanes.
-    pub argon2_parallelism: u32,
+    pub argon2_parallelism: NonZeroU32,
 }
 
 impl Default for SecuritySettings {
     fn default() -> Self {
+        let policy = Policy::default();
+        let hash = HashParams::default();
         Self {
-            max_failed_logins: 5,
-            max_failed_logins_per_ip: 20,
-            lockout_seconds: 900,
-            argon2_memory_kib: 19_456,
-            argon2_iterations: 2,
-            argon2_parallelism: 1,
+            max_failed_logins: positive(policy.max_failed_logins),
+            max_failed_logins_per_ip: positive(policy.max_failed_logins_per_ip),
+            lockout_seconds: positive(whole_seconds(policy.lockout)),
+            argon2_memory_kib: positive(hash.memory_kib),
+            argon2_iterations: positive(hash.iterations),
+            argon2_parallelism: positive(hash.parallelism),
+        }
+    }
+}
+
+impl SecuritySettings {
+    /// The password hasher's parameters.
+    pub fn hash_params(&self) -> HashParams {
+        HashParams {
+            memory_kib: self.argon2_memory_kib.get(),
+            iterations: self.argon2_iterations.get(),
+            parallelism: self.argon2_parallelism.get(),
         }
     }
 }
@@ -186,7 +289,7 @@ impl Default for SecuritySettings {
 #[serde(default, deny_unknown_fields)]
 pub struct LogSettings {
     /// `text` or `json`.
-    pub format: String,
+    pub format: LogFormat,
     /// A tracing filter, e.g. `info` or `authd=debug,info`; `RUST_LOG` wins.
     pub level: String,
 }
@@ -194,18 +297,68 @@ pub struct LogSettings {
 impl Default for LogSettings {
     fn default() -> Self {
         Self {
-            format: "text".into(),
+            format: LogFormat::Text,
             level: "info".into(),
         }
     }
 }
 
+/// `log.format`, in any case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl TryFrom<String> for LogFormat {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        one_of(
+            "log format",
+            &name,
+            &[("text", Self::Text), ("json", Self::Json)],
+        )
+    }
+}
+
+/// The choice that `name` names, in any case.
+fn one_of<T: Copy>(what: &str, name: &str, choices: &[(&str, T)]) -> Result<T, String> {
+    choices
+        .iter()
+        .find(|(choice, _)| choice.eq_ignore_ascii_case(name))
+        .map(|&(_, value)| value)
+        .ok_or_else(|| {
+            let names: Vec<String> = choices.iter().map(|(c, _)| format!("{c:?}")).collect();
+            format!("unknown {what} {name:?}: expected {}", names.join(" or "))
+        })
+}
+
 impl Settings {
+    /// The rules of the service, in the policy's units.
+    pub fn policy(&self) -> Policy {
+        let (t, s) = (&self.tokens, &self.security);
+        Policy {
+            access_ttl: seconds(t.access_ttl_seconds.get()),
+            refresh_ttl: seconds(t.refresh_ttl_seconds.get()),
+            refresh_reuse_grace: seconds(t.refresh_reuse_grace_seconds),
+            validation_code_ttl: seconds(t.validation_code_ttl_seconds.get()),
+            reset_code_ttl: seconds(t.reset_code_ttl_seconds.get()),
+            max_failed_logins: s.max_failed_logins.get(),
+            max_failed_logins_per_ip: s.max_failed_logins_per_ip.get(),
+            lockout: seconds(s.lockout_seconds.get()),
+        }
+    }
+
     /// Loads the settings from an optional TOML file and the environment.
     ///
     /// # Errors
-    /// When the file is missing or malformed, or a value has the wrong type.
-    pub fn load(file: Option<&std::path::Path>) -> anyhow::Result<Self> {
+    /// When the file is missing or malformed, or a value has the wrong type
+    /// or is out of range; the message names the key.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
         let mut builder = config::Config::builder();
         if let Some(path) = file {
             builder = builder.add_source(
@@ -227,10 +380,141 @@ impl Settings {
                 .with_list_parse_key("server.trusted_proxies")
                 .with_list_parse_key("tokens.verification_key_files"),
         );
+        Self::read(builder)
+    }
+
+    fn read(builder: config::ConfigBuilder<config::builder::DefaultState>) -> anyhow::Result<Self> {
         builder
             .build()
             .context("cannot read settings")?
             .try_deserialize()
             .context("invalid settings")
+    }
+}
+
+fn seconds(s: u32) -> Duration {
+    Duration::seconds(i64::from(s))
+}
+
+/// A default duration in whole seconds, as the settings count it.
+fn whole_seconds(d: Duration) -> u32 {
+    u32::try_from(d.whole_seconds()).expect("a default duration fits in u32 seconds")
+}
+
+/// A default that must be at least one.
+fn positive<N: TryInto<T> + Copy + fmt::Debug, T>(n: N) -> T {
+    n.try_into()
+        .unwrap_or_else(|_| panic!("the default {n:?} must be at least 1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_toml(text: &str) -> anyhow::Result<Settings> {
+        Settings::read(
+            config::Config::builder()
+                .add_source(config::File::from_str(text, config::FileFormat::Toml)),
+        )
+    }
+
+    fn refusal(text: &str) -> String {
+        match from_toml(text) {
+            Ok(settings) => panic!("accepted {text:?} as {settings:?}"),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_those_of_the_policy_the_hasher_and_the_http_layer() {
+        let settings = from_toml("").unwrap();
+        assert_eq!(
+            format!("{:?}", settings.policy()),
+            format!("{:?}", Policy::default())
+        );
+        assert_eq!(settings.security.hash_params(), HashParams::default());
+        let http = HttpSettings::default();
+        assert_eq!(settings.server.body_limit_bytes.get(), http.body_limit);
+        assert_eq!(settings.server.workers, http.workers);
+        assert_eq!(settings.tokens.algorithm, SigningAlgorithm::default());
+        assert_eq!(settings.mail.file, Path::new("data/mailbox.jsonl"));
+        assert_eq!(
+            settings.database.url.expose_secret(),
+            "sqlite://data/authd.db"
+        );
+    }
+
+    #[test]
+    fn settings_convert_to_the_policy_units() {
+        let settings = from_toml(
+            "[tokens]\naccess_ttl_seconds = 60\nrefresh_reuse_grace_seconds = 0\n\
+             [security]\nlockout_seconds = 30\nmax_failed_logins = 3\nargon2_memory_kib = 256\n",
+        )
+        .unwrap();
+        let policy = settings.policy();
+        assert_eq!(policy.access_ttl, Duration::minutes(1));
+        assert_eq!(policy.refresh_reuse_grace, Duration::ZERO);
+        assert_eq!(policy.lockout, Duration::seconds(30));
+        assert_eq!(policy.max_failed_logins, 3);
+        assert_eq!(settings.security.hash_params().memory_kib, 256);
+    }
+
+    #[test]
+    fn a_zero_where_one_is_needed_is_refused_naming_the_key() {
+        for (section, key) in [
+            ("server", "body_limit_bytes"),
+            ("database", "max_connections"),
+            ("tokens", "access_ttl_seconds"),
+            ("tokens", "refresh_ttl_seconds"),
+            ("tokens", "validation_code_ttl_seconds"),
+            ("tokens", "reset_code_ttl_seconds"),
+            ("security", "max_failed_logins"),
+            ("security", "max_failed_logins_per_ip"),
+            ("security", "lockout_seconds"),
+            ("security", "argon2_memory_kib"),
+            ("security", "argon2_iterations"),
+            ("security", "argon2_parallelism"),
+        ] {
+            let message = refusal(&format!("[{section}]\n{key} = 0\n"));
+            assert!(message.contains(&format!("{section}.{key}")), "{message}");
+            assert!(message.contains("nonzero"), "{message}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_name_is_refused_naming_the_key() {
+        for (section, key, value, expected) in [
+            ("mail", "transport", "smtp", "file"),
+            ("tokens", "algorithm", "HS257", "EdDSA"),
+            ("log", "format", "jsno", "json"),
+        ] {
+            let message = refusal(&format!("[{section}]\n{key} = {value:?}\n"));
+            assert!(message.contains(&format!("{section}.{key}")), "{message}");
+            assert!(message.contains(value), "{message}");
+            assert!(message.contains(expected), "{message}");
+        }
+    }
+
+    #[test]
+    fn names_parse_as_before() {
+        let settings =
+            from_toml("[log]\nformat = \"JSON\"\n[tokens]\nalgorithm = \"es256\"\n").unwrap();
+        assert_eq!(settings.log.format, LogFormat::Json);
+        assert_eq!(settings.tokens.algorithm, SigningAlgorithm::Es256);
+        assert_eq!(from_toml("").unwrap().log.format, LogFormat::Text);
+    }
+
+    #[test]
+    fn the_database_password_never_reaches_debug() {
+        let settings =
+            from_toml("[database]\nurl = \"postgres://u:hunter2@h/db?password=hunter2\"\n")
+                .unwrap();
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("DatabaseUrl(postgres:…)"), "{shown}");
+        assert_eq!(
+            settings.database.url.expose_secret(),
+            "postgres://u:hunter2@h/db?password=hunter2"
+        );
     }
 }

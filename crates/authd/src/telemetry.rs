@@ -2,7 +2,7 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::{EnvFilter, fmt};
 
-use crate::settings::LogSettings;
+use crate::settings::{LogFormat, LogSettings};
 
 /// Installs the global tracing subscriber: text or JSON lines on stderr,
 /// filtered by `RUST_LOG` or the configured level.
@@ -12,7 +12,7 @@ pub fn init_tracing(log: &LogSettings) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal());
-    let result = if log.format.eq_ignore_ascii_case("json") {
+    let result = if log.format == LogFormat::Json {
         builder
             .json()
             .flatten_event(true)

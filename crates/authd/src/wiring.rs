@@ -1,20 +1,19 @@
 use std::{net::TcpListener, sync::Arc};
 
-use adapter_argon2::{Argon2Hasher, HashParams};
-use adapter_jwt::{JwtIssuer, JwtSettings};
+use adapter_argon2::Argon2Hasher;
+use adapter_jwt::JwtIssuer;
 use adapter_mail::FileMailer;
 use adapter_postgres::PgStore;
 use adapter_sqlite::SqliteStore;
 use anyhow::{Context, bail};
 use application::{
-    AuthService, Policy, Ports,
+    AuthService, Ports,
     system::{OsSecrets, SystemClock},
 };
 use http_actix::HttpSettings;
 use ports::{Mailer, Store};
-use time::Duration;
 
-use crate::settings::Settings;
+use crate::settings::{MailTransport, Settings};
 
 /// Opens the store the URL's scheme names and applies pending migrations.
 ///
@@ -46,52 +45,19 @@ fn log_migrations(applied: Vec<String>) {
     }
 }
 
-fn seconds(s: u32) -> Duration {
-    Duration::seconds(i64::from(s))
-}
-
 /// Builds the use-case service over every adapter the settings choose.
 ///
 /// # Errors
 /// When an adapter cannot start (database, keys, hasher parameters).
 pub fn build_service(settings: &Settings) -> anyhow::Result<AuthService> {
-    let store = open_store(&settings.database.url, settings.database.max_connections)?;
-    let t = &settings.tokens;
-    let tokens = JwtIssuer::from_settings(&JwtSettings {
-        algorithm: t.algorithm.parse().context("tokens.algorithm")?,
-        issuer: t.issuer.clone(),
-        audience: t.audience.clone(),
-        private_key_path: t.private_key_file.clone(),
-        verification_key_paths: t.verification_key_files.clone(),
-        hmac_secret: t.hmac_secret.clone(),
-        data_dir: settings.data.dir.clone(),
-    })
-    .context("cannot load the token signing key")?;
-    let s = &settings.security;
-    if s.max_failed_logins == 0 || s.max_failed_logins_per_ip == 0 || s.lockout_seconds == 0 {
-        bail!(
-            "security.max_failed_logins, max_failed_logins_per_ip and lockout_seconds must be at least 1"
-        );
-    }
-    let hasher = Argon2Hasher::new(HashParams {
-        memory_kib: s.argon2_memory_kib,
-        iterations: s.argon2_iterations,
-        parallelism: s.argon2_parallelism,
-    })
-    .context("invalid argon2 parameters")?;
-    let mailer: Arc<dyn Mailer> = match settings.mail.transport.as_str() {
-        "file" => Arc::new(FileMailer::new(&settings.mail.file)),
-        other => bail!("mail.transport {other:?} is not supported (use \"file\")"),
-    };
-    let policy = Policy {
-        access_ttl: seconds(t.access_ttl_seconds),
-        refresh_ttl: seconds(t.refresh_ttl_seconds),
-        refresh_reuse_grace: seconds(t.refresh_reuse_grace_seconds),
-        validation_code_ttl: seconds(t.validation_code_ttl_seconds),
-        reset_code_ttl: seconds(t.reset_code_ttl_seconds),
-        max_failed_logins: s.max_failed_logins,
-        max_failed_logins_per_ip: s.max_failed_logins_per_ip,
-        lockout: seconds(s.lockout_seconds),
+    let database = &settings.database;
+    let store = open_store(database.url.expose_secret(), database.max_connections.get())?;
+    let tokens = JwtIssuer::from_settings(&settings.tokens.jwt(&settings.data.dir))
+        .context("cannot load the token signing key")?;
+    let hasher =
+        Argon2Hasher::new(settings.security.hash_params()).context("invalid argon2 parameters")?;
+    let mailer: Arc<dyn Mailer> = match settings.mail.transport {
+        MailTransport::File => Arc::new(FileMailer::new(&settings.mail.file)),
     };
     let ports = Ports {
         store,
@@ -101,7 +67,7 @@ pub fn build_service(settings: &Settings) -> anyhow::Result<AuthService> {
         clock: Arc::new(SystemClock),
         secrets: Arc::new(OsSecrets),
     };
-    Ok(AuthService::new(ports, policy))
+    Ok(AuthService::new(ports, settings.policy()))
 }
 
 /// The service, ready to serve: adapters started, listener bound.
@@ -128,9 +94,9 @@ impl Application {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n,
         };
-        let pool = usize::try_from(settings.database.max_connections).unwrap_or(usize::MAX);
+        let pool = usize::try_from(settings.database.max_connections.get()).unwrap_or(usize::MAX);
         let http = HttpSettings {
-            body_limit: settings.server.body_limit_bytes,
+            body_limit: settings.server.body_limit_bytes.get(),
             trusted_proxies: settings.server.trusted_proxies.clone(),
             workers,
             // Every use case holds at most one connection at a time: more

@@ -87,6 +87,91 @@ fn bad_settings_are_refused_with_a_message() {
     );
 }
 
+/// A value the settings cannot hold fails at load time, before anything
+/// is opened, and the message names the key.
+#[test]
+fn out_of_range_and_unknown_values_are_refused_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    for (var, value, message) in [
+        (
+            "AUTHD__SECURITY__MAX_FAILED_LOGINS",
+            "0",
+            "expected a nonzero u32 for key `security.max_failed_logins`",
+        ),
+        (
+            "AUTHD__DATABASE__MAX_CONNECTIONS",
+            "0",
+            "for key `database.max_connections`",
+        ),
+        (
+            "AUTHD__MAIL__TRANSPORT",
+            "smpt",
+            r#"unknown mail transport "smpt": expected "file" for key `mail.transport`"#,
+        ),
+        (
+            "AUTHD__TOKENS__ALGORITHM",
+            "HS257",
+            "for key `tokens.algorithm`",
+        ),
+    ] {
+        let out = authd(dir.path())
+            .arg("migrate")
+            .env(var, value)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{var}={value} is refused");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{var}={value}: {stderr}");
+    }
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing is opened with bad settings"
+    );
+}
+
+/// `url` with `password` written into its user part.
+fn with_password(url: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let (user, host) = rest.split_once('@').expect("a user in the test server URL");
+    let user = user.split(':').next().unwrap();
+    format!("{scheme}://{user}:{password}@{host}")
+}
+
+#[test]
+fn the_database_password_reaches_no_log_or_error() {
+    const PASSWORD_IN_URL: &str = "hunter2-in-the-url";
+    // The test server trusts local connections, so the password is carried
+    // but never checked.
+    let database = adapter_postgres::testing::TestDatabase::new();
+    let url = with_password(database.url(), PASSWORD_IN_URL);
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(
+        dir.path(),
+        &[("AUTHD__DATABASE__URL", &url), ("RUST_LOG", "debug")],
+    );
+    let res = reqwest::blocking::get(format!("{}/health/ready", served.base)).unwrap();
+    assert_eq!(res.status(), 200);
+    let startup = served.startup.join("\n");
+    let log = served.stop().join("\n");
+    assert!(log.contains("/health/ready"), "the request is logged");
+    assert!(!startup.contains(PASSWORD_IN_URL), "{startup}");
+    assert!(!log.contains(PASSWORD_IN_URL), "{log}");
+
+    // A database that cannot be reached: the error names no password.
+    let out = authd(dir.path())
+        .arg("migrate")
+        .env(
+            "AUTHD__DATABASE__URL",
+            format!("postgres://authd:{PASSWORD_IN_URL}@127.0.0.1:1/authd"),
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot connect to PostgreSQL"), "{stderr}");
+    assert!(!stderr.contains(PASSWORD_IN_URL), "{stderr}");
+}
+
 fn user_create_then_login(backend: Backend) {
     let app = TestApp::spawn(backend);
     let dir = tempfile::tempdir().unwrap();
@@ -163,6 +248,8 @@ fn user_create_postgres() {
 struct Served {
     child: Child,
     base: String,
+    /// The log lines up to and including the port line.
+    startup: Vec<String>,
     log: std::sync::mpsc::Receiver<String>,
     reader: std::thread::JoinHandle<()>,
 }
@@ -192,14 +279,16 @@ impl Served {
             let line = rx
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 .unwrap_or_else(|_| panic!("authd did not report its port: {seen:#?}"));
-            if let Some(port) = port_in(&line) {
+            let port = port_in(&line);
+            seen.push(line);
+            if let Some(port) = port {
                 break port;
             }
-            seen.push(line);
         };
         Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
+            startup: seen,
             log: rx,
             reader,
         }

@@ -1,4 +1,5 @@
 use std::{
+    num::NonZeroU32,
     path::PathBuf,
     sync::mpsc,
     thread::{self, JoinHandle},
@@ -68,13 +69,13 @@ impl TestApp {
         let mut settings = Settings::default();
         settings.server.bind = "127.0.0.1:0".into();
         settings.server.workers = 1;
-        settings.database.url = url;
-        settings.database.max_connections = 4;
+        settings.database.url = url.into();
+        settings.database.max_connections = NonZeroU32::new(4).expect("not zero");
         settings.data.dir = dir.path().join("data");
         settings.mail.file = dir.path().join("mailbox.jsonl");
         // Cheap hashing: these tests are about the HTTP contract.
-        settings.security.argon2_memory_kib = 256;
-        settings.security.argon2_iterations = 1;
+        settings.security.argon2_memory_kib = NonZeroU32::new(256).expect("not zero");
+        settings.security.argon2_iterations = NonZeroU32::MIN;
         adjust(&mut settings);
         Self::boot(&settings, database, Some(dir))
     }
@@ -103,7 +104,7 @@ impl TestApp {
             base: format!("http://127.0.0.1:{port}"),
             client: Client::new(),
             mailbox: settings.mail.file.clone(),
-            database_url: settings.database.url.clone(),
+            database_url: settings.database.url.expose_secret().to_owned(),
             settings: settings.clone(),
             handle,
             thread: Some(thread),

@@ -161,7 +161,9 @@ fn jwks_publishes_the_signing_key(app: TestApp) {
 }
 
 fn expired_access_tokens_are_refused(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |s| s.tokens.access_ttl_seconds = 1);
+    let app = TestApp::spawn_with(backend, |s| {
+        s.tokens.access_ttl_seconds = std::num::NonZeroU32::MIN
+    });
     let (token, refresh) = app.logged_in("ada@example.com");
     thread::sleep(std::time::Duration::from_millis(2100));
     assert_problem(
@@ -178,7 +180,9 @@ fn expired_access_tokens_are_refused(backend: Backend) {
 }
 
 fn expired_refresh_tokens_are_refused(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |s| s.tokens.refresh_ttl_seconds = 1);
+    let app = TestApp::spawn_with(backend, |s| {
+        s.tokens.refresh_ttl_seconds = std::num::NonZeroU32::MIN
+    });
     let (_, refresh) = app.logged_in("ada@example.com");
     thread::sleep(std::time::Duration::from_millis(1500));
     let res = app.post_json("/api/v1/auth/refresh", &json!({ "refresh_token": refresh }));
@@ -207,7 +211,9 @@ on_both_stores!(
 #[test]
 fn other_signing_algorithms_are_selectable() {
     for (alg, kty) in [("ES256", Some("EC")), ("HS256", None)] {
-        let app = TestApp::spawn_with(Backend::Sqlite, |s| s.tokens.algorithm = alg.into());
+        let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+            s.tokens.algorithm = alg.parse().unwrap()
+        });
         let (token, _) = app.logged_in("ada@example.com");
         let header: Value = serde_json::from_slice(
             &URL_SAFE_NO_PAD
