@@ -11,6 +11,8 @@
 
 mod codes;
 mod error;
+mod queries;
+mod rows;
 mod schema;
 mod sessions;
 mod store;

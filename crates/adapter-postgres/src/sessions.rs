@@ -1,89 +1,24 @@
 //! Sessions and their rotating refresh tokens.
 
 use diesel::{
-    pg::Pg,
     prelude::*,
     sql_types::{Nullable, Timestamptz},
 };
 use domain::{RefreshVerdict, SecretDigest, Session, SessionId, UserId, judge_refresh};
 use ports::{NewRefreshToken, Rotation, SessionStore, StoreError};
 use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
 
 use crate::{
-    PgStore,
     error::Failure,
+    queries::revoke_sessions_of,
+    rows::{SessionRow, TokenRow},
     schema::{refresh_tokens, sessions},
+    store::PgStore,
 };
 
 diesel::define_sql_function! {
-    /// SQL `coalesce` of two nullable timestamps.
+    /// SQL `coalesce` of two nullable instants.
     fn coalesce(x: Nullable<Timestamptz>, y: Nullable<Timestamptz>) -> Nullable<Timestamptz>;
-}
-
-/// A row of `sessions`.
-#[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = sessions, check_for_backend(Pg))]
-struct SessionRow {
-    id: Uuid,
-    user_id: Uuid,
-    created_at: OffsetDateTime,
-    last_used_at: OffsetDateTime,
-    expires_at: OffsetDateTime,
-    revoked_at: Option<OffsetDateTime>,
-    user_agent: Option<String>,
-    ip: Option<String>,
-}
-
-impl SessionRow {
-    fn from_domain(session: &Session) -> Self {
-        Self {
-            id: session.id.as_uuid(),
-            user_id: session.user_id.as_uuid(),
-            created_at: session.created_at,
-            last_used_at: session.last_used_at,
-            expires_at: session.expires_at,
-            revoked_at: session.revoked_at,
-            user_agent: session.user_agent.clone(),
-            ip: session.ip.clone(),
-        }
-    }
-
-    fn into_domain(self) -> Session {
-        Session {
-            id: SessionId::from_uuid(self.id),
-            user_id: UserId::from_uuid(self.user_id),
-            created_at: self.created_at,
-            last_used_at: self.last_used_at,
-            expires_at: self.expires_at,
-            revoked_at: self.revoked_at,
-            user_agent: self.user_agent,
-            ip: self.ip,
-        }
-    }
-}
-
-/// A row of `refresh_tokens`.
-#[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = refresh_tokens, check_for_backend(Pg))]
-struct TokenRow {
-    digest: Vec<u8>,
-    session_id: Uuid,
-    issued_at: OffsetDateTime,
-    expires_at: OffsetDateTime,
-    spent_at: Option<OffsetDateTime>,
-}
-
-impl TokenRow {
-    fn new(session_id: Uuid, token: &NewRefreshToken, issued_at: OffsetDateTime) -> Self {
-        Self {
-            digest: token.digest.as_bytes().to_vec(),
-            session_id,
-            issued_at,
-            expires_at: token.expires_at,
-            spent_at: None,
-        }
-    }
 }
 
 /// Spends `token` (a replay within grace keeps its first spending time),
@@ -96,7 +31,7 @@ fn rotate(
 ) -> Result<Session, Failure> {
     if token.spent_at.is_none() {
         diesel::update(refresh_tokens::table.find(&token.digest))
-            .set(refresh_tokens::spent_at.eq(now))
+            .set(refresh_tokens::spent_at.eq(Some(now)))
             .execute(conn)?;
     }
     diesel::insert_into(refresh_tokens::table)
@@ -170,7 +105,7 @@ impl SessionStore for PgStore {
                 RefreshVerdict::Expired => Ok(Rotation::Expired),
                 RefreshVerdict::Reuse => {
                     diesel::update(sessions::table.find(token.session_id))
-                        .set(sessions::revoked_at.eq(now))
+                        .set(sessions::revoked_at.eq(Some(now)))
                         .execute(conn)?;
                     Ok(Rotation::Reused)
                 }
@@ -212,22 +147,4 @@ impl SessionStore for PgStore {
             Ok(u64::try_from(revoked).unwrap_or(u64::MAX))
         })
     }
-}
-
-/// Revokes every unrevoked session of `user` except `keep`; returns how many.
-pub(crate) fn revoke_sessions_of(
-    conn: &mut PgConnection,
-    user: UserId,
-    keep: Option<SessionId>,
-    now: OffsetDateTime,
-) -> QueryResult<usize> {
-    let mut update = diesel::update(sessions::table)
-        .filter(sessions::user_id.eq(user.as_uuid()))
-        .filter(sessions::revoked_at.is_null())
-        .set(sessions::revoked_at.eq(now))
-        .into_boxed();
-    if let Some(keep) = keep {
-        update = update.filter(sessions::id.ne(keep.as_uuid()));
-    }
-    update.execute(conn)
 }

@@ -18,16 +18,7 @@ use diesel::{
 use ports::{Admission, LoginThrottleStore, StoreError, ThrottleLimits};
 use time::OffsetDateTime;
 
-use crate::{PgStore, error::Failure, schema::login_failures};
-
-/// A new row of `login_failures`.
-#[derive(Insertable)]
-#[diesel(table_name = login_failures)]
-struct NewFailureRow<'a> {
-    account: &'a str,
-    ip: &'a str,
-    at: OffsetDateTime,
-}
+use crate::{error::Failure, rows::FailureRow, schema::login_failures, store::PgStore};
 
 /// What failures are counted by: an account or a client address.
 #[derive(Debug, Clone, Copy)]
@@ -119,7 +110,7 @@ impl LoginThrottleStore for PgStore {
                 return Ok(Admission::Refused { frees_at });
             }
             diesel::insert_into(login_failures::table)
-                .values(NewFailureRow { account, ip, at })
+                .values(FailureRow::new(account, ip, at))
                 .execute(conn)?;
             Ok(Admission::Admitted)
         })

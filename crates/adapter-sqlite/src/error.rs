@@ -1,80 +1,74 @@
-//! The one place where SQLite, diesel and r2d2 errors become [`StoreError`]s.
+//! The one place where driver errors become [`StoreError`]s.
 
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::result::{ConnectionError, DatabaseErrorKind, Error as DieselError};
 use ports::{BoxError, StoreError, UniqueField};
 
-/// Whatever went wrong inside the adapter, kept as it came until
-/// [`Error::into_store`] maps it to the port's vocabulary.
+/// A [`StoreError`] that diesel's transaction machinery can carry: a
+/// transaction closure returning it rolls back.
 #[derive(Debug)]
-pub(crate) enum Error {
-    /// A query, transaction or statement failed.
-    Db(DieselError),
-    /// No pooled connection became free in time, or none could be opened.
-    Pool(diesel::r2d2::PoolError),
-    /// The database file could not be opened.
-    Connect(diesel::ConnectionError),
-    /// The database's directory could not be created.
-    Io(std::io::Error),
-    /// A migration failed.
-    Migration(BoxError),
-    /// A stored row does not make a valid domain value.
-    Corrupt(CorruptRow),
-    /// An outcome the adapter decided itself (e.g. [`StoreError::NotFound`]).
-    Store(StoreError),
-}
+pub(crate) struct Failure(pub(crate) StoreError);
 
-/// A row that does not convert to a domain value: a bug or a hand edit.
-#[derive(Debug, thiserror::Error)]
-#[error("corrupt row in {table}: {detail}")]
-pub(crate) struct CorruptRow {
-    table: &'static str,
-    detail: String,
-}
-
-impl Error {
-    /// A corrupt row of `table`, for the reason `detail`.
-    pub(crate) fn corrupt(table: &'static str, detail: impl Into<String>) -> Self {
-        Self::Corrupt(CorruptRow {
-            table,
-            detail: detail.into(),
-        })
+impl From<DieselError> for Failure {
+    fn from(error: DieselError) -> Self {
+        Self(store_error(error))
     }
+}
 
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        Self(error)
+    }
+}
+
+impl Failure {
     /// Whether SQLite gave up waiting for a lock (`SQLITE_BUSY` /
     /// `SQLITE_LOCKED`), so running the whole transaction again may work.
     pub(crate) fn is_busy(&self) -> bool {
-        matches!(self, Self::Db(e) if diesel_is_busy(e))
-    }
-
-    /// Maps the error to the port's vocabulary.
-    pub(crate) fn into_store(self) -> StoreError {
-        match self {
-            Self::Store(e) => e,
-            Self::Pool(e) => StoreError::Unavailable(Box::new(e)),
-            Self::Connect(e) => StoreError::Unavailable(Box::new(e)),
-            Self::Io(e) => StoreError::Unavailable(Box::new(e)),
-            Self::Migration(e) => StoreError::Internal(e),
-            Self::Corrupt(e) => StoreError::Internal(Box::new(e)),
-            Self::Db(e) => from_diesel(e),
+        match &self.0 {
+            StoreError::Unavailable(source) => source
+                .downcast_ref::<DieselError>()
+                .is_some_and(is_busy_error),
+            _ => false,
         }
     }
 }
 
-fn from_diesel(e: DieselError) -> StoreError {
-    match &e {
+/// Maps a diesel error to the port's vocabulary.
+///
+/// A unique violation names the field by the index it hit (see the
+/// `users_*_key` indexes of the migrations); a foreign-key violation means
+/// the row the call names (a user) does not exist; a busy database or a
+/// failing file is worth retrying later.
+pub(crate) fn store_error(error: DieselError) -> StoreError {
+    match &error {
+        DieselError::NotFound
+        | DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+            StoreError::NotFound
+        }
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
             match unique_field(info.message()) {
                 Some(field) => StoreError::Duplicate(field),
-                None => StoreError::Internal(Box::new(e)),
+                None => StoreError::Internal(Box::new(error)),
             }
         }
+        _ if is_busy_error(&error) => StoreError::Unavailable(Box::new(error)),
         DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
             if is_unavailable_message(info.message()) =>
         {
-            StoreError::Unavailable(Box::new(e))
+            StoreError::Unavailable(Box::new(error))
         }
-        _ => StoreError::Internal(Box::new(e)),
+        _ => StoreError::Internal(Box::new(error)),
     }
+}
+
+/// Maps a failure to open the database file: it cannot be reached.
+pub(crate) fn connection_error(error: ConnectionError) -> StoreError {
+    StoreError::Unavailable(Box::new(error))
+}
+
+/// Maps a pool failure (no connection within the timeout).
+pub(crate) fn pool_error(error: r2d2::Error) -> StoreError {
+    StoreError::Unavailable(Box::new(error))
 }
 
 /// The user attribute a unique-constraint message names. SQLite reports an
@@ -103,12 +97,12 @@ fn names_column(message: &str, column: &str) -> bool {
     message.split([' ', ',']).any(|word| word.trim() == column)
 }
 
-fn diesel_is_busy(e: &DieselError) -> bool {
-    match e {
+fn is_busy_error(error: &DieselError) -> bool {
+    match error {
         DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) => {
             is_busy_message(info.message())
         }
-        DieselError::RollbackErrorOnCommit { commit_error, .. } => diesel_is_busy(commit_error),
+        DieselError::RollbackErrorOnCommit { commit_error, .. } => is_busy_error(commit_error),
         _ => false,
     }
 }
@@ -120,27 +114,38 @@ fn is_busy_message(message: &str) -> bool {
 /// Failures of the file or the disk rather than of the statement: the
 /// database is unusable for now, whatever is asked of it.
 fn is_unavailable_message(message: &str) -> bool {
-    is_busy_message(message)
-        || message.contains("unable to open database file")
+    message.contains("unable to open database file")
         || message.contains("disk I/O error")
         || message.contains("database or disk is full")
 }
 
-impl From<DieselError> for Error {
-    fn from(e: DieselError) -> Self {
-        Self::Db(e)
-    }
+/// A stored value that no longer parses as its domain type.
+#[derive(Debug, thiserror::Error)]
+#[error("corrupt value in column {column}")]
+pub(crate) struct CorruptColumn {
+    column: &'static str,
+    #[source]
+    source: Option<BoxError>,
 }
 
-impl From<Error> for StoreError {
-    fn from(e: Error) -> Self {
-        e.into_store()
-    }
+/// [`StoreError::Internal`] for a value of `column` that is not valid.
+pub(crate) fn corrupt(column: &'static str) -> StoreError {
+    StoreError::Internal(Box::new(CorruptColumn {
+        column,
+        source: None,
+    }))
 }
 
-impl From<StoreError> for Error {
-    fn from(e: StoreError) -> Self {
-        Self::Store(e)
+/// Like [`corrupt`], keeping the parse error as the source; for `map_err`.
+pub(crate) fn corrupt_with<E>(column: &'static str) -> impl FnOnce(E) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    move |source| {
+        StoreError::Internal(Box::new(CorruptColumn {
+            column,
+            source: Some(Box::new(source)),
+        }))
     }
 }
 
@@ -172,23 +177,28 @@ mod tests {
     }
 
     #[test]
-    fn busy_is_unavailable() {
-        let busy = DieselError::DatabaseError(
+    fn busy_is_unavailable_and_retried() {
+        let busy = || {
+            DieselError::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                Box::new("database is locked".to_owned()),
+            )
+        };
+        assert!(Failure::from(busy()).is_busy());
+        assert!(matches!(store_error(busy()), StoreError::Unavailable(_)));
+        let full = DieselError::DatabaseError(
             DatabaseErrorKind::Unknown,
-            Box::new("database is locked".to_owned()),
+            Box::new("database or disk is full".to_owned()),
         );
-        assert!(Error::Db(busy).is_busy());
-        let other = DieselError::DatabaseError(
-            DatabaseErrorKind::Unknown,
-            Box::new("database is locked".to_owned()),
+        let full = Failure::from(full);
+        assert!(matches!(full.0, StoreError::Unavailable(_)));
+        assert!(
+            !full.is_busy(),
+            "a full disk is not worth an immediate retry"
         );
         assert!(matches!(
-            Error::Db(other).into_store(),
-            StoreError::Unavailable(_)
-        ));
-        assert!(matches!(
-            Error::Db(DieselError::NotFound).into_store(),
-            StoreError::Internal(_)
+            store_error(DieselError::NotFound),
+            StoreError::NotFound
         ));
     }
 }

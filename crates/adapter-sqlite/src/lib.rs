@@ -21,6 +21,7 @@
 mod codes;
 mod error;
 mod pool;
+mod queries;
 mod rows;
 mod schema;
 mod sessions;

@@ -7,7 +7,9 @@ use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::sql_types::Text;
 
-use crate::error::Error;
+use ports::StoreError;
+
+use crate::error::{connection_error, pool_error, store_error};
 
 /// The pool type of the store.
 pub(crate) type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
@@ -61,9 +63,9 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for ConnectionSe
 /// already set and never race to change the journal mode; and a file that
 /// cannot be opened fails here at once, rather than after the pool's
 /// checkout timeout.
-pub(crate) fn prepare(path: &str) -> Result<(), Error> {
-    let mut conn = SqliteConnection::establish(path).map_err(Error::Connect)?;
-    ConnectionSettings::apply(&mut conn)?;
+pub(crate) fn prepare(path: &str) -> Result<(), StoreError> {
+    let mut conn = SqliteConnection::establish(path).map_err(connection_error)?;
+    ConnectionSettings::apply(&mut conn).map_err(store_error)?;
     let mode = journal_mode(&mut conn)?;
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(
@@ -75,7 +77,7 @@ pub(crate) fn prepare(path: &str) -> Result<(), Error> {
 }
 
 /// A pool of at most `max_connections` connections to the file at `path`.
-pub(crate) fn build(path: &str, max_connections: u32) -> Result<SqlitePool, Error> {
+pub(crate) fn build(path: &str, max_connections: u32) -> Result<SqlitePool, StoreError> {
     let manager = ConnectionManager::<SqliteConnection>::new(path);
     Pool::builder()
         .max_size(max_connections.max(1))
@@ -83,7 +85,7 @@ pub(crate) fn build(path: &str, max_connections: u32) -> Result<SqlitePool, Erro
         .connection_timeout(CHECKOUT_TIMEOUT)
         .connection_customizer(Box::new(ConnectionSettings))
         .build(manager)
-        .map_err(Error::Pool)
+        .map_err(pool_error)
 }
 
 #[derive(QueryableByName)]
@@ -93,7 +95,9 @@ struct JournalMode {
 }
 
 /// The journal mode of the connection's database (`wal`, `delete`, …).
-pub(crate) fn journal_mode(conn: &mut SqliteConnection) -> Result<String, Error> {
-    let row = diesel::sql_query("PRAGMA journal_mode").get_result::<JournalMode>(conn)?;
+pub(crate) fn journal_mode(conn: &mut SqliteConnection) -> Result<String, StoreError> {
+    let row = diesel::sql_query("PRAGMA journal_mode")
+        .get_result::<JournalMode>(conn)
+        .map_err(store_error)?;
     Ok(row.journal_mode)
 }

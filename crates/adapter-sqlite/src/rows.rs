@@ -1,74 +1,33 @@
 //! Private row types, one per table, and their one conversion each way
-//! between a row and a domain value. A row that does not convert is a
-//! corrupt row ([`Error::corrupt`]).
+//! between a row and a domain value. A stored value that does not parse as
+//! its domain type makes the row corrupt ([`corrupt`], [`corrupt_with`]).
+//!
+//! Rows hold `OffsetDateTime` and `Uuid` as they are read (see `schema`);
+//! they are written through [`Instant`] and [`Id`] (`serialize_as`).
 
-use std::str::FromStr;
-
-use diesel::prelude::*;
-use diesel::sqlite::Sqlite;
+use diesel::{prelude::*, sqlite::Sqlite};
 use domain::{
     CodeKind, Email, Organization, OrganizationId, OrganizationName, PasswordHash, PersonName,
     Phone, Role, SecretDigest, Session, SessionId, User, UserId, UserStatus, Username,
 };
-use ports::OneTimeCode;
+use ports::{NewRefreshToken, OneTimeCode, StoreError};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
-use crate::error::Error;
-use crate::schema::{
-    login_failures, memberships, one_time_codes, organizations, refresh_tokens, sessions, users,
+use crate::{
+    error::{corrupt, corrupt_with},
+    schema::{
+        Id, Instant, login_failures, memberships, one_time_codes, organizations, refresh_tokens,
+        sessions, users,
+    },
 };
 
-/// An instant as stored: whole microseconds since the Unix epoch, rounded
-/// down (the precision of PostgreSQL's `timestamptz`).
-pub(crate) fn micros(t: OffsetDateTime) -> Result<i64, Error> {
-    let us = t.unix_timestamp_nanos().div_euclid(1_000);
-    i64::try_from(us).map_err(|_| Error::corrupt("(any)", format!("instant {t} out of range")))
-}
-
-/// The inverse of [`micros`], in UTC.
-pub(crate) fn instant_of(table: &'static str, us: i64) -> Result<OffsetDateTime, Error> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
-        .map_err(|e| Error::corrupt(table, format!("instant {us}: {e}")))
-}
-
-fn optional_instant(table: &'static str, us: Option<i64>) -> Result<Option<OffsetDateTime>, Error> {
-    us.map(|us| instant_of(table, us)).transpose()
-}
-
-fn optional_micros(t: Option<OffsetDateTime>) -> Result<Option<i64>, Error> {
-    t.map(micros).transpose()
-}
-
-/// Parses a stored id or other text column, naming the table on failure.
-fn parse<T>(table: &'static str, column: &str, raw: &str) -> Result<T, Error>
-where
-    T: FromStr,
-    T::Err: std::fmt::Display,
-{
-    raw.parse()
-        .map_err(|e| Error::corrupt(table, format!("{column} {raw:?}: {e}")))
-}
-
-fn digest(table: &'static str, bytes: &[u8]) -> Result<SecretDigest, Error> {
-    SecretDigest::from_bytes(bytes)
-        .ok_or_else(|| Error::corrupt(table, format!("digest of {} bytes", bytes.len())))
-}
-
-/// Checks a stored value with the domain's own parser (`Email::parse`, …).
-fn checked<T, E: std::fmt::Display>(
-    table: &'static str,
-    column: &str,
-    raw: &str,
-    parser: impl FnOnce(&str) -> Result<T, E>,
-) -> Result<T, Error> {
-    parser(raw).map_err(|e| Error::corrupt(table, format!("{column} {raw:?}: {e}")))
-}
-
 /// A row of `users`.
-#[derive(Debug, Queryable, Selectable, Insertable)]
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users, check_for_backend(Sqlite))]
 pub(crate) struct UserRow {
-    id: String,
+    #[diesel(serialize_as = Id, deserialize_as = Id)]
+    id: Uuid,
     email: String,
     username: Option<String>,
     phone: Option<String>,
@@ -78,15 +37,16 @@ pub(crate) struct UserRow {
     status: String,
     email_verified: bool,
     is_admin: bool,
-    created_at: i64,
-    updated_at: i64,
+    #[diesel(serialize_as = Instant)]
+    created_at: OffsetDateTime,
+    #[diesel(serialize_as = Instant)]
+    updated_at: OffsetDateTime,
 }
 
 impl UserRow {
-    /// The row that stores `user`.
-    pub(crate) fn from_domain(user: &User) -> Result<Self, Error> {
-        Ok(Self {
-            id: user.id.to_string(),
+    pub(crate) fn from_domain(user: &User) -> Self {
+        Self {
+            id: user.id.as_uuid(),
             email: user.email.as_str().to_owned(),
             username: user.username.as_ref().map(|u| u.as_str().to_owned()),
             phone: user.phone.as_ref().map(|p| p.as_str().to_owned()),
@@ -96,288 +56,263 @@ impl UserRow {
             status: user.status.as_str().to_owned(),
             email_verified: user.email_verified,
             is_admin: user.is_admin,
-            created_at: micros(user.created_at)?,
-            updated_at: micros(user.updated_at)?,
-        })
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
     }
 
-    /// The user this row stores.
-    pub(crate) fn into_domain(self) -> Result<User, Error> {
-        const T: &str = "users";
+    pub(crate) fn into_domain(self) -> Result<User, StoreError> {
         Ok(User {
-            id: parse(T, "id", &self.id)?,
-            email: checked(T, "email", &self.email, Email::parse)?,
+            id: UserId::from_uuid(self.id),
+            email: Email::parse(&self.email).map_err(corrupt_with("users.email"))?,
             username: self
                 .username
                 .as_deref()
-                .map(|u| checked(T, "username", u, Username::parse))
-                .transpose()?,
+                .map(Username::parse)
+                .transpose()
+                .map_err(corrupt_with("users.username"))?,
             phone: self
                 .phone
                 .as_deref()
-                .map(|p| checked(T, "phone", p, Phone::parse))
-                .transpose()?,
-            first_name: checked(T, "first_name", &self.first_name, PersonName::parse)?,
-            last_name: checked(T, "last_name", &self.last_name, PersonName::parse)?,
+                .map(Phone::parse)
+                .transpose()
+                .map_err(corrupt_with("users.phone"))?,
+            first_name: PersonName::parse(&self.first_name)
+                .map_err(corrupt_with("users.first_name"))?,
+            last_name: PersonName::parse(&self.last_name)
+                .map_err(corrupt_with("users.last_name"))?,
             password_hash: PasswordHash::new(self.password_hash),
-            status: checked(T, "status", &self.status, UserStatus::parse)?,
+            status: UserStatus::parse(&self.status).map_err(corrupt_with("users.status"))?,
             email_verified: self.email_verified,
             is_admin: self.is_admin,
-            created_at: instant_of(T, self.created_at)?,
-            updated_at: instant_of(T, self.updated_at)?,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
         })
     }
 }
 
-/// The columns of `users` a profile change or a validation may touch.
-#[derive(Debug, AsChangeset)]
+/// The columns of `users` that a domain rule may change: all but the id,
+/// the e-mail address, the password hash, the admin flag and the creation
+/// time.
+#[derive(AsChangeset)]
 #[diesel(table_name = users, treat_none_as_null = true)]
-pub(crate) struct UserChanges {
-    username: Option<String>,
-    phone: Option<String>,
-    first_name: String,
-    last_name: String,
-    status: String,
+pub(crate) struct UserChanges<'a> {
+    username: Option<&'a str>,
+    phone: Option<&'a str>,
+    first_name: &'a str,
+    last_name: &'a str,
+    status: &'a str,
     email_verified: bool,
-    updated_at: i64,
+    #[diesel(serialize_as = Instant)]
+    updated_at: OffsetDateTime,
 }
 
-impl UserChanges {
-    /// The changes that make the stored row equal to `user` (whose id,
-    /// e-mail, password hash and creation time stay as they are).
-    pub(crate) fn from_domain(user: &User) -> Result<Self, Error> {
-        Ok(Self {
-            username: user.username.as_ref().map(|u| u.as_str().to_owned()),
-            phone: user.phone.as_ref().map(|p| p.as_str().to_owned()),
-            first_name: user.first_name.as_str().to_owned(),
-            last_name: user.last_name.as_str().to_owned(),
-            status: user.status.as_str().to_owned(),
+impl<'a> UserChanges<'a> {
+    pub(crate) fn from_domain(user: &'a User) -> Self {
+        Self {
+            username: user.username.as_ref().map(Username::as_str),
+            phone: user.phone.as_ref().map(Phone::as_str),
+            first_name: user.first_name.as_str(),
+            last_name: user.last_name.as_str(),
+            status: user.status.as_str(),
             email_verified: user.email_verified,
-            updated_at: micros(user.updated_at)?,
-        })
+            updated_at: user.updated_at,
+        }
     }
 }
 
 /// A row of `organizations`.
-#[derive(Debug, Queryable, Selectable, Insertable)]
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = organizations, check_for_backend(Sqlite))]
 pub(crate) struct OrganizationRow {
-    id: String,
+    #[diesel(serialize_as = Id, deserialize_as = Id)]
+    id: Uuid,
     name: String,
-    created_at: i64,
+    #[diesel(serialize_as = Instant)]
+    created_at: OffsetDateTime,
 }
 
 impl OrganizationRow {
-    /// The row that stores `org`.
-    pub(crate) fn from_domain(org: &Organization) -> Result<Self, Error> {
-        Ok(Self {
-            id: org.id.to_string(),
-            name: org.name.as_str().to_owned(),
-            created_at: micros(org.created_at)?,
-        })
+    pub(crate) fn from_domain(organization: &Organization) -> Self {
+        Self {
+            id: organization.id.as_uuid(),
+            name: organization.name.as_str().to_owned(),
+            created_at: organization.created_at,
+        }
     }
 
-    /// The organization this row stores.
-    pub(crate) fn into_domain(self) -> Result<Organization, Error> {
-        const T: &str = "organizations";
+    pub(crate) fn into_domain(self) -> Result<Organization, StoreError> {
         Ok(Organization {
-            id: parse::<OrganizationId>(T, "id", &self.id)?,
-            name: checked(T, "name", &self.name, OrganizationName::parse)?,
-            created_at: instant_of(T, self.created_at)?,
+            id: OrganizationId::from_uuid(self.id),
+            name: OrganizationName::parse(&self.name)
+                .map_err(corrupt_with("organizations.name"))?,
+            created_at: self.created_at,
         })
     }
 }
 
-/// A row of `memberships`.
-#[derive(Debug, Insertable)]
+/// A row of `memberships`. Read back only for its role ([`role`]).
+#[derive(Insertable)]
 #[diesel(table_name = memberships, check_for_backend(Sqlite))]
 pub(crate) struct MembershipRow {
-    organization_id: String,
-    user_id: String,
+    #[diesel(serialize_as = Id, deserialize_as = Id)]
+    organization_id: Uuid,
+    #[diesel(serialize_as = Id, deserialize_as = Id)]
+    user_id: Uuid,
     role: &'static str,
-    created_at: i64,
+    #[diesel(serialize_as = Instant)]
+    created_at: OffsetDateTime,
 }
 
 impl MembershipRow {
-    /// `user`'s membership in `org` with `role`, since `at`.
+    /// `user`'s membership in `organization` with `role`, since `at`.
     pub(crate) fn new(
-        org: OrganizationId,
+        organization: OrganizationId,
         user: UserId,
         role: Role,
         at: OffsetDateTime,
-    ) -> Result<Self, Error> {
-        Ok(Self {
-            organization_id: org.to_string(),
-            user_id: user.to_string(),
+    ) -> Self {
+        Self {
+            organization_id: organization.as_uuid(),
+            user_id: user.as_uuid(),
             role: role.as_str(),
-            created_at: micros(at)?,
-        })
+            created_at: at,
+        }
     }
 }
 
-/// A stored role, as read back next to its organization.
-pub(crate) fn role(raw: &str) -> Result<Role, Error> {
-    checked("memberships", "role", raw, Role::parse)
+/// A stored `memberships.role`.
+pub(crate) fn role(raw: &str) -> Result<Role, StoreError> {
+    Role::parse(raw).map_err(corrupt_with("memberships.role"))
 }
 
 /// A row of `sessions`.
-#[derive(Debug, Queryable, Selectable, Insertable)]
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions, check_for_backend(Sqlite))]
 pub(crate) struct SessionRow {
-    id: String,
-    user_id: String,
-    created_at: i64,
-    last_used_at: i64,
-    expires_at: i64,
-    revoked_at: Option<i64>,
+    #[diesel(serialize_as = Id, deserialize_as = Id)]
+    id: Uuid,
+    #[diesel(serialize_as = Id, deserialize_as = Id)]
+    user_id: Uuid,
+    #[diesel(serialize_as = Instant)]
+    created_at: OffsetDateTime,
+    #[diesel(serialize_as = Instant)]
+    last_used_at: OffsetDateTime,
+    #[diesel(serialize_as = Instant)]
+    expires_at: OffsetDateTime,
+    #[diesel(treat_none_as_default_value = false)]
+    revoked_at: Option<OffsetDateTime>,
     user_agent: Option<String>,
     ip: Option<String>,
 }
 
 impl SessionRow {
-    /// The row that stores `session`.
-    pub(crate) fn from_domain(session: &Session) -> Result<Self, Error> {
-        Ok(Self {
-            id: session.id.to_string(),
-            user_id: session.user_id.to_string(),
-            created_at: micros(session.created_at)?,
-            last_used_at: micros(session.last_used_at)?,
-            expires_at: micros(session.expires_at)?,
-            revoked_at: optional_micros(session.revoked_at)?,
+    pub(crate) fn from_domain(session: &Session) -> Self {
+        Self {
+            id: session.id.as_uuid(),
+            user_id: session.user_id.as_uuid(),
+            created_at: session.created_at,
+            last_used_at: session.last_used_at,
+            expires_at: session.expires_at,
+            revoked_at: session.revoked_at,
             user_agent: session.user_agent.clone(),
             ip: session.ip.clone(),
-        })
-    }
-
-    /// The session this row stores.
-    pub(crate) fn into_domain(self) -> Result<Session, Error> {
-        const T: &str = "sessions";
-        Ok(Session {
-            id: parse::<SessionId>(T, "id", &self.id)?,
-            user_id: parse::<UserId>(T, "user_id", &self.user_id)?,
-            created_at: instant_of(T, self.created_at)?,
-            last_used_at: instant_of(T, self.last_used_at)?,
-            expires_at: instant_of(T, self.expires_at)?,
-            revoked_at: optional_instant(T, self.revoked_at)?,
-            user_agent: self.user_agent,
-            ip: self.ip,
-        })
-    }
-}
-
-/// A row of `refresh_tokens`. Read only for its state, never turned into
-/// a domain value: the port exposes sessions, not tokens.
-#[derive(Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = refresh_tokens, check_for_backend(Sqlite))]
-pub(crate) struct RefreshTokenRow {
-    digest: Vec<u8>,
-    /// The session the token belongs to.
-    pub(crate) session_id: String,
-    issued_at: i64,
-    expires_at: i64,
-    spent_at: Option<i64>,
-}
-
-impl RefreshTokenRow {
-    /// A new, unspent token of `session`, issued and expiring at the given
-    /// instants (in microseconds, see [`micros`]).
-    pub(crate) fn new(
-        digest: &SecretDigest,
-        session_id: &str,
-        issued_at: i64,
-        expires_at: i64,
-    ) -> Self {
-        Self {
-            digest: digest.as_bytes().to_vec(),
-            session_id: session_id.to_owned(),
-            issued_at,
-            expires_at,
-            spent_at: None,
         }
     }
 
-    /// When the token stops working (exclusive).
-    pub(crate) fn expires_at(&self) -> Result<OffsetDateTime, Error> {
-        instant_of("refresh_tokens", self.expires_at)
-    }
-
-    /// When the token was first spent, if it was.
-    pub(crate) fn spent_at(&self) -> Result<Option<OffsetDateTime>, Error> {
-        optional_instant("refresh_tokens", self.spent_at)
+    pub(crate) fn into_domain(self) -> Session {
+        Session {
+            id: SessionId::from_uuid(self.id),
+            user_id: UserId::from_uuid(self.user_id),
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+            expires_at: self.expires_at,
+            revoked_at: self.revoked_at,
+            user_agent: self.user_agent,
+            ip: self.ip,
+        }
     }
 }
 
-/// A row of `one_time_codes`.
-#[derive(Debug, Queryable, Selectable, Insertable)]
+/// A row of `refresh_tokens`. Never a domain value: the ports expose
+/// sessions, not tokens; `domain::judge_refresh` reads its fields.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens, check_for_backend(Sqlite))]
+pub(crate) struct TokenRow {
+    pub(crate) digest: Vec<u8>,
+    #[diesel(serialize_as = Id, deserialize_as = Id)]
+    pub(crate) session_id: Uuid,
+    #[diesel(serialize_as = Instant)]
+    issued_at: OffsetDateTime,
+    #[diesel(serialize_as = Instant)]
+    pub(crate) expires_at: OffsetDateTime,
+    #[diesel(treat_none_as_default_value = false)]
+    pub(crate) spent_at: Option<OffsetDateTime>,
+}
+
+impl TokenRow {
+    /// `token`, unspent, in `session`, issued at `issued_at`.
+    pub(crate) fn new(session: Uuid, token: &NewRefreshToken, issued_at: OffsetDateTime) -> Self {
+        Self {
+            digest: token.digest.as_bytes().to_vec(),
+            session_id: session,
+            issued_at,
+            expires_at: token.expires_at,
+            spent_at: None,
+        }
+    }
+}
+
+/// A row of `one_time_codes`, less `used_at`.
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = one_time_codes, check_for_backend(Sqlite))]
 pub(crate) struct CodeRow {
     digest: Vec<u8>,
     kind: String,
-    user_id: String,
-    created_at: i64,
-    expires_at: i64,
-    used_at: Option<i64>,
+    #[diesel(serialize_as = Id, deserialize_as = Id)]
+    user_id: Uuid,
+    #[diesel(serialize_as = Instant)]
+    created_at: OffsetDateTime,
+    #[diesel(serialize_as = Instant)]
+    expires_at: OffsetDateTime,
 }
 
 impl CodeRow {
-    /// The row that stores `code`, unused.
-    pub(crate) fn from_domain(code: &OneTimeCode) -> Result<Self, Error> {
-        Ok(Self {
+    pub(crate) fn from_domain(code: &OneTimeCode) -> Self {
+        Self {
             digest: code.digest.as_bytes().to_vec(),
             kind: code.kind.as_str().to_owned(),
-            user_id: code.user_id.to_string(),
-            created_at: micros(code.created_at)?,
-            expires_at: micros(code.expires_at)?,
-            used_at: None,
-        })
+            user_id: code.user_id.as_uuid(),
+            created_at: code.created_at,
+            expires_at: code.expires_at,
+        }
     }
 
-    /// The code this row stores.
-    pub(crate) fn into_domain(self) -> Result<OneTimeCode, Error> {
-        const T: &str = "one_time_codes";
+    pub(crate) fn into_domain(self) -> Result<OneTimeCode, StoreError> {
         Ok(OneTimeCode {
-            digest: digest(T, &self.digest)?,
-            kind: CodeKind::parse(&self.kind)
-                .ok_or_else(|| Error::corrupt(T, format!("kind {:?}", self.kind)))?,
-            user_id: parse::<UserId>(T, "user_id", &self.user_id)?,
-            created_at: instant_of(T, self.created_at)?,
-            expires_at: instant_of(T, self.expires_at)?,
+            digest: SecretDigest::from_bytes(&self.digest)
+                .ok_or_else(|| corrupt("one_time_codes.digest"))?,
+            kind: CodeKind::parse(&self.kind).ok_or_else(|| corrupt("one_time_codes.kind"))?,
+            user_id: UserId::from_uuid(self.user_id),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
         })
     }
 }
 
 /// A new row of `login_failures`.
-#[derive(Debug, Insertable)]
+#[derive(Insertable)]
 #[diesel(table_name = login_failures, check_for_backend(Sqlite))]
-pub(crate) struct NewLoginFailure<'a> {
+pub(crate) struct FailureRow<'a> {
     account: &'a str,
     ip: &'a str,
-    at: i64,
+    #[diesel(serialize_as = Instant)]
+    at: OffsetDateTime,
 }
 
-impl<'a> NewLoginFailure<'a> {
-    /// A failure for `account` from `ip` at `at`.
-    pub(crate) fn new(account: &'a str, ip: &'a str, at: OffsetDateTime) -> Result<Self, Error> {
-        Ok(Self {
-            account,
-            ip,
-            at: micros(at)?,
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::Duration;
-
-    #[test]
-    fn micros_round_down_and_sort() {
-        let t = OffsetDateTime::UNIX_EPOCH + Duration::nanoseconds(1_999);
-        assert_eq!(micros(t).unwrap(), 1);
-        let before = OffsetDateTime::UNIX_EPOCH - Duration::nanoseconds(1);
-        assert_eq!(micros(before).unwrap(), -1, "floor, not towards zero");
-        let back = instant_of("t", micros(t).unwrap()).unwrap();
-        assert_eq!(back, OffsetDateTime::UNIX_EPOCH + Duration::microseconds(1));
+impl<'a> FailureRow<'a> {
+    /// A failed login for `account` from `ip` at `at`.
+    pub(crate) fn new(account: &'a str, ip: &'a str, at: OffsetDateTime) -> Self {
+        Self { account, ip, at }
     }
 }

@@ -11,7 +11,7 @@ use diesel::connection::SimpleConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use ports::{Store, StoreError};
 
-use crate::error::Error;
+use crate::error::{Failure, pool_error};
 use crate::pool::{self, SqlitePool};
 use crate::url::database_path;
 
@@ -28,11 +28,13 @@ const BUSY_BACKOFF: Duration = Duration::from_millis(25);
 /// The embedded authd store: a SQLite file reached through a pool of
 /// diesel connections.
 ///
-/// Every write runs in one `BEGIN IMMEDIATE` transaction, which takes the
-/// database's write lock up front: two writers queue for the lock instead
-/// of both reading and then deadlocking on the upgrade. Connections wait up
-/// to 10 s for that lock, and a transaction that still meets `SQLITE_BUSY`
-/// is run again a few times with a growing pause.
+/// Work of more than one statement runs in one `BEGIN IMMEDIATE`
+/// transaction, which takes the database's write lock up front: two
+/// writers queue for the lock instead of both reading and then deadlocking
+/// on the upgrade. A single statement is atomic on its own (a writing one
+/// takes the write lock as it starts). Connections wait up to 10 s for
+/// that lock, and work that still meets `SQLITE_BUSY` is run again a few
+/// times with a growing pause.
 ///
 /// Cloning is cheap and shares the pool.
 #[derive(Clone)]
@@ -70,17 +72,10 @@ impl SqliteStore {
     /// created or opened; [`StoreError::Internal`] for a URL this store does
     /// not understand.
     pub fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        Self::open(url, max_connections).map_err(Error::into_store)
-    }
-
-    fn open(url: &str, max_connections: u32) -> Result<Self, Error> {
-        let path = database_path(url).ok_or_else(|| {
-            Error::Store(StoreError::Internal(Box::new(UnsupportedUrl(
-                url.to_owned(),
-            ))))
-        })?;
+        let path = database_path(url)
+            .ok_or_else(|| StoreError::Internal(Box::new(UnsupportedUrl(url.to_owned()))))?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(Error::Io)?;
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(Box::new(e)))?;
         }
         let location = path.to_string_lossy();
         pool::prepare(&location)?;
@@ -98,11 +93,10 @@ impl SqliteStore {
     /// [`StoreError::Internal`] if a migration fails (nothing is applied
     /// then); [`StoreError::Unavailable`] if the database cannot be reached.
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
-        self.write(|conn| {
-            let applied = conn
-                .run_pending_migrations(MIGRATIONS)
-                .map_err(Error::Migration)?;
-            Ok(applied.iter().map(ToString::to_string).collect())
+        self.transaction(|conn| {
+            conn.run_pending_migrations(MIGRATIONS)
+                .map(|versions| versions.iter().map(ToString::to_string).collect())
+                .map_err(|error| Failure(StoreError::Internal(error)))
         })
     }
 
@@ -111,44 +105,45 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Runs `op` on a pooled connection, outside any explicit transaction:
-    /// for reads that are one statement.
-    pub(crate) fn read<T>(
+    /// Runs `f` on a pooled connection, outside any explicit transaction:
+    /// for work that is one statement.
+    pub(crate) fn with_conn<T>(
         &self,
-        mut op: impl FnMut(&mut SqliteConnection) -> Result<T, Error>,
+        mut f: impl FnMut(&mut SqliteConnection) -> Result<T, Failure>,
     ) -> Result<T, StoreError> {
-        self.retrying(|conn| op(conn))
+        self.retrying(|conn| f(conn))
     }
 
-    /// Runs `op` in one `BEGIN IMMEDIATE` transaction: committed if it
-    /// returns `Ok`, rolled back otherwise.
-    pub(crate) fn write<T>(
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, rolled back if `f`
+    /// fails. Taking the write lock up front makes writers queue for it
+    /// rather than deadlock on upgrading a read.
+    pub(crate) fn transaction<T>(
         &self,
-        mut op: impl FnMut(&mut SqliteConnection) -> Result<T, Error>,
+        mut f: impl FnMut(&mut SqliteConnection) -> Result<T, Failure>,
     ) -> Result<T, StoreError> {
-        self.retrying(|conn| conn.immediate_transaction(|tx| op(tx)))
+        self.retrying(|conn| conn.immediate_transaction(|tx| f(tx)))
     }
 
-    /// Runs `op`, again after a pause while SQLite reports busy, and maps
+    /// Runs `f`, again after a pause while SQLite reports busy, and maps
     /// the outcome to the port's errors.
     fn retrying<T>(
         &self,
-        mut op: impl FnMut(&mut SqliteConnection) -> Result<T, Error>,
+        mut f: impl FnMut(&mut SqliteConnection) -> Result<T, Failure>,
     ) -> Result<T, StoreError> {
         let mut attempt = 1;
         loop {
             let outcome = self
                 .pool
                 .get()
-                .map_err(Error::Pool)
-                .and_then(|mut conn| op(&mut conn));
+                .map_err(|error| Failure(pool_error(error)))
+                .and_then(|mut conn| f(&mut conn));
             match outcome {
                 Err(e) if e.is_busy() && attempt < BUSY_ATTEMPTS => {
                     tracing::warn!(attempt, "SQLite stayed busy; running the work again");
                     thread::sleep(BUSY_BACKOFF * 2u32.pow(attempt - 1));
                     attempt += 1;
                 }
-                other => return other.map_err(Error::into_store),
+                other => return other.map_err(|Failure(error)| error),
             }
         }
     }
@@ -162,7 +157,7 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn ping(&self) -> Result<(), StoreError> {
         // Reading the schema page touches the file, which `SELECT 1` does not.
-        self.read(|conn| Ok(conn.batch_execute("SELECT 1 FROM sqlite_schema LIMIT 1")?))
+        self.with_conn(|conn| Ok(conn.batch_execute("SELECT 1 FROM sqlite_schema LIMIT 1")?))
             .map_err(|e| match e {
                 StoreError::Unavailable(source) | StoreError::Internal(source) => {
                     StoreError::Unavailable(source)
@@ -287,7 +282,7 @@ mod tests {
         .unwrap();
         match store.user_by_id(id) {
             Err(StoreError::Internal(e)) => {
-                assert!(e.to_string().contains("corrupt row in users"), "{e}");
+                assert_eq!(e.to_string(), "corrupt value in column users.email");
             }
             other => panic!("expected Internal, got {other:?}"),
         }

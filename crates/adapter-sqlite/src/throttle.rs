@@ -5,15 +5,16 @@
 //! the first count to the insert, so concurrent attempts take turns and
 //! each counts what the previous ones recorded.
 
-use diesel::prelude::*;
-use diesel::sqlite::Sqlite;
+use diesel::{prelude::*, sqlite::Sqlite};
 use ports::{Admission, LoginThrottleStore, StoreError, ThrottleLimits};
 use time::OffsetDateTime;
 
-use crate::SqliteStore;
-use crate::error::Error;
-use crate::rows::{NewLoginFailure, instant_of, micros};
-use crate::schema::login_failures;
+use crate::{
+    error::Failure,
+    rows::FailureRow,
+    schema::{Instant, login_failures},
+    store::SqliteStore,
+};
 
 /// What failures are counted by: an account or a client address.
 #[derive(Debug, Clone, Copy)]
@@ -23,10 +24,10 @@ enum Key<'a> {
 }
 
 impl<'a> Key<'a> {
-    /// The key's failures at or after `since` (in microseconds).
-    fn failures_since(self, since: i64) -> login_failures::BoxedQuery<'a, Sqlite> {
+    /// The key's failures at or after `since`.
+    fn failures_since(self, since: OffsetDateTime) -> login_failures::BoxedQuery<'a, Sqlite> {
         let failures = login_failures::table
-            .filter(login_failures::at.ge(since))
+            .filter(login_failures::at.ge(Instant(since)))
             .into_boxed();
         match self {
             Self::Account(account) => failures.filter(login_failures::account.eq(account)),
@@ -35,18 +36,17 @@ impl<'a> Key<'a> {
     }
 
     /// `None` while the key's count at or after `since` is under `limit`;
-    /// once it has reached it, the time (in microseconds) of the failure
-    /// whose leaving the window brings the count back under (the
-    /// `count - limit + 1`-th oldest). A limit of zero is reached by no
-    /// failure at all, and no failure's leaving frees it: `at`, the
-    /// attempt's own time, stands in.
+    /// once it has reached it, the time of the failure whose leaving the
+    /// window brings the count back under (the `count - limit + 1`-th
+    /// oldest). A limit of zero is reached by no failure at all, and no
+    /// failure's leaving frees it: `at`, the attempt's own time, stands in.
     fn frees_at(
         self,
         conn: &mut SqliteConnection,
-        since: i64,
+        since: OffsetDateTime,
         limit: u32,
-        at: i64,
-    ) -> Result<Option<i64>, Error> {
+        at: OffsetDateTime,
+    ) -> Result<Option<OffsetDateTime>, Failure> {
         let count: i64 = self.failures_since(since).count().get_result(conn)?;
         let limit = i64::from(limit);
         if count < limit {
@@ -72,32 +72,27 @@ impl LoginThrottleStore for SqliteStore {
         since: OffsetDateTime,
         limits: ThrottleLimits,
     ) -> Result<Admission, StoreError> {
-        let row = NewLoginFailure::new(account, ip, at)?;
-        let (at, since) = (micros(at)?, micros(since)?);
         let (by_account, by_ip) = (Key::Account(account), Key::Ip(ip));
-        self.write(|conn| {
+        self.transaction(|conn| {
             let account_frees = by_account.frees_at(conn, since, limits.per_account, at)?;
             let ip_frees = by_ip.frees_at(conn, since, limits.per_ip, at)?;
             if let Some(frees_at) = account_frees.max(ip_frees) {
-                return Ok(Admission::Refused {
-                    frees_at: instant_of("login_failures", frees_at)?,
-                });
+                return Ok(Admission::Refused { frees_at });
             }
             diesel::insert_into(login_failures::table)
-                .values(&row)
+                .values(FailureRow::new(account, ip, at))
                 .execute(conn)?;
             Ok(Admission::Admitted)
         })
     }
 
     fn clear_failed_logins(&self, account: &str, before: OffsetDateTime) -> Result<(), StoreError> {
-        let before = micros(before)?;
-        self.write(|conn| {
+        self.with_conn(|conn| {
             diesel::delete(
                 login_failures::table.filter(
                     login_failures::account
                         .eq(account)
-                        .or(login_failures::at.lt(before)),
+                        .or(login_failures::at.lt(Instant(before))),
                 ),
             )
             .execute(conn)?;

@@ -1,102 +1,71 @@
-//! Users, their organizations and memberships.
+//! Users, organizations and memberships.
 
-use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Text};
+use diesel::{prelude::*, sql_types::Text};
 use domain::{
     LoginIdentifier, Organization, PasswordHash, ProfilePatch, Role, User, UserId, UserStatus,
 };
 use ports::{OrganizationStore, StoreError, UserStore};
 use time::OffsetDateTime;
 
-use crate::SqliteStore;
-use crate::error::Error;
-use crate::rows::{self, MembershipRow, OrganizationRow, UserChanges, UserRow, micros};
-use crate::schema::{memberships, organizations, users};
-use crate::sessions::revoke_all;
+use crate::{
+    error::Failure,
+    queries::{lock_user, revoke_sessions_of, save_user},
+    rows::{self, MembershipRow, OrganizationRow, UserRow},
+    schema::{Id, Instant, memberships, organizations, users},
+    store::SqliteStore,
+};
 
 diesel::define_sql_function! {
-    /// SQLite's `lower()`, as used by the unique indexes on e-mail and username.
+    /// SQLite's `lower(text)`, as in the case-insensitive unique indexes.
     fn lower(x: Text) -> Text;
-}
-
-diesel::define_sql_function! {
-    /// SQLite's `lower()` on a nullable column.
-    #[sql_name = "lower"]
-    fn lower_nullable(x: Nullable<Text>) -> Nullable<Text>;
-}
-
-/// The user with this id, if any, on `conn`.
-pub(crate) fn find_user(conn: &mut SqliteConnection, id: UserId) -> Result<Option<User>, Error> {
-    users::table
-        .find(id.to_string())
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(UserRow::into_domain)
-        .transpose()
-}
-
-/// Whether a user with this id exists, on `conn`.
-pub(crate) fn user_exists(conn: &mut SqliteConnection, id: UserId) -> Result<bool, Error> {
-    let found =
-        diesel::select(diesel::dsl::exists(users::table.find(id.to_string()))).get_result(conn)?;
-    Ok(found)
-}
-
-/// Writes the mutable columns of `user` back to its row.
-pub(crate) fn save_user(conn: &mut SqliteConnection, user: &User) -> Result<(), Error> {
-    diesel::update(users::table.find(user.id.to_string()))
-        .set(UserChanges::from_domain(user)?)
-        .execute(conn)?;
-    Ok(())
 }
 
 impl UserStore for SqliteStore {
     fn create_user(&self, user: &User, organization: &Organization) -> Result<(), StoreError> {
-        let user_row = UserRow::from_domain(user)?;
-        let org_row = OrganizationRow::from_domain(organization)?;
-        let owner = MembershipRow::new(
-            organization.id,
-            user.id,
-            Role::Owner,
-            organization.created_at,
-        )?;
-        self.write(|conn| {
+        self.transaction(|conn| {
             diesel::insert_into(users::table)
-                .values(&user_row)
+                .values(UserRow::from_domain(user))
                 .execute(conn)?;
             diesel::insert_into(organizations::table)
-                .values(&org_row)
+                .values(OrganizationRow::from_domain(organization))
                 .execute(conn)?;
             diesel::insert_into(memberships::table)
-                .values(&owner)
+                .values(MembershipRow::new(
+                    organization.id,
+                    user.id,
+                    Role::Owner,
+                    organization.created_at,
+                ))
                 .execute(conn)?;
             Ok(())
         })
     }
 
     fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        self.read(|conn| find_user(conn, id))
+        self.with_conn(|conn| {
+            let row = users::table
+                .find(Id(id.as_uuid()))
+                .select(UserRow::as_select())
+                .first(conn)
+                .optional()?;
+            Ok(row.map(UserRow::into_domain).transpose()?)
+        })
     }
 
     fn user_by_identifier(&self, identifier: &LoginIdentifier) -> Result<Option<User>, StoreError> {
-        self.read(|conn| {
-            // Each filter matches its unique index, so the lookup is a seek.
+        self.with_conn(|conn| {
             let query = users::table.select(UserRow::as_select()).into_boxed();
+            // Filter as the unique indexes are defined, so that they serve the lookup.
             let query = match identifier {
                 LoginIdentifier::Email(email) => {
-                    query.filter(lower(users::email).eq(email.as_str()))
+                    query.filter(lower(users::email).eq(lower(email.as_str())))
                 }
-                LoginIdentifier::Username(name) => {
-                    query.filter(lower_nullable(users::username).eq(name.as_str()))
-                }
+                LoginIdentifier::Username(username) => query
+                    .filter(lower(users::username.assume_not_null()).eq(lower(username.as_str()))),
                 LoginIdentifier::Phone(phone) => query.filter(users::phone.eq(phone.as_str())),
             };
-            query
-                .first(conn)
-                .optional()?
-                .map(UserRow::into_domain)
-                .transpose()
+            let row = query.first(conn).optional()?;
+            Ok(row.map(UserRow::into_domain).transpose()?)
         })
     }
 
@@ -106,12 +75,10 @@ impl UserStore for SqliteStore {
         patch: &ProfilePatch,
         now: OffsetDateTime,
     ) -> Result<User, StoreError> {
-        self.write(|conn| {
-            let mut user = find_user(conn, id)?.ok_or(StoreError::NotFound)?;
+        self.transaction(|conn| {
+            let mut user = lock_user(conn, id)?;
             patch.apply(&mut user, now);
-            save_user(conn, &user)?;
-            // Read back, so the answer is what is stored (instants to the µs).
-            Ok(find_user(conn, id)?.ok_or(StoreError::NotFound)?)
+            save_user(conn, &user)
         })
     }
 
@@ -121,16 +88,15 @@ impl UserStore for SqliteStore {
         hash: &PasswordHash,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let updated_at = micros(now)?;
-        self.write(|conn| {
-            let changed = diesel::update(users::table.find(id.to_string()))
+        self.with_conn(|conn| {
+            let updated = diesel::update(users::table.find(Id(id.as_uuid())))
                 .set((
                     users::password_hash.eq(hash.as_str()),
-                    users::updated_at.eq(updated_at),
+                    users::updated_at.eq(Instant(now)),
                 ))
                 .execute(conn)?;
-            if changed == 0 {
-                return Err(StoreError::NotFound.into());
+            if updated == 0 {
+                return Err(Failure(StoreError::NotFound));
             }
             Ok(())
         })
@@ -142,32 +108,31 @@ impl UserStore for SqliteStore {
         status: UserStatus,
         now: OffsetDateTime,
     ) -> Result<User, StoreError> {
-        let at = micros(now)?;
-        self.write(|conn| {
-            let mut user = find_user(conn, id)?.ok_or(StoreError::NotFound)?;
-            user.status = status;
-            user.updated_at = now;
-            save_user(conn, &user)?;
-            if status == UserStatus::Inactive {
-                revoke_all(conn, id, None, at)?;
+        self.transaction(|conn| {
+            let change = lock_user(conn, id)?.change_status(status, now);
+            let user = save_user(conn, &change.user)?;
+            if change.revoke_sessions {
+                revoke_sessions_of(conn, id, None, now)?;
             }
-            Ok(find_user(conn, id)?.ok_or(StoreError::NotFound)?)
+            Ok(user)
         })
     }
 }
 
 impl OrganizationStore for SqliteStore {
     fn organizations_of(&self, user: UserId) -> Result<Vec<(Organization, Role)>, StoreError> {
-        self.read(|conn| {
-            memberships::table
+        self.with_conn(|conn| {
+            let rows: Vec<(OrganizationRow, String)> = memberships::table
                 .inner_join(organizations::table)
-                .filter(memberships::user_id.eq(user.to_string()))
-                .order((organizations::created_at.asc(), organizations::id.asc()))
+                .filter(memberships::user_id.eq(Id(user.as_uuid())))
+                .order((organizations::created_at, organizations::id))
                 .select((OrganizationRow::as_select(), memberships::role))
-                .load::<(OrganizationRow, String)>(conn)?
+                .load(conn)?;
+            let organizations = rows
                 .into_iter()
-                .map(|(org, role)| Ok((org.into_domain()?, rows::role(&role)?)))
-                .collect()
+                .map(|(organization, role)| Ok((organization.into_domain()?, rows::role(&role)?)))
+                .collect::<Result<_, StoreError>>()?;
+            Ok(organizations)
         })
     }
 }

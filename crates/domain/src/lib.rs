@@ -31,5 +31,5 @@ pub use phone::{Phone, PhoneError};
 pub use refresh::{RefreshVerdict, judge_refresh};
 pub use session::Session;
 pub use token::AccessClaims;
-pub use user::{NewUser, ProfilePatch, User, UserStatus, UserStatusError};
+pub use user::{NewUser, ProfilePatch, StatusChange, User, UserStatus, UserStatusError};
 pub use username::{Username, UsernameError};

@@ -86,6 +86,48 @@ impl User {
             updated_at: now,
         }
     }
+
+    /// The user once the e-mail address is proven at `now`: verified, and a
+    /// pending account turned active. An inactive account stays inactive:
+    /// proving an address does not undo an administrator's decision.
+    pub fn validate_email(self, now: OffsetDateTime) -> Self {
+        let status = match self.status {
+            UserStatus::PendingValidation => UserStatus::Active,
+            other => other,
+        };
+        Self {
+            status,
+            email_verified: true,
+            updated_at: now,
+            ..self
+        }
+    }
+
+    /// The user with `status` at `now`, and what else must change with it.
+    pub fn change_status(self, status: UserStatus, now: OffsetDateTime) -> StatusChange {
+        StatusChange {
+            // An inactive user loses every session, also when the account
+            // was inactive already: a session recorded since then goes too.
+            revoke_sessions: status == UserStatus::Inactive,
+            user: Self {
+                status,
+                updated_at: now,
+                ..self
+            },
+        }
+    }
+}
+
+/// What changing a user's status amounts to, decided before any write. A
+/// store writes the user and, in the same transaction, revokes the user's
+/// sessions if asked to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusChange {
+    /// The user as it must be stored.
+    pub user: User,
+    /// Whether every unrevoked session of the user must be revoked at the
+    /// time of the change.
+    pub revoke_sessions: bool,
 }
 
 /// The parsed fields of a new account.
@@ -161,6 +203,69 @@ mod tests {
             assert_eq!(UserStatus::parse(s.as_str()), Ok(s));
         }
         assert_eq!(UserStatus::parse("ACTIVE"), Err(UserStatusError));
+    }
+
+    fn user(status: UserStatus, email_verified: bool) -> User {
+        User::new(
+            NewUser {
+                email: Email::parse("a@b.co").unwrap(),
+                username: None,
+                phone: None,
+                first_name: PersonName::parse("A").unwrap(),
+                last_name: PersonName::parse("B").unwrap(),
+                status,
+                email_verified,
+                is_admin: false,
+            },
+            PasswordHash::new("h"),
+            OffsetDateTime::UNIX_EPOCH,
+        )
+    }
+
+    #[test]
+    fn validating_the_email_activates_a_pending_account_only() {
+        let later = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(5);
+        let cases = [
+            (UserStatus::PendingValidation, UserStatus::Active),
+            (UserStatus::Active, UserStatus::Active),
+            (UserStatus::Inactive, UserStatus::Inactive),
+        ];
+        for (before, after) in cases {
+            let u = user(before, false);
+            let validated = u.clone().validate_email(later);
+            assert_eq!(validated.status, after, "{before:?}");
+            assert!(validated.email_verified);
+            assert_eq!(validated.updated_at, later);
+            assert_eq!(
+                User {
+                    status: u.status,
+                    email_verified: u.email_verified,
+                    updated_at: u.updated_at,
+                    ..validated
+                },
+                u,
+                "nothing else changes"
+            );
+        }
+    }
+
+    #[test]
+    fn an_inactive_user_loses_every_session() {
+        let later = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(5);
+        for before in [UserStatus::Active, UserStatus::Inactive] {
+            let change = user(before, true).change_status(UserStatus::Inactive, later);
+            assert!(change.revoke_sessions, "from {before:?}");
+            assert_eq!(change.user.status, UserStatus::Inactive);
+            assert_eq!(change.user.updated_at, later);
+        }
+        for status in [UserStatus::Active, UserStatus::PendingValidation] {
+            let u = user(UserStatus::Inactive, true);
+            let change = u.clone().change_status(status, later);
+            assert!(!change.revoke_sessions, "to {status:?}");
+            assert_eq!(change.user.status, status);
+            assert_eq!(change.user.email_verified, u.email_verified);
+            assert_eq!(change.user.updated_at, later);
+        }
     }
 
     #[test]

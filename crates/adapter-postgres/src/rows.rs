@@ -1,0 +1,291 @@
+//! Private row types, one per table, and their one conversion each way
+//! between a row and a domain value. A stored value that does not parse as
+//! its domain type makes the row corrupt ([`corrupt`], [`corrupt_with`]).
+
+use diesel::{pg::Pg, prelude::*};
+use domain::{
+    CodeKind, Email, Organization, OrganizationId, OrganizationName, PasswordHash, PersonName,
+    Phone, Role, SecretDigest, Session, SessionId, User, UserId, UserStatus, Username,
+};
+use ports::{NewRefreshToken, OneTimeCode, StoreError};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{
+    error::{corrupt, corrupt_with},
+    schema::{
+        login_failures, memberships, one_time_codes, organizations, refresh_tokens, sessions, users,
+    },
+};
+
+/// A row of `users`.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = users, check_for_backend(Pg))]
+pub(crate) struct UserRow {
+    id: Uuid,
+    email: String,
+    username: Option<String>,
+    phone: Option<String>,
+    first_name: String,
+    last_name: String,
+    password_hash: String,
+    status: String,
+    email_verified: bool,
+    is_admin: bool,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+impl UserRow {
+    pub(crate) fn from_domain(user: &User) -> Self {
+        Self {
+            id: user.id.as_uuid(),
+            email: user.email.as_str().to_owned(),
+            username: user.username.as_ref().map(|u| u.as_str().to_owned()),
+            phone: user.phone.as_ref().map(|p| p.as_str().to_owned()),
+            first_name: user.first_name.as_str().to_owned(),
+            last_name: user.last_name.as_str().to_owned(),
+            password_hash: user.password_hash.as_str().to_owned(),
+            status: user.status.as_str().to_owned(),
+            email_verified: user.email_verified,
+            is_admin: user.is_admin,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+
+    pub(crate) fn into_domain(self) -> Result<User, StoreError> {
+        Ok(User {
+            id: UserId::from_uuid(self.id),
+            email: Email::parse(&self.email).map_err(corrupt_with("users.email"))?,
+            username: self
+                .username
+                .as_deref()
+                .map(Username::parse)
+                .transpose()
+                .map_err(corrupt_with("users.username"))?,
+            phone: self
+                .phone
+                .as_deref()
+                .map(Phone::parse)
+                .transpose()
+                .map_err(corrupt_with("users.phone"))?,
+            first_name: PersonName::parse(&self.first_name)
+                .map_err(corrupt_with("users.first_name"))?,
+            last_name: PersonName::parse(&self.last_name)
+                .map_err(corrupt_with("users.last_name"))?,
+            password_hash: PasswordHash::new(self.password_hash),
+            status: UserStatus::parse(&self.status).map_err(corrupt_with("users.status"))?,
+            email_verified: self.email_verified,
+            is_admin: self.is_admin,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// The columns of `users` that a domain rule may change: all but the id,
+/// the e-mail address, the password hash, the admin flag and the creation
+/// time.
+#[derive(AsChangeset)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+pub(crate) struct UserChanges<'a> {
+    username: Option<&'a str>,
+    phone: Option<&'a str>,
+    first_name: &'a str,
+    last_name: &'a str,
+    status: &'a str,
+    email_verified: bool,
+    updated_at: OffsetDateTime,
+}
+
+impl<'a> UserChanges<'a> {
+    pub(crate) fn from_domain(user: &'a User) -> Self {
+        Self {
+            username: user.username.as_ref().map(Username::as_str),
+            phone: user.phone.as_ref().map(Phone::as_str),
+            first_name: user.first_name.as_str(),
+            last_name: user.last_name.as_str(),
+            status: user.status.as_str(),
+            email_verified: user.email_verified,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+/// A row of `organizations`.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = organizations, check_for_backend(Pg))]
+pub(crate) struct OrganizationRow {
+    id: Uuid,
+    name: String,
+    created_at: OffsetDateTime,
+}
+
+impl OrganizationRow {
+    pub(crate) fn from_domain(organization: &Organization) -> Self {
+        Self {
+            id: organization.id.as_uuid(),
+            name: organization.name.as_str().to_owned(),
+            created_at: organization.created_at,
+        }
+    }
+
+    pub(crate) fn into_domain(self) -> Result<Organization, StoreError> {
+        Ok(Organization {
+            id: OrganizationId::from_uuid(self.id),
+            name: OrganizationName::parse(&self.name)
+                .map_err(corrupt_with("organizations.name"))?,
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// A row of `memberships`. Read back only for its role ([`role`]).
+#[derive(Insertable)]
+#[diesel(table_name = memberships, check_for_backend(Pg))]
+pub(crate) struct MembershipRow {
+    organization_id: Uuid,
+    user_id: Uuid,
+    role: &'static str,
+    created_at: OffsetDateTime,
+}
+
+impl MembershipRow {
+    /// `user`'s membership in `organization` with `role`, since `at`.
+    pub(crate) fn new(
+        organization: OrganizationId,
+        user: UserId,
+        role: Role,
+        at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            organization_id: organization.as_uuid(),
+            user_id: user.as_uuid(),
+            role: role.as_str(),
+            created_at: at,
+        }
+    }
+}
+
+/// A stored `memberships.role`.
+pub(crate) fn role(raw: &str) -> Result<Role, StoreError> {
+    Role::parse(raw).map_err(corrupt_with("memberships.role"))
+}
+
+/// A row of `sessions`.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions, check_for_backend(Pg))]
+pub(crate) struct SessionRow {
+    id: Uuid,
+    user_id: Uuid,
+    created_at: OffsetDateTime,
+    last_used_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+    revoked_at: Option<OffsetDateTime>,
+    user_agent: Option<String>,
+    ip: Option<String>,
+}
+
+impl SessionRow {
+    pub(crate) fn from_domain(session: &Session) -> Self {
+        Self {
+            id: session.id.as_uuid(),
+            user_id: session.user_id.as_uuid(),
+            created_at: session.created_at,
+            last_used_at: session.last_used_at,
+            expires_at: session.expires_at,
+            revoked_at: session.revoked_at,
+            user_agent: session.user_agent.clone(),
+            ip: session.ip.clone(),
+        }
+    }
+
+    pub(crate) fn into_domain(self) -> Session {
+        Session {
+            id: SessionId::from_uuid(self.id),
+            user_id: UserId::from_uuid(self.user_id),
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+            expires_at: self.expires_at,
+            revoked_at: self.revoked_at,
+            user_agent: self.user_agent,
+            ip: self.ip,
+        }
+    }
+}
+
+/// A row of `refresh_tokens`. Never a domain value: the ports expose
+/// sessions, not tokens; `domain::judge_refresh` reads its fields.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens, check_for_backend(Pg))]
+pub(crate) struct TokenRow {
+    pub(crate) digest: Vec<u8>,
+    pub(crate) session_id: Uuid,
+    issued_at: OffsetDateTime,
+    pub(crate) expires_at: OffsetDateTime,
+    pub(crate) spent_at: Option<OffsetDateTime>,
+}
+
+impl TokenRow {
+    /// `token`, unspent, in `session`, issued at `issued_at`.
+    pub(crate) fn new(session: Uuid, token: &NewRefreshToken, issued_at: OffsetDateTime) -> Self {
+        Self {
+            digest: token.digest.as_bytes().to_vec(),
+            session_id: session,
+            issued_at,
+            expires_at: token.expires_at,
+            spent_at: None,
+        }
+    }
+}
+
+/// A row of `one_time_codes`, less `used_at`.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = one_time_codes, check_for_backend(Pg))]
+pub(crate) struct CodeRow {
+    digest: Vec<u8>,
+    kind: String,
+    user_id: Uuid,
+    created_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+}
+
+impl CodeRow {
+    pub(crate) fn from_domain(code: &OneTimeCode) -> Self {
+        Self {
+            digest: code.digest.as_bytes().to_vec(),
+            kind: code.kind.as_str().to_owned(),
+            user_id: code.user_id.as_uuid(),
+            created_at: code.created_at,
+            expires_at: code.expires_at,
+        }
+    }
+
+    pub(crate) fn into_domain(self) -> Result<OneTimeCode, StoreError> {
+        Ok(OneTimeCode {
+            digest: SecretDigest::from_bytes(&self.digest)
+                .ok_or_else(|| corrupt("one_time_codes.digest"))?,
+            kind: CodeKind::parse(&self.kind).ok_or_else(|| corrupt("one_time_codes.kind"))?,
+            user_id: UserId::from_uuid(self.user_id),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        })
+    }
+}
+
+/// A new row of `login_failures`.
+#[derive(Insertable)]
+#[diesel(table_name = login_failures, check_for_backend(Pg))]
+pub(crate) struct FailureRow<'a> {
+    account: &'a str,
+    ip: &'a str,
+    at: OffsetDateTime,
+}
+
+impl<'a> FailureRow<'a> {
+    /// A failed login for `account` from `ip` at `at`.
+    pub(crate) fn new(account: &'a str, ip: &'a str, at: OffsetDateTime) -> Self {
+        Self { account, ip, at }
+    }
+}

@@ -1,0 +1,51 @@
+//! Statements that more than one port runs, each inside the caller's
+//! transaction: a user loaded for a domain rule and saved with what the rule
+//! decided, and a user's sessions revoked.
+
+use diesel::prelude::*;
+use domain::{SessionId, User, UserId};
+use time::OffsetDateTime;
+
+use crate::{
+    error::Failure,
+    rows::{UserChanges, UserRow},
+    schema::{Id, sessions, users},
+};
+
+/// The user with this id, for a rule whose decision is then written over
+/// what it judged: the caller's `BEGIN IMMEDIATE` transaction already holds
+/// the database's write lock. `NotFound` if none.
+pub(crate) fn lock_user(conn: &mut SqliteConnection, id: UserId) -> Result<User, Failure> {
+    let row = users::table
+        .find(Id(id.as_uuid()))
+        .select(UserRow::as_select())
+        .first(conn)?;
+    Ok(row.into_domain()?)
+}
+
+/// Writes what a rule changed in `user` and returns the user as stored.
+pub(crate) fn save_user(conn: &mut SqliteConnection, user: &User) -> Result<User, Failure> {
+    let row = diesel::update(users::table.find(Id(user.id.as_uuid())))
+        .set(UserChanges::from_domain(user))
+        .returning(UserRow::as_returning())
+        .get_result(conn)?;
+    Ok(row.into_domain()?)
+}
+
+/// Revokes every unrevoked session of `user` except `keep`; returns how many.
+pub(crate) fn revoke_sessions_of(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    keep: Option<SessionId>,
+    now: OffsetDateTime,
+) -> Result<usize, Failure> {
+    let mut update = diesel::update(sessions::table)
+        .filter(sessions::user_id.eq(Id(user.as_uuid())))
+        .filter(sessions::revoked_at.is_null())
+        .set(sessions::revoked_at.eq(Some(now)))
+        .into_boxed();
+    if let Some(keep) = keep {
+        update = update.filter(sessions::id.ne(Id(keep.as_uuid())));
+    }
+    Ok(update.execute(conn)?)
+}
