@@ -67,7 +67,7 @@ pub(crate) fn connection_error(error: ConnectionError) -> StoreError {
 }
 
 /// Maps a pool failure (no connection within the timeout).
-pub(crate) fn pool_error(error: r2d2::Error) -> StoreError {
+pub(crate) fn pool_error(error: diesel::r2d2::PoolError) -> StoreError {
     StoreError::Unavailable(Box::new(error))
 }
 
