@@ -43,8 +43,28 @@ pub(crate) fn load_or_generate(
     algorithm: SigningAlgorithm,
     data_dir: &Path,
 ) -> Result<(Zeroizing<String>, PathBuf), KeyError> {
+    load_or_create(data_dir, algorithm.generated_key_file_name(), || {
+        generate(algorithm)
+    })
+}
+
+/// Like [`load_or_generate`], for a random secret of `bytes` bytes
+/// (base64url text) kept in `<data_dir>/keys/<file_name>`.
+pub(crate) fn load_or_generate_secret(
+    file_name: &str,
+    bytes: usize,
+    data_dir: &Path,
+) -> Result<(Zeroizing<String>, PathBuf), KeyError> {
+    load_or_create(data_dir, file_name, || Ok(random_secret(bytes)))
+}
+
+fn load_or_create(
+    data_dir: &Path,
+    file_name: &str,
+    make: impl FnOnce() -> Result<Zeroizing<String>, KeyError>,
+) -> Result<(Zeroizing<String>, PathBuf), KeyError> {
     let dir = data_dir.join("keys");
-    let path = dir.join(algorithm.generated_key_file_name());
+    let path = dir.join(file_name);
     match fs::metadata(&path) {
         Ok(_) => return Ok((read_key_file(&path)?, path)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -52,9 +72,9 @@ pub(crate) fn load_or_generate(
     }
 
     create_private_dir(&dir)?;
-    let contents = generate(algorithm)?;
+    let contents = make()?;
     publish_new_file(&dir, &path, contents.as_bytes())?;
-    // Load what is on disk: our key, or the one a concurrent start wrote.
+    // Load what is on disk: ours, or the one a concurrent start wrote.
     Ok((read_key_file(&path)?, path))
 }
 
@@ -72,17 +92,20 @@ fn generate(algorithm: SigningAlgorithm) -> Result<Zeroizing<String>, KeyError> 
             .map_err(|e| failed(e.to_string()))?
             .to_pkcs8_pem(LineEnding::LF)
             .map_err(|e| failed(e.to_string())),
-        SigningAlgorithm::Hs256 => {
-            let mut secret = Zeroizing::new([0_u8; GENERATED_HMAC_BYTES]);
-            OsRng.fill_bytes(secret.as_mut());
-            // Sized up front so that no copy of the secret is left behind
-            // by a reallocation.
-            let mut text = Zeroizing::new(String::with_capacity(GENERATED_HMAC_BYTES * 2));
-            URL_SAFE_NO_PAD.encode_string(secret.as_ref(), &mut text);
-            text.push('\n');
-            Ok(text)
-        }
+        SigningAlgorithm::Hs256 => Ok(random_secret(GENERATED_HMAC_BYTES)),
     }
+}
+
+/// `bytes` random bytes as base64url text, ending in a newline.
+fn random_secret(bytes: usize) -> Zeroizing<String> {
+    let mut secret = Zeroizing::new(vec![0_u8; bytes]);
+    OsRng.fill_bytes(secret.as_mut());
+    // Sized up front so that no copy of the secret is left behind by a
+    // reallocation.
+    let mut text = Zeroizing::new(String::with_capacity(bytes * 2));
+    URL_SAFE_NO_PAD.encode_string(secret.as_slice(), &mut text);
+    text.push('\n');
+    text
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), KeyError> {

@@ -6,6 +6,9 @@
 //! `kid`, which is the key's RFC 7638 thumbprint. Without a configured key,
 //! one is generated at first start under `<data_dir>/keys/` and reused on
 //! every later start.
+//!
+//! [`RefreshKey`] derives each refresh token's successor under a secret
+//! kept with the signing keys; its documentation says why that is safe.
 
 mod algorithm;
 mod error;
@@ -13,7 +16,9 @@ mod issuer;
 mod jwk;
 mod key_files;
 mod keys;
+mod refresh_key;
 
 pub use algorithm::{SigningAlgorithm, UnknownAlgorithm};
 pub use error::KeyError;
 pub use issuer::{JwtIssuer, JwtSettings};
+pub use refresh_key::RefreshKey;

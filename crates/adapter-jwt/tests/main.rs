@@ -5,6 +5,7 @@ mod common;
 mod jwks;
 mod key_files;
 mod persistence;
+mod refresh_key;
 mod rejection;
 mod rotation;
 mod round_trip;

@@ -13,7 +13,7 @@ mod tokens;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use clock::{Clock, SecretGenerator};
+pub use clock::{Clock, RefreshTokenDeriver, SecretGenerator};
 pub use hasher::{HasherError, PasswordCheck, PasswordHasher};
 pub use mailer::{Mail, MailError, Mailer};
 pub use store::{
