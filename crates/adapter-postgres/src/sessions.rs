@@ -21,19 +21,16 @@ diesel::define_sql_function! {
     fn coalesce(x: Nullable<Timestamptz>, y: Nullable<Timestamptz>) -> Nullable<Timestamptz>;
 }
 
-/// Spends `token` (a replay within grace keeps its first spending time),
-/// records `next` and moves the session on.
+/// Spends `token`, records `next` and moves the session on.
 fn rotate(
     conn: &mut PgConnection,
     token: &TokenRow,
     next: &NewRefreshToken,
     now: OffsetDateTime,
 ) -> Result<Session, Failure> {
-    if token.spent_at.is_none() {
-        diesel::update(refresh_tokens::table.find(&token.digest))
-            .set(refresh_tokens::spent_at.eq(Some(now)))
-            .execute(conn)?;
-    }
+    diesel::update(refresh_tokens::table.find(&token.digest))
+        .set(refresh_tokens::spent_at.eq(Some(now)))
+        .execute(conn)?;
     diesel::insert_into(refresh_tokens::table)
         .values(TokenRow::new(token.session_id, next, now))
         .execute(conn)?;
@@ -45,6 +42,30 @@ fn rotate(
         .returning(SessionRow::as_returning())
         .get_result(conn)?;
     Ok(row.into_domain())
+}
+
+/// Answers a replay of `token`: `next` must be the successor its first
+/// spending recorded in the same session (the caller derives it from the
+/// token); nothing is written.
+fn replay(
+    conn: &mut PgConnection,
+    token: &TokenRow,
+    session: Session,
+    next: &NewRefreshToken,
+) -> Result<Rotation, Failure> {
+    let successor = refresh_tokens::table
+        .find(next.digest.as_bytes().as_slice())
+        .filter(refresh_tokens::session_id.eq(token.session_id))
+        .select(refresh_tokens::expires_at)
+        .first::<OffsetDateTime>(conn)
+        .optional()?;
+    Ok(match successor {
+        Some(expires_at) => Rotation::Replayed {
+            session,
+            expires_at,
+        },
+        None => Rotation::Invalid,
+    })
 }
 
 impl SessionStore for PgStore {
@@ -84,7 +105,8 @@ impl SessionStore for PgStore {
     ) -> Result<Rotation, StoreError> {
         self.transaction(|conn| {
             // The row lock makes concurrent presenters of one token take turns:
-            // the first rotates, the others then find the token spent.
+            // the first rotates, the others then find the token spent (a
+            // replay within grace, reuse after it).
             let token = refresh_tokens::table
                 .find(presented.as_bytes().as_slice())
                 .select(TokenRow::as_select())
@@ -109,6 +131,7 @@ impl SessionStore for PgStore {
                         .execute(conn)?;
                     Ok(Rotation::Reused)
                 }
+                RefreshVerdict::Replay => replay(conn, &token, session, next),
                 RefreshVerdict::Rotate => rotate(conn, &token, next, now).map(Rotation::Rotated),
             }
         })

@@ -110,10 +110,11 @@ fn repeatable_read_store() -> (PgStore, TestDatabase) {
 /// checks expect.)
 #[test]
 fn races_hold_under_a_repeatable_read_default() {
-    let races: [fn(&dyn ports::Store); 3] = [
+    let races: [fn(&dyn ports::Store); 4] = [
         ports::testkit::concurrent_attempts_for_one_account_admit_its_limit,
         ports::testkit::concurrent_attempts_from_one_address_admit_its_limit,
         ports::testkit::concurrent_rotations_of_one_token_rotate_once,
+        ports::testkit::concurrent_replays_within_grace_rotate_once_and_answer_alike,
     ];
     for race in races {
         let (store, _database) = repeatable_read_store();

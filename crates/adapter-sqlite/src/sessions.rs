@@ -18,19 +18,16 @@ diesel::define_sql_function! {
     fn coalesce(x: Nullable<Micros>, y: Nullable<Micros>) -> Nullable<Micros>;
 }
 
-/// Spends `token` (a replay within grace keeps its first spending time),
-/// records `next` and moves the session on.
+/// Spends `token`, records `next` and moves the session on.
 fn rotate(
     conn: &mut SqliteConnection,
     token: &TokenRow,
     next: &NewRefreshToken,
     now: OffsetDateTime,
 ) -> Result<Session, Failure> {
-    if token.spent_at.is_none() {
-        diesel::update(refresh_tokens::table.find(&token.digest))
-            .set(refresh_tokens::spent_at.eq(Some(now)))
-            .execute(conn)?;
-    }
+    diesel::update(refresh_tokens::table.find(&token.digest))
+        .set(refresh_tokens::spent_at.eq(Some(now)))
+        .execute(conn)?;
     diesel::insert_into(refresh_tokens::table)
         .values(TokenRow::new(token.session_id, next, now))
         .execute(conn)?;
@@ -42,6 +39,30 @@ fn rotate(
         .returning(SessionRow::as_returning())
         .get_result(conn)?;
     Ok(row.into_domain())
+}
+
+/// Answers a replay of `token`: `next` must be the successor its first
+/// spending recorded in the same session (the caller derives it from the
+/// token); nothing is written.
+fn replay(
+    conn: &mut SqliteConnection,
+    token: &TokenRow,
+    session: Session,
+    next: &NewRefreshToken,
+) -> Result<Rotation, Failure> {
+    let successor = refresh_tokens::table
+        .find(next.digest.as_bytes().as_slice())
+        .filter(refresh_tokens::session_id.eq(Id(token.session_id)))
+        .select(refresh_tokens::expires_at)
+        .first::<OffsetDateTime>(conn)
+        .optional()?;
+    Ok(match successor {
+        Some(expires_at) => Rotation::Replayed {
+            session,
+            expires_at,
+        },
+        None => Rotation::Invalid,
+    })
 }
 
 impl SessionStore for SqliteStore {
@@ -82,7 +103,7 @@ impl SessionStore for SqliteStore {
         self.transaction(|conn| {
             // The write lock of `BEGIN IMMEDIATE` makes concurrent presenters of
             // one token take turns: the first rotates, the others then find the
-            // token spent.
+            // token spent (a replay within grace, reuse after it).
             let token = refresh_tokens::table
                 .find(presented.as_bytes().as_slice())
                 .select(TokenRow::as_select())
@@ -105,6 +126,7 @@ impl SessionStore for SqliteStore {
                         .execute(conn)?;
                     Ok(Rotation::Reused)
                 }
+                RefreshVerdict::Replay => replay(conn, &token, session, next),
                 RefreshVerdict::Rotate => rotate(conn, &token, next, now).map(Rotation::Rotated),
             }
         })

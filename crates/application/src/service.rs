@@ -1,6 +1,9 @@
 use std::sync::Arc;
 
-use ports::{Clock, Mailer, PasswordHasher, PublicJwk, SecretGenerator, Store, TokenIssuer};
+use ports::{
+    Clock, Mailer, PasswordHasher, PublicJwk, RefreshTokenDeriver, SecretGenerator, Store,
+    TokenIssuer,
+};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::Fault;
@@ -20,6 +23,8 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     /// Secret generation.
     pub secrets: Arc<dyn SecretGenerator>,
+    /// Refresh-token successors.
+    pub refresh_tokens: Arc<dyn RefreshTokenDeriver>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -35,7 +40,8 @@ pub struct Policy {
     pub access_ttl: Duration,
     /// Refresh-token (and idle session) lifetime.
     pub refresh_ttl: Duration,
-    /// How long a just-spent refresh token may be replayed.
+    /// How long after its first spending a refresh token may be presented
+    /// again and get the same successor (zero: never).
     pub refresh_reuse_grace: Duration,
     /// Lifetime of e-mail validation codes.
     pub validation_code_ttl: Duration,
@@ -54,7 +60,7 @@ impl Default for Policy {
         Self {
             access_ttl: Duration::seconds(900),
             refresh_ttl: Duration::days(30),
-            refresh_reuse_grace: Duration::ZERO,
+            refresh_reuse_grace: Duration::seconds(10),
             validation_code_ttl: Duration::hours(24),
             reset_code_ttl: Duration::minutes(30),
             max_failed_logins: 5,

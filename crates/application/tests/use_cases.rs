@@ -8,7 +8,7 @@ use std::sync::{
 };
 
 use adapter_argon2::{Argon2Hasher, HashParams};
-use adapter_jwt::{JwtIssuer, JwtSettings, SigningAlgorithm};
+use adapter_jwt::{JwtIssuer, JwtSettings, RefreshKey, SigningAlgorithm};
 use adapter_mail::FileMailer;
 use adapter_sqlite::SqliteStore;
 use application::{
@@ -108,6 +108,7 @@ fn world_with(policy: Policy, memory_kib: u32, reuse: Option<&World>) -> World {
         mailer: Arc::new(FileMailer::new(dir.path().join("mailbox.jsonl"))),
         clock: clock.clone(),
         secrets: Arc::new(OsSecrets),
+        refresh_tokens: Arc::new(RefreshKey::load(None, dir.path()).unwrap()),
     };
     World {
         service: AuthService::new(ports, policy),
@@ -323,10 +324,11 @@ fn refresh_tokens_expire_and_rotate() {
     );
 }
 
-#[test]
-fn reuse_revokes_the_session_unless_within_grace() {
+/// A world with `grace`, Ada logged in, and her first refresh made: the
+/// login's tokens, then the refresh's.
+fn refreshed_once(grace: Duration) -> (World, application::Tokens, application::Tokens) {
     let policy = Policy {
-        refresh_reuse_grace: Duration::seconds(10),
+        refresh_reuse_grace: grace,
         ..Policy::default()
     };
     let w = world_with(policy, 256, None);
@@ -336,10 +338,27 @@ fn reuse_revokes_the_session_unless_within_grace() {
         .service
         .refresh(first.refresh_token.expose_secret())
         .unwrap();
+    (w, first, second)
+}
+
+#[test]
+fn reuse_revokes_the_session_unless_within_grace() {
+    let (w, first, second) = refreshed_once(Duration::seconds(10));
     w.clock.advance(Duration::seconds(5));
-    w.service
+    let replay = w
+        .service
         .refresh(first.refresh_token.expose_secret())
         .expect("replay within grace");
+    assert_eq!(
+        replay.refresh_token.expose_secret(),
+        second.refresh_token.expose_secret(),
+        "a replay answers with the successor of the first spending"
+    );
+    assert_eq!(replay.refresh_expires_in, second.refresh_expires_in - 5);
+    assert_ne!(replay.access_token, second.access_token);
+    w.service
+        .authenticate(&replay.access_token)
+        .expect("the replay's access token works");
     w.clock.advance(Duration::seconds(6));
     assert_fails!(
         w.service.refresh(first.refresh_token.expose_secret()),
@@ -348,6 +367,19 @@ fn reuse_revokes_the_session_unless_within_grace() {
     assert_fails!(
         w.service.authenticate(&second.access_token),
         AuthenticateError::InvalidToken
+    );
+}
+
+#[test]
+fn without_grace_a_second_presentation_is_reuse() {
+    let (w, first, second) = refreshed_once(Duration::ZERO);
+    assert_fails!(
+        w.service.refresh(first.refresh_token.expose_secret()),
+        RefreshError::InvalidToken
+    );
+    assert_fails!(
+        w.service.refresh(second.refresh_token.expose_secret()),
+        RefreshError::InvalidToken
     );
 }
 

@@ -192,7 +192,9 @@ pub struct TokenSettings {
     pub access_ttl_seconds: NonZeroU32,
     /// Refresh-token lifetime.
     pub refresh_ttl_seconds: NonZeroU32,
-    /// How long a just-spent refresh token may be replayed (0: not at all).
+    /// How long after its first spending a refresh token may be presented
+    /// again and get the same successor (0: never; every second
+    /// presentation is reuse).
     pub refresh_reuse_grace_seconds: u32,
     /// Validation code lifetime.
     pub validation_code_ttl_seconds: NonZeroU32,
@@ -204,6 +206,9 @@ pub struct TokenSettings {
     pub verification_key_files: Vec<PathBuf>,
     /// The HS256 secret (at least 32 bytes); generated when unset.
     pub hmac_secret: Option<SecretString>,
+    /// The key that derives refresh-token successors (a file of at least 32
+    /// bytes); generated into the data directory when unset.
+    pub refresh_key_file: Option<PathBuf>,
 }
 
 impl Default for TokenSettings {
@@ -221,6 +226,7 @@ impl Default for TokenSettings {
             private_key_file: None,
             verification_key_files: Vec::new(),
             hmac_secret: None,
+            refresh_key_file: None,
         }
     }
 }

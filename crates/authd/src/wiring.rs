@@ -1,7 +1,7 @@
 use std::{net::TcpListener, sync::Arc};
 
 use adapter_argon2::Argon2Hasher;
-use adapter_jwt::JwtIssuer;
+use adapter_jwt::{JwtIssuer, RefreshKey};
 use adapter_mail::FileMailer;
 use adapter_postgres::PgStore;
 use adapter_sqlite::SqliteStore;
@@ -54,6 +54,11 @@ pub fn build_service(settings: &Settings) -> anyhow::Result<AuthService> {
     let store = open_store(database.url.expose_secret(), database.max_connections.get())?;
     let tokens = JwtIssuer::from_settings(&settings.tokens.jwt(&settings.data.dir))
         .context("cannot load the token signing key")?;
+    let refresh_key = RefreshKey::load(
+        settings.tokens.refresh_key_file.as_deref(),
+        &settings.data.dir,
+    )
+    .context("cannot load the refresh-token key")?;
     let hasher =
         Argon2Hasher::new(settings.security.hash_params()).context("invalid argon2 parameters")?;
     let mailer: Arc<dyn Mailer> = match settings.mail.transport {
@@ -66,6 +71,7 @@ pub fn build_service(settings: &Settings) -> anyhow::Result<AuthService> {
         mailer,
         clock: Arc::new(SystemClock),
         secrets: Arc::new(OsSecrets),
+        refresh_tokens: Arc::new(refresh_key),
     };
     Ok(AuthService::new(ports, settings.policy()))
 }

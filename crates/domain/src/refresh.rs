@@ -15,9 +15,13 @@ pub enum RefreshVerdict {
     /// The token was spent before, outside the grace period: someone holds a
     /// stolen copy, so the whole session must be revoked.
     Reuse,
-    /// The token is live (or a replay within the grace period): spend it and
-    /// record the next one. A token already spent keeps the time of its first
-    /// spending, so replays cannot stretch the grace period.
+    /// The token was spent less than the grace period ago (two tabs
+    /// refreshing at once, or a client retrying an answer it lost): answer
+    /// again with the successor its first spending recorded. Nothing
+    /// changes, so the session never grows a second branch, and the period
+    /// stays measured from that first spending.
+    Replay,
+    /// The token is live: spend it and record its successor.
     Rotate,
 }
 
@@ -26,16 +30,16 @@ pub enum RefreshVerdict {
 ///
 /// The rules apply in this order, the first that matches wins:
 /// 1. a revoked session makes any of its tokens [`RefreshVerdict::Invalid`]
-///    (it outranks reuse: there is nothing left to revoke);
+///    (it outranks reuse: there is nothing left to revoke, and a logout
+///    wins over any replay);
 /// 2. a token spent `grace` or more before `now` is
-///    [`RefreshVerdict::Reuse`]; one spent less than `grace` ago counts as
-///    live once more (a client that lost the answer may replay it), and a
-///    `grace` of zero or less turns that off. A spending time after `now`
-///    (clocks of two instances disagree a little) is within any positive
-///    grace;
+///    [`RefreshVerdict::Reuse`]; a `grace` of zero or less makes every
+///    spent token reuse. A spending time after `now` (clocks of two
+///    instances disagree a little) is within any positive grace;
 /// 3. a token or session whose expiry is at or before `now` (expiry is
 ///    exclusive) is [`RefreshVerdict::Expired`];
-/// 4. otherwise [`RefreshVerdict::Rotate`].
+/// 4. a token spent less than `grace` ago is [`RefreshVerdict::Replay`];
+/// 5. otherwise [`RefreshVerdict::Rotate`].
 pub fn judge_refresh(
     token_expires_at: OffsetDateTime,
     token_spent_at: Option<OffsetDateTime>,
@@ -46,14 +50,15 @@ pub fn judge_refresh(
     if session.revoked_at.is_some() {
         return RefreshVerdict::Invalid;
     }
-    if let Some(spent_at) = token_spent_at {
-        let replay = grace.is_positive() && now - spent_at < grace;
-        if !replay {
-            return RefreshVerdict::Reuse;
-        }
+    let within_grace = |spent_at| grace.is_positive() && now - spent_at < grace;
+    if token_spent_at.is_some_and(|at| !within_grace(at)) {
+        return RefreshVerdict::Reuse;
     }
     if now >= token_expires_at || now >= session.expires_at {
         return RefreshVerdict::Expired;
+    }
+    if token_spent_at.is_some() {
+        return RefreshVerdict::Replay;
     }
     RefreshVerdict::Rotate
 }
@@ -114,7 +119,7 @@ mod tests {
         let s = live_session();
         assert_eq!(
             judge(Some(NOW - Duration::seconds(4)), &s, grace),
-            RefreshVerdict::Rotate
+            RefreshVerdict::Replay
         );
         assert_eq!(
             judge(Some(NOW - grace), &s, grace),
@@ -135,7 +140,7 @@ mod tests {
         let s = live_session();
         assert_eq!(
             judge(later, &s, Duration::seconds(5)),
-            RefreshVerdict::Rotate
+            RefreshVerdict::Replay
         );
         assert_eq!(judge(later, &s, Duration::ZERO), RefreshVerdict::Reuse);
     }
@@ -195,7 +200,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn rotates_exactly_when_every_rule_allows_it(
+        fn rotates_or_replays_exactly_when_every_rule_allows_it(
             token_expires in offset(),
             spent in proptest::option::of(offset()),
             session_expires in offset(),
@@ -209,9 +214,10 @@ mod tests {
             if revoked.is_some() {
                 prop_assert_eq!(verdict, RefreshVerdict::Invalid);
             }
-            let replayable = spent_at.is_none_or(|at| grace.is_positive() && NOW - at < grace);
+            let within_grace = spent_at.is_some_and(|at| grace.is_positive() && NOW - at < grace);
             let live = s.is_active(NOW) && token_expires.is_positive();
-            prop_assert_eq!(verdict == RefreshVerdict::Rotate, replayable && live);
+            prop_assert_eq!(verdict == RefreshVerdict::Rotate, spent.is_none() && live);
+            prop_assert_eq!(verdict == RefreshVerdict::Replay, within_grace && live);
             if spent.is_none() {
                 prop_assert_ne!(verdict, RefreshVerdict::Reuse);
             }

@@ -78,6 +78,15 @@ pub enum Rotation {
     /// The token was live: it is now spent, the next one is recorded, and
     /// this is the session as it now stands.
     Rotated(Session),
+    /// The token was spent less than the grace period ago and `next` is the
+    /// successor its first spending recorded: nothing was written. The
+    /// client gets that successor again; it expires at `expires_at`.
+    Replayed {
+        /// The session, as it stands.
+        session: Session,
+        /// When the recorded successor expires.
+        expires_at: OffsetDateTime,
+    },
     /// The token had been spent before (outside the grace period): the
     /// whole session has been revoked, in the same transaction.
     Reused,
@@ -225,18 +234,24 @@ pub trait SessionStore {
     /// Presents a refresh token. If it is live (unspent, unexpired at
     /// `now`, its session neither revoked nor expired), spends it and records
     /// `next` in the same session, setting the session's `last_used_at` to
-    /// `now` and its `expires_at` to `next.expires_at`, in one transaction.
+    /// `now` and its `expires_at` to `next.expires_at`, in one transaction,
+    /// and returns [`Rotation::Rotated`].
     ///
-    /// A token spent less than `grace` before `now` still counts as live (a
-    /// client that lost the answer may replay it): every such replay rotates
-    /// again, recording its own successor, and the grace period is measured
-    /// from the first spend, so replays cannot stretch it. `grace` of zero
-    /// turns that off. A token spent earlier than that is reuse: the session
-    /// is revoked and [`Rotation::Reused`] returned.
+    /// The caller derives `next` from the presented token, so presenting one
+    /// token again names the same successor. A token spent less than `grace`
+    /// before `now` (a client that lost the answer, two tabs refreshing at
+    /// once) is a replay: if `next` is the successor recorded in the same
+    /// session, nothing is written and [`Rotation::Replayed`] is returned;
+    /// if it is not (the derivation key changed), [`Rotation::Invalid`].
+    /// The grace period is measured from the first spending, so replays
+    /// cannot stretch it; a `grace` of zero turns replays off. A token spent
+    /// earlier than that is reuse: the session is revoked and
+    /// [`Rotation::Reused`] returned. A revoked session answers
+    /// [`Rotation::Invalid`] to any of its tokens.
     ///
-    /// With `grace` zero, of concurrent calls presenting one live token
-    /// exactly one returns [`Rotation::Rotated`] (the others find it spent,
-    /// which is reuse); within a grace period they may all rotate.
+    /// Of concurrent calls presenting one live token, exactly one rotates;
+    /// the others, taking turns after it, find the token spent: each is a
+    /// replay within a positive `grace`, and reuse with `grace` zero.
     fn rotate_refresh(
         &self,
         presented: &SecretDigest,

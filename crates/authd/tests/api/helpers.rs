@@ -36,6 +36,24 @@ macro_rules! on_both_stores {
     )*};
 }
 
+/// Like [`on_both_stores!`], for tests that boot their own apps: each
+/// function takes the [`Backend`].
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite);
+            }
+            #[test]
+            fn postgres() {
+                super::$name($crate::helpers::Backend::Postgres);
+            }
+        }
+    )*};
+}
+
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A running authd with its own store, data directory and mailbox.

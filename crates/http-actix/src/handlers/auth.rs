@@ -108,6 +108,11 @@ pub(crate) async fn login(
 operation_errors!(RefreshErrors: JsonBody<RefreshBody>, RefreshError);
 
 /// Exchange a refresh token for new tokens; the old one is spent.
+///
+/// Presenting it again within `tokens.refresh_reuse_grace_seconds` of its
+/// first spending (concurrent tabs, a retried request) answers with the
+/// same next refresh token and a fresh access token. Presenting it after
+/// that is reuse: the whole session is revoked.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody,
     responses(
         (status = 200, body = TokenResponse),

@@ -23,6 +23,7 @@ macro_rules! __contract_checks_races {
     ($($mode:tt)*) => {
         $crate::store_contract_tests! { $($mode)* races:
             concurrent_rotations_of_one_token_rotate_once,
+            concurrent_replays_within_grace_rotate_once_and_answer_alike,
             concurrent_signups_with_one_email_store_one_user,
             concurrent_consumptions_of_one_code_succeed_once,
             concurrent_attempts_for_one_account_admit_its_limit,
@@ -82,6 +83,35 @@ pub fn concurrent_rotations_of_one_token_rotate_once(store: &dyn Store) {
         "{outcomes:?}"
     );
     assert_eq!(stored_session(store, session.id).revoked_at, Some(at(60)));
+}
+
+/// Within a grace period, concurrent presentations of one token with its
+/// one successor rotate once; every other is a replay of that rotation, so
+/// the session is alive with one chain, whose next token then rotates.
+pub fn concurrent_replays_within_grace_rotate_once_and_answer_alike(store: &dyn Store) {
+    let user = signed_up(store, "ada@example.com");
+    let session = logged_in(store, &user, "first");
+    let grace = Duration::seconds(10);
+    let outcomes = race(RACERS, |_| rotate(store, "first", "second", at(60), grace));
+    let rotated: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Rotation::Rotated(session) => Some(session.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rotated.len(), 1, "{outcomes:?}");
+    let replay = Rotation::Replayed {
+        session: rotated[0].clone(),
+        expires_at: at(60) + Duration::days(1),
+    };
+    let replays = outcomes.iter().filter(|o| **o == replay).count();
+    assert_eq!(replays, RACERS - 1, "{outcomes:?}");
+    assert_eq!(stored_session(store, session.id).revoked_at, None);
+    assert!(matches!(
+        rotate(store, "second", "third", at(61), grace),
+        Rotation::Rotated(_)
+    ));
 }
 
 /// Of concurrent sign-ups with one e-mail address (in different cases)

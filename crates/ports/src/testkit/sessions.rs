@@ -21,7 +21,9 @@ macro_rules! __contract_checks_sessions {
             create_session_for_an_unknown_user_is_not_found,
             rotate_refresh_spends_the_token_and_records_the_next,
             rotate_refresh_detects_reuse_and_revokes_the_session,
-            rotate_refresh_allows_a_replay_within_grace,
+            rotate_refresh_answers_a_replay_within_grace_with_the_recorded_successor,
+            rotate_refresh_refuses_a_replay_naming_another_successor,
+            rotate_refresh_refuses_a_replay_once_the_session_is_revoked,
             rotate_refresh_treats_a_replay_after_grace_as_reuse,
             rotate_refresh_refuses_an_expired_token,
             rotate_refresh_refuses_a_token_of_an_expired_session,
@@ -98,23 +100,76 @@ pub fn rotate_refresh_detects_reuse_and_revokes_the_session(store: &dyn Store) {
     );
 }
 
-/// A token spent less than `grace` ago rotates once more.
-pub fn rotate_refresh_allows_a_replay_within_grace(store: &dyn Store) {
+/// A token spent less than `grace` ago, presented with the successor its
+/// first spending recorded, is a replay: the answer names that successor's
+/// expiry and nothing changes, so the session keeps one live chain.
+pub fn rotate_refresh_answers_a_replay_within_grace_with_the_recorded_successor(store: &dyn Store) {
     let user = signed_up(store, "ada@example.com");
     let mut session = logged_in(store, &user, "first");
     let grace = Duration::seconds(10);
     rotate(store, "first", "second", at(60), grace);
-    let rotation = rotate(store, "first", "replayed", at(69), grace);
-    session.last_used_at = at(69);
-    session.expires_at = at(69) + Duration::days(1);
-    assert_eq!(rotation, Rotation::Rotated(session.clone()));
+    session.last_used_at = at(60);
+    session.expires_at = at(60) + Duration::days(1);
+    for replayed_at in [at(60), at(65), at(69) + Duration::microseconds(999_999)] {
+        assert_eq!(
+            rotate(store, "first", "second", replayed_at, grace),
+            Rotation::Replayed {
+                session: session.clone(),
+                expires_at: at(60) + Duration::days(1),
+            }
+        );
+    }
+    assert_eq!(stored_session(store, session.id), session);
     assert!(matches!(
-        rotate(store, "replayed", "next", at(70), grace),
+        rotate(store, "second", "third", at(70), grace),
         Rotation::Rotated(_)
     ));
 }
 
-/// A token spent `grace` or more ago is reuse, and revokes the session.
+/// A replay naming a successor other than the recorded one (the key that
+/// derives successors changed) is `Invalid`: nothing is recorded, nothing
+/// is revoked, and the recorded successor stays live.
+pub fn rotate_refresh_refuses_a_replay_naming_another_successor(store: &dyn Store) {
+    let user = signed_up(store, "ada@example.com");
+    let session = logged_in(store, &user, "first");
+    let grace = Duration::seconds(10);
+    rotate(store, "first", "second", at(60), grace);
+    assert_eq!(
+        rotate(store, "first", "other", at(61), grace),
+        Rotation::Invalid
+    );
+    assert_eq!(stored_session(store, session.id).revoked_at, None);
+    assert_eq!(
+        rotate(store, "other", "next", at(62), grace),
+        Rotation::Invalid
+    );
+    assert!(matches!(
+        rotate(store, "second", "third", at(62), grace),
+        Rotation::Rotated(_)
+    ));
+}
+
+/// A revoked session (a logout) wins over any replay: `Invalid`.
+pub fn rotate_refresh_refuses_a_replay_once_the_session_is_revoked(store: &dyn Store) {
+    let user = signed_up(store, "ada@example.com");
+    let session = logged_in(store, &user, "first");
+    let grace = Duration::seconds(10);
+    rotate(store, "first", "second", at(60), grace);
+    store
+        .revoke_session(user.id, session.id, at(61))
+        .expect("revoke_session");
+    assert_eq!(
+        rotate(store, "first", "second", at(62), grace),
+        Rotation::Invalid
+    );
+    assert_eq!(
+        rotate(store, "second", "third", at(62), grace),
+        Rotation::Invalid
+    );
+}
+
+/// A token spent `grace` or more ago is reuse, and revokes the session,
+/// even while its successor is still live.
 pub fn rotate_refresh_treats_a_replay_after_grace_as_reuse(store: &dyn Store) {
     let user = signed_up(store, "ada@example.com");
     let session = logged_in(store, &user, "first");
