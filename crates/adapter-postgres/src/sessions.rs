@@ -5,7 +5,7 @@ use diesel::{
     sql_types::{Nullable, Timestamptz},
 };
 use domain::{RefreshVerdict, SecretDigest, Session, SessionId, UserId, judge_refresh};
-use ports::{NewRefreshToken, Rotation, SessionStore, StoreError};
+use ports::{NewRefreshToken, Rotation, SessionStore, StoreError, Successor};
 use time::{Duration, OffsetDateTime};
 
 use crate::{
@@ -21,23 +21,32 @@ diesel::define_sql_function! {
     fn coalesce(x: Nullable<Timestamptz>, y: Nullable<Timestamptz>) -> Nullable<Timestamptz>;
 }
 
-/// Spends `token`, records `next` and moves the session on.
+/// Spends `token`, records `next` and moves `session` on: to the expiry
+/// its lifetime gives the next token, and to the presenting client.
 fn rotate(
     conn: &mut PgConnection,
     token: &TokenRow,
-    next: &NewRefreshToken,
+    session: &Session,
+    next: &Successor,
     now: OffsetDateTime,
 ) -> Result<Session, Failure> {
+    let expires_at = next.lifetime.next_refresh_expiry(session.created_at, now);
+    let recorded = NewRefreshToken {
+        digest: next.digest,
+        expires_at,
+    };
     diesel::update(refresh_tokens::table.find(&token.digest))
         .set(refresh_tokens::spent_at.eq(Some(now)))
         .execute(conn)?;
     diesel::insert_into(refresh_tokens::table)
-        .values(TokenRow::new(token.session_id, next, now))
+        .values(TokenRow::new(token.session_id, &recorded, now))
         .execute(conn)?;
     let row = diesel::update(sessions::table.find(token.session_id))
         .set((
             sessions::last_used_at.eq(now),
-            sessions::expires_at.eq(next.expires_at),
+            sessions::expires_at.eq(expires_at),
+            sessions::user_agent.eq(next.user_agent.as_deref()),
+            sessions::ip.eq(next.ip.as_deref()),
         ))
         .returning(SessionRow::as_returning())
         .get_result(conn)?;
@@ -51,7 +60,7 @@ fn replay(
     conn: &mut PgConnection,
     token: &TokenRow,
     session: Session,
-    next: &NewRefreshToken,
+    next: &Successor,
 ) -> Result<Rotation, Failure> {
     let successor = refresh_tokens::table
         .find(next.digest.as_bytes().as_slice())
@@ -99,7 +108,7 @@ impl SessionStore for PgStore {
     fn rotate_refresh(
         &self,
         presented: &SecretDigest,
-        next: &NewRefreshToken,
+        next: &Successor,
         now: OffsetDateTime,
         grace: Duration,
     ) -> Result<Rotation, StoreError> {
@@ -122,6 +131,8 @@ impl SessionStore for PgStore {
                 .for_update()
                 .first(conn)?
                 .into_domain();
+            // A session stored under a longer lifetime ends by this one.
+            let session = next.lifetime.bound(session);
             match judge_refresh(token.expires_at, token.spent_at, &session, now, grace) {
                 RefreshVerdict::Invalid => Ok(Rotation::Invalid),
                 RefreshVerdict::Expired => Ok(Rotation::Expired),
@@ -132,7 +143,9 @@ impl SessionStore for PgStore {
                     Ok(Rotation::Reused)
                 }
                 RefreshVerdict::Replay => replay(conn, &token, session, next),
-                RefreshVerdict::Rotate => rotate(conn, &token, next, now).map(Rotation::Rotated),
+                RefreshVerdict::Rotate => {
+                    rotate(conn, &token, &session, next, now).map(Rotation::Rotated)
+                }
             }
         })
     }

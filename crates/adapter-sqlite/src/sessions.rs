@@ -2,7 +2,7 @@
 
 use diesel::{prelude::*, sql_types::Nullable};
 use domain::{RefreshVerdict, SecretDigest, Session, SessionId, UserId, judge_refresh};
-use ports::{NewRefreshToken, Rotation, SessionStore, StoreError};
+use ports::{NewRefreshToken, Rotation, SessionStore, StoreError, Successor};
 use time::{Duration, OffsetDateTime};
 
 use crate::{
@@ -18,23 +18,32 @@ diesel::define_sql_function! {
     fn coalesce(x: Nullable<Micros>, y: Nullable<Micros>) -> Nullable<Micros>;
 }
 
-/// Spends `token`, records `next` and moves the session on.
+/// Spends `token`, records `next` and moves `session` on: to the expiry
+/// its lifetime gives the next token, and to the presenting client.
 fn rotate(
     conn: &mut SqliteConnection,
     token: &TokenRow,
-    next: &NewRefreshToken,
+    session: &Session,
+    next: &Successor,
     now: OffsetDateTime,
 ) -> Result<Session, Failure> {
+    let expires_at = next.lifetime.next_refresh_expiry(session.created_at, now);
+    let recorded = NewRefreshToken {
+        digest: next.digest,
+        expires_at,
+    };
     diesel::update(refresh_tokens::table.find(&token.digest))
         .set(refresh_tokens::spent_at.eq(Some(now)))
         .execute(conn)?;
     diesel::insert_into(refresh_tokens::table)
-        .values(TokenRow::new(token.session_id, next, now))
+        .values(TokenRow::new(token.session_id, &recorded, now))
         .execute(conn)?;
     let row = diesel::update(sessions::table.find(Id(token.session_id)))
         .set((
             sessions::last_used_at.eq(Instant(now)),
-            sessions::expires_at.eq(Instant(next.expires_at)),
+            sessions::expires_at.eq(Instant(expires_at)),
+            sessions::user_agent.eq(next.user_agent.as_deref()),
+            sessions::ip.eq(next.ip.as_deref()),
         ))
         .returning(SessionRow::as_returning())
         .get_result(conn)?;
@@ -48,7 +57,7 @@ fn replay(
     conn: &mut SqliteConnection,
     token: &TokenRow,
     session: Session,
-    next: &NewRefreshToken,
+    next: &Successor,
 ) -> Result<Rotation, Failure> {
     let successor = refresh_tokens::table
         .find(next.digest.as_bytes().as_slice())
@@ -96,7 +105,7 @@ impl SessionStore for SqliteStore {
     fn rotate_refresh(
         &self,
         presented: &SecretDigest,
-        next: &NewRefreshToken,
+        next: &Successor,
         now: OffsetDateTime,
         grace: Duration,
     ) -> Result<Rotation, StoreError> {
@@ -117,6 +126,8 @@ impl SessionStore for SqliteStore {
                 .select(SessionRow::as_select())
                 .first(conn)?
                 .into_domain();
+            // A session stored under a longer lifetime ends by this one.
+            let session = next.lifetime.bound(session);
             match judge_refresh(token.expires_at, token.spent_at, &session, now, grace) {
                 RefreshVerdict::Invalid => Ok(Rotation::Invalid),
                 RefreshVerdict::Expired => Ok(Rotation::Expired),
@@ -127,7 +138,9 @@ impl SessionStore for SqliteStore {
                     Ok(Rotation::Reused)
                 }
                 RefreshVerdict::Replay => replay(conn, &token, session, next),
-                RefreshVerdict::Rotate => rotate(conn, &token, next, now).map(Rotation::Rotated),
+                RefreshVerdict::Rotate => {
+                    rotate(conn, &token, &session, next, now).map(Rotation::Rotated)
+                }
             }
         })
     }

@@ -8,9 +8,11 @@ use std::thread;
 use adapter_sqlite::SqliteStore;
 use domain::{
     Email, LoginIdentifier, NewUser, Organization, OrganizationName, PasswordHash, PersonName,
-    Phone, SecretDigest, Session, SessionId, User, UserStatus, Username,
+    Phone, SecretDigest, Session, SessionId, SessionLifetime, User, UserStatus, Username,
 };
-use ports::{NewRefreshToken, Rotation, SessionStore, Store, StoreError, UniqueField, UserStore};
+use ports::{
+    NewRefreshToken, Rotation, SessionStore, Store, StoreError, Successor, UniqueField, UserStore,
+};
 use time::{Duration, OffsetDateTime};
 
 use crate::fresh_store;
@@ -191,6 +193,18 @@ fn token(secret: &str, now: OffsetDateTime) -> NewRefreshToken {
     }
 }
 
+fn successor(secret: &str) -> Successor {
+    Successor {
+        digest: SecretDigest::of(secret),
+        lifetime: SessionLifetime {
+            refresh_ttl: Duration::days(30),
+            max_age: Duration::days(90),
+        },
+        user_agent: Some("test".into()),
+        ip: Some("127.0.0.1".into()),
+    }
+}
+
 /// Many writers at once: every sign-up, login and refresh succeeds; none
 /// meets "database is locked".
 #[test]
@@ -214,7 +228,7 @@ fn concurrent_writers_never_fail() {
                     let rotated = store
                         .rotate_refresh(
                             &SecretDigest::of(&format!("{t}-{r}-0")),
-                            &token(&format!("{t}-{r}-1"), now),
+                            &successor(&format!("{t}-{r}-1")),
                             now,
                             Duration::ZERO,
                         )

@@ -104,7 +104,8 @@ impl AuthService {
         now: OffsetDateTime,
     ) -> Result<Tokens, LoginError> {
         let sessions: &dyn SessionStore = &*self.ports.store;
-        let first = new_refresh_token(&*self.ports.secrets, now + self.policy.refresh_ttl);
+        let expires_at = self.policy.session_lifetime().next_refresh_expiry(now, now);
+        let first = new_refresh_token(&*self.ports.secrets, expires_at);
         let session = Session {
             id: SessionId::generate(),
             user_id: user.id,

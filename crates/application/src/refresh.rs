@@ -1,12 +1,15 @@
 //! Exchanging a refresh token for new tokens.
 
 use domain::{SecretDigest, SessionId, User, UserStatus};
-use ports::{NewRefreshToken, Rotation, SessionStore, StoreError, TokenError, UserStore};
+use ports::{
+    NewRefreshToken, Rotation, SessionStore, StoreError, Successor, TokenError, UserStore,
+};
 use secrecy::ExposeSecret;
 use time::{Duration, OffsetDateTime};
 
 use crate::{
     error::{Fault, faults_from},
+    login::ClientInfo,
     service::AuthService,
     tokens::{Tokens, grant},
 };
@@ -18,7 +21,8 @@ pub enum RefreshError {
     /// its account is gone or no longer active.
     #[error("invalid token")]
     InvalidToken,
-    /// The token or its session is past its expiry.
+    /// The token or its session is past its expiry, or the session is past
+    /// its absolute lifetime.
     #[error("token expired")]
     TokenExpired,
     /// The exchange could not be made.
@@ -29,24 +33,31 @@ pub enum RefreshError {
 faults_from!(RefreshError: StoreError, TokenError);
 
 impl AuthService {
-    /// Exchanges a refresh token for new tokens, spending it. Its successor
-    /// is derived from it, so presenting it again within the grace period
-    /// answers with the same successor (and a fresh access token) instead
-    /// of branching the session.
+    /// Exchanges a refresh token for new tokens, spending it, and records
+    /// `client` on the session. Its successor is derived from it, so
+    /// presenting it again within the grace period answers with the same
+    /// successor (and a fresh access token) instead of branching the
+    /// session; such a replay records nothing. The successor lives the
+    /// refresh lifetime, but never past the session's absolute end.
     ///
     /// # Errors
     /// See [`RefreshError`].
-    pub fn refresh(&self, refresh_token: &str) -> Result<Tokens, RefreshError> {
+    pub fn refresh(&self, refresh_token: &str, client: ClientInfo) -> Result<Tokens, RefreshError> {
         let now = self.now();
         let successor = self.ports.refresh_tokens.successor(refresh_token);
-        let next = NewRefreshToken {
+        let next = Successor {
             digest: SecretDigest::of(successor.expose_secret()),
-            expires_at: now + self.policy.refresh_ttl,
+            lifetime: self.policy.session_lifetime(),
+            user_agent: client.user_agent,
+            ip: Some(client.ip),
         };
         let grace = self.policy.refresh_reuse_grace;
         let (user, session, expires_at) =
             rotate(&*self.ports.store, refresh_token, &next, grace, now)?;
-        let next = NewRefreshToken { expires_at, ..next };
+        let next = NewRefreshToken {
+            digest: next.digest,
+            expires_at,
+        };
         let access_ttl = self.policy.access_ttl;
         Ok(grant(
             &*self.ports.tokens,
@@ -66,13 +77,17 @@ impl AuthService {
 fn rotate(
     store: &(impl SessionStore + UserStore + ?Sized),
     presented: &str,
-    next: &NewRefreshToken,
+    next: &Successor,
     grace: Duration,
     now: OffsetDateTime,
 ) -> Result<(User, SessionId, OffsetDateTime), RefreshError> {
     let (session, expires_at) =
         match store.rotate_refresh(&SecretDigest::of(presented), next, now, grace)? {
-            Rotation::Rotated(session) => (session, next.expires_at),
+            // The session expires with the token that was just recorded.
+            Rotation::Rotated(session) => {
+                let expires_at = session.expires_at;
+                (session, expires_at)
+            }
             Rotation::Replayed {
                 session,
                 expires_at,

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use domain::SessionLifetime;
 use ports::{
     Clock, Mailer, PasswordHasher, PublicJwk, RefreshTokenDeriver, SecretGenerator, Store,
     TokenIssuer,
@@ -53,6 +54,19 @@ pub struct Policy {
     pub max_failed_logins_per_ip: u32,
     /// The throttling window.
     pub lockout: Duration,
+    /// How long a session may live from its login, however often it is
+    /// refreshed.
+    pub session_max_age: Duration,
+}
+
+impl Policy {
+    /// The lifetimes of a session and its refresh tokens.
+    pub fn session_lifetime(&self) -> SessionLifetime {
+        SessionLifetime {
+            refresh_ttl: self.refresh_ttl,
+            max_age: self.session_max_age,
+        }
+    }
 }
 
 impl Default for Policy {
@@ -66,6 +80,7 @@ impl Default for Policy {
             max_failed_logins: 5,
             max_failed_logins_per_ip: 20,
             lockout: Duration::minutes(15),
+            session_max_age: Duration::days(90),
         }
     }
 }

@@ -311,7 +311,7 @@ fn refresh_tokens_expire_and_rotate() {
     w.clock.advance(Duration::minutes(59));
     let second = w
         .service
-        .refresh(first.refresh_token.expose_secret())
+        .refresh(first.refresh_token.expose_secret(), ClientInfo::default())
         .unwrap();
     assert_eq!(
         second.refresh_expires_in, 3600,
@@ -319,7 +319,8 @@ fn refresh_tokens_expire_and_rotate() {
     );
     w.clock.advance(Duration::hours(1));
     assert_fails!(
-        w.service.refresh(second.refresh_token.expose_secret()),
+        w.service
+            .refresh(second.refresh_token.expose_secret(), ClientInfo::default()),
         RefreshError::TokenExpired
     );
 }
@@ -336,7 +337,7 @@ fn refreshed_once(grace: Duration) -> (World, application::Tokens, application::
     let first = login(&w, "ada@example.com", PASSWORD).unwrap();
     let second = w
         .service
-        .refresh(first.refresh_token.expose_secret())
+        .refresh(first.refresh_token.expose_secret(), ClientInfo::default())
         .unwrap();
     (w, first, second)
 }
@@ -347,7 +348,7 @@ fn reuse_revokes_the_session_unless_within_grace() {
     w.clock.advance(Duration::seconds(5));
     let replay = w
         .service
-        .refresh(first.refresh_token.expose_secret())
+        .refresh(first.refresh_token.expose_secret(), ClientInfo::default())
         .expect("replay within grace");
     assert_eq!(
         replay.refresh_token.expose_secret(),
@@ -361,7 +362,8 @@ fn reuse_revokes_the_session_unless_within_grace() {
         .expect("the replay's access token works");
     w.clock.advance(Duration::seconds(6));
     assert_fails!(
-        w.service.refresh(first.refresh_token.expose_secret()),
+        w.service
+            .refresh(first.refresh_token.expose_secret(), ClientInfo::default()),
         RefreshError::InvalidToken
     );
     assert_fails!(
@@ -374,11 +376,13 @@ fn reuse_revokes_the_session_unless_within_grace() {
 fn without_grace_a_second_presentation_is_reuse() {
     let (w, first, second) = refreshed_once(Duration::ZERO);
     assert_fails!(
-        w.service.refresh(first.refresh_token.expose_secret()),
+        w.service
+            .refresh(first.refresh_token.expose_secret(), ClientInfo::default()),
         RefreshError::InvalidToken
     );
     assert_fails!(
-        w.service.refresh(second.refresh_token.expose_secret()),
+        w.service
+            .refresh(second.refresh_token.expose_secret(), ClientInfo::default()),
         RefreshError::InvalidToken
     );
 }
@@ -396,7 +400,8 @@ fn deactivation_ends_sessions_and_refreshes() {
         AuthenticateError::InvalidToken
     );
     assert_fails!(
-        w.service.refresh(tokens.refresh_token.expose_secret()),
+        w.service
+            .refresh(tokens.refresh_token.expose_secret(), ClientInfo::default()),
         RefreshError::InvalidToken
     );
 }
@@ -429,4 +434,33 @@ fn logout_revokes_one_or_all_sessions() {
         w.service.authenticate(&c.access_token),
         AuthenticateError::InvalidToken
     );
+}
+
+#[test]
+fn a_session_never_outlives_its_max_age_however_often_refreshed() {
+    let policy = Policy {
+        refresh_ttl: Duration::hours(1),
+        session_max_age: Duration::minutes(150),
+        ..Policy::default()
+    };
+    let w = world_with(policy, 256, None);
+    active(&w, "ada@example.com");
+    let mut tokens = login(&w, "ada@example.com", PASSWORD).unwrap();
+    assert_eq!(tokens.refresh_expires_in, 3600);
+    for expected in [3600, 3600, 30 * 60, 0] {
+        w.clock.advance(Duration::minutes(40));
+        if expected == 0 {
+            assert_fails!(
+                w.service
+                    .refresh(tokens.refresh_token.expose_secret(), ClientInfo::default()),
+                RefreshError::TokenExpired
+            );
+            break;
+        }
+        tokens = w
+            .service
+            .refresh(tokens.refresh_token.expose_secret(), ClientInfo::default())
+            .unwrap();
+        assert_eq!(tokens.refresh_expires_in, expected);
+    }
 }

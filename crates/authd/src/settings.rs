@@ -209,6 +209,9 @@ pub struct TokenSettings {
     /// The key that derives refresh-token successors (a file of at least 32
     /// bytes); generated into the data directory when unset.
     pub refresh_key_file: Option<PathBuf>,
+    /// How long a session may live from its login, however often it is
+    /// refreshed: no refresh token expires later.
+    pub session_max_age_seconds: NonZeroU32,
 }
 
 impl Default for TokenSettings {
@@ -227,6 +230,7 @@ impl Default for TokenSettings {
             verification_key_files: Vec::new(),
             hmac_secret: None,
             refresh_key_file: None,
+            session_max_age_seconds: positive(whole_seconds(policy.session_max_age)),
         }
     }
 }
@@ -356,6 +360,7 @@ impl Settings {
             max_failed_logins: s.max_failed_logins.get(),
             max_failed_logins_per_ip: s.max_failed_logins_per_ip.get(),
             lockout: seconds(s.lockout_seconds.get()),
+            session_max_age: seconds(t.session_max_age_seconds.get()),
         }
     }
 
@@ -466,6 +471,14 @@ mod tests {
     }
 
     #[test]
+    fn the_session_max_age_defaults_to_ninety_days_and_converts() {
+        let default = from_toml("").unwrap();
+        assert_eq!(default.tokens.session_max_age_seconds.get(), 7_776_000);
+        let settings = from_toml("[tokens]\nsession_max_age_seconds = 2\n").unwrap();
+        assert_eq!(settings.policy().session_max_age, Duration::seconds(2));
+    }
+
+    #[test]
     fn a_zero_where_one_is_needed_is_refused_naming_the_key() {
         for (section, key) in [
             ("server", "body_limit_bytes"),
@@ -480,6 +493,7 @@ mod tests {
             ("security", "argon2_memory_kib"),
             ("security", "argon2_iterations"),
             ("security", "argon2_parallelism"),
+            ("tokens", "session_max_age_seconds"),
         ] {
             let message = refusal(&format!("[{section}]\n{key} = 0\n"));
             assert!(message.contains(&format!("{section}.{key}")), "{message}");

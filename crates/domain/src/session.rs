@@ -13,13 +13,14 @@ pub struct Session {
     pub created_at: OffsetDateTime,
     /// When a token of this session was last refreshed.
     pub last_used_at: OffsetDateTime,
-    /// When the newest refresh token expires; the session ends then.
+    /// When the newest refresh token expires; the session ends then. Never
+    /// later than the session's absolute end (see [`crate::SessionLifetime`]).
     pub expires_at: OffsetDateTime,
     /// When it was revoked (logout, reuse, password change), if it was.
     pub revoked_at: Option<OffsetDateTime>,
-    /// The client's `User-Agent` at login.
+    /// The client's `User-Agent` at login or at the latest refresh.
     pub user_agent: Option<String>,
-    /// The client's address at login.
+    /// The client's address at login or at the latest refresh.
     pub ip: Option<String>,
 }
 

@@ -2,7 +2,7 @@ use std::fmt;
 
 use domain::{
     CodeKind, LoginIdentifier, Organization, PasswordHash, ProfilePatch, Role, SecretDigest,
-    Session, SessionId, User, UserId, UserStatus,
+    Session, SessionId, SessionLifetime, User, UserId, UserStatus,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -70,6 +70,23 @@ pub struct NewRefreshToken {
     pub digest: SecretDigest,
     /// When it stops working (exclusive); the session's new expiry.
     pub expires_at: OffsetDateTime,
+}
+
+/// What a rotation records in place of the refresh token it spends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Successor {
+    /// SHA-256 of the next opaque token handed to the client.
+    pub digest: SecretDigest,
+    /// How long the session lives: the successor expires at
+    /// [`SessionLifetime::next_refresh_expiry`] of the session's login and
+    /// the rotation's time, and so does the session.
+    pub lifetime: SessionLifetime,
+    /// The `User-Agent` of the client presenting the token, recorded on
+    /// the session when it rotates.
+    pub user_agent: Option<String>,
+    /// The address of the client presenting the token, recorded on the
+    /// session when it rotates.
+    pub ip: Option<String>,
 }
 
 /// The outcome of presenting a refresh token.
@@ -232,17 +249,21 @@ pub trait SessionStore {
     fn session(&self, id: SessionId) -> Result<Option<Session>, StoreError>;
 
     /// Presents a refresh token. If it is live (unspent, unexpired at
-    /// `now`, its session neither revoked nor expired), spends it and records
-    /// `next` in the same session, setting the session's `last_used_at` to
-    /// `now` and its `expires_at` to `next.expires_at`, in one transaction,
-    /// and returns [`Rotation::Rotated`].
+    /// `now`, its session neither revoked nor expired nor past the end
+    /// `next.lifetime` gives it), spends it and records `next` in the same
+    /// session, expiring at [`SessionLifetime::next_refresh_expiry`];
+    /// sets the session's `last_used_at` to `now`, its `expires_at` to that
+    /// expiry and its `user_agent` and `ip` to `next`'s, in one
+    /// transaction; and returns [`Rotation::Rotated`]. A session past its
+    /// end ([`SessionLifetime::bound`]) answers [`Rotation::Expired`].
     ///
     /// The caller derives `next` from the presented token, so presenting one
     /// token again names the same successor. A token spent less than `grace`
     /// before `now` (a client that lost the answer, two tabs refreshing at
     /// once) is a replay: if `next` is the successor recorded in the same
     /// session, nothing is written and [`Rotation::Replayed`] is returned;
-    /// if it is not (the derivation key changed), [`Rotation::Invalid`].
+    /// if it is not (the derivation key changed), [`Rotation::Invalid`]. A
+    /// replay records no client either.
     /// The grace period is measured from the first spending, so replays
     /// cannot stretch it; a `grace` of zero turns replays off. A token spent
     /// earlier than that is reuse: the session is revoked and
@@ -255,7 +276,7 @@ pub trait SessionStore {
     fn rotate_refresh(
         &self,
         presented: &SecretDigest,
-        next: &NewRefreshToken,
+        next: &Successor,
         now: OffsetDateTime,
         grace: Duration,
     ) -> Result<Rotation, StoreError>;

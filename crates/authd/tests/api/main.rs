@@ -8,6 +8,7 @@ mod errors;
 mod login;
 mod refresh_grace;
 mod scale;
+mod sessions;
 mod signup;
 mod system;
 mod tokens;

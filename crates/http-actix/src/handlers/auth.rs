@@ -113,6 +113,12 @@ operation_errors!(RefreshErrors: JsonBody<RefreshBody>, RefreshError);
 /// first spending (concurrent tabs, a retried request) answers with the
 /// same next refresh token and a fresh access token. Presenting it after
 /// that is reuse: the whole session is revoked.
+///
+/// Each refresh token lives `tokens.refresh_ttl_seconds`, but never past
+/// `tokens.session_max_age_seconds` after the session's login
+/// (`refresh_expires_in` says when); past that the session is
+/// `token-expired`, however often it was refreshed. A rotation records the
+/// client's `User-Agent` and address on the session.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody,
     responses(
         (status = 200, body = TokenResponse),
@@ -120,10 +126,12 @@ operation_errors!(RefreshErrors: JsonBody<RefreshBody>, RefreshError);
     ))]
 pub(crate) async fn refresh(
     svc: Service,
+    client: Client,
     body: JsonBody<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
     let token = body.0.refresh_token;
-    let tokens = blocking(move || svc.refresh(&token).map_err(RefreshErrors::fail)).await?;
+    let tokens =
+        blocking(move || svc.refresh(&token, client.0).map_err(RefreshErrors::fail)).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
 }
 

@@ -3,11 +3,12 @@
 
 use domain::{
     CodeKind, Email, LoginIdentifier, NewUser, Organization, OrganizationName, PasswordHash,
-    PersonName, Phone, SecretDigest, Session, SessionId, User, UserId, UserStatus, Username,
+    PersonName, Phone, SecretDigest, Session, SessionId, SessionLifetime, User, UserId, UserStatus,
+    Username,
 };
 use time::{Duration, OffsetDateTime, macros::datetime};
 
-use crate::{NewRefreshToken, OneTimeCode, Rotation, Store, StoreError, UniqueField};
+use crate::{NewRefreshToken, OneTimeCode, Rotation, Store, StoreError, Successor, UniqueField};
 
 /// The fixed "now" every check starts from.
 pub const T0: OffsetDateTime = datetime!(2030-01-01 0:00 UTC);
@@ -115,6 +116,9 @@ pub(super) fn logged_in(store: &dyn Store, user: &User, secret: &str) -> Session
     session
 }
 
+/// Presents `secret` at `now`, naming `next` as its successor: one day of
+/// refresh lifetime, a year of session lifetime, and the client of
+/// [`new_session`].
 pub(super) fn rotate(
     store: &dyn Store,
     secret: &str,
@@ -122,14 +126,28 @@ pub(super) fn rotate(
     now: OffsetDateTime,
     grace: Duration,
 ) -> Rotation {
+    let lifetime = SessionLifetime {
+        refresh_ttl: Duration::days(1),
+        max_age: Duration::days(365),
+    };
+    let successor = successor(next, lifetime, Some("contract-test/1.0"), Some("192.0.2.7"));
     store
-        .rotate_refresh(
-            &SecretDigest::of(secret),
-            &refresh(next, now + Duration::days(1)),
-            now,
-            grace,
-        )
+        .rotate_refresh(&SecretDigest::of(secret), &successor, now, grace)
         .expect("rotate_refresh")
+}
+
+pub(super) fn successor(
+    secret: &str,
+    lifetime: SessionLifetime,
+    user_agent: Option<&str>,
+    ip: Option<&str>,
+) -> Successor {
+    Successor {
+        digest: SecretDigest::of(secret),
+        lifetime,
+        user_agent: user_agent.map(str::to_owned),
+        ip: ip.map(str::to_owned),
+    }
 }
 
 pub(super) fn stored_session(store: &dyn Store, id: SessionId) -> Session {

@@ -27,6 +27,7 @@ mod fixtures;
 mod health;
 mod organizations;
 mod races;
+mod session_management;
 mod sessions;
 mod throttle;
 mod users;
@@ -36,6 +37,7 @@ pub use fixtures::T0;
 pub use health::*;
 pub use organizations::*;
 pub use races::*;
+pub use session_management::*;
 pub use sessions::*;
 pub use throttle::*;
 pub use users::*;
@@ -73,6 +75,7 @@ macro_rules! store_contract_tests {
         $crate::__contract_checks_throttle! { $($mode)* }
         $crate::__contract_checks_health! { $($mode)* }
         $crate::__contract_checks_races! { $($mode)* }
+        $crate::__contract_checks_session_management! { $($mode)* }
     };
     (@tests $fixture:expr; $module:ident: $($check:ident),+ $(,)?) => {
         $(
