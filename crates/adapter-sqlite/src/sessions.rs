@@ -178,4 +178,17 @@ impl SessionStore for SqliteStore {
             Ok(u64::try_from(revoked).unwrap_or(u64::MAX))
         })
     }
+
+    fn sessions_of(&self, user: UserId, now: OffsetDateTime) -> Result<Vec<Session>, StoreError> {
+        self.with_conn(|conn| {
+            let rows = sessions::table
+                .filter(sessions::user_id.eq(Id(user.as_uuid())))
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::expires_at.gt(Instant(now)))
+                .order((sessions::last_used_at.desc(), sessions::id.desc()))
+                .select(SessionRow::as_select())
+                .load(conn)?;
+            Ok(rows.into_iter().map(SessionRow::into_domain).collect())
+        })
+    }
 }

@@ -464,3 +464,64 @@ fn a_session_never_outlives_its_max_age_however_often_refreshed() {
         assert_eq!(tokens.refresh_expires_in, expected);
     }
 }
+
+#[test]
+fn sessions_list_the_live_ones_and_record_the_client_at_refresh() {
+    let w = world();
+    active(&w, "ada@example.com");
+    let a = login(&w, "ada@example.com", PASSWORD).unwrap();
+    let b = login(&w, "ada@example.com", PASSWORD).unwrap();
+    w.clock.advance(Duration::seconds(1));
+    let client = ClientInfo {
+        ip: "198.51.100.9".into(),
+        user_agent: Some("phone/2.0".into()),
+    };
+    let a = w
+        .service
+        .refresh(a.refresh_token.expose_secret(), client)
+        .unwrap();
+    let who = w.service.authenticate(&b.access_token).unwrap();
+    let listed = w.service.list_sessions(&who).unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(!listed[0].current, "the refreshed session was used last");
+    assert_eq!(listed[0].session.user_agent.as_deref(), Some("phone/2.0"));
+    assert_eq!(listed[0].session.ip.as_deref(), Some("198.51.100.9"));
+    assert!(listed[1].current);
+    assert_eq!(listed[1].session.id, who.session_id);
+    assert_eq!(listed[1].session.user_agent.as_deref(), Some("test"));
+
+    w.service
+        .delete_session(&who, listed[0].session.id)
+        .unwrap();
+    assert_fails!(
+        w.service.authenticate(&a.access_token),
+        AuthenticateError::InvalidToken
+    );
+    w.service
+        .delete_session(&who, listed[0].session.id)
+        .expect("ending an ended session of one's own again");
+    assert_fails!(
+        w.service
+            .delete_session(&who, domain::SessionId::generate()),
+        application::DeleteSessionError::NotFound
+    );
+    assert_eq!(w.service.list_sessions(&who).unwrap().len(), 1);
+}
+
+#[test]
+fn another_users_session_cannot_be_ended() {
+    let w = world();
+    active(&w, "ada@example.com");
+    active(&w, "bob@example.com");
+    let ada = login(&w, "ada@example.com", PASSWORD).unwrap();
+    let bob = login(&w, "bob@example.com", PASSWORD).unwrap();
+    let ada = w.service.authenticate(&ada.access_token).unwrap();
+    let bobs = w.service.authenticate(&bob.access_token).unwrap();
+    assert_fails!(
+        w.service.delete_session(&ada, bobs.session_id),
+        application::DeleteSessionError::NotFound
+    );
+    w.service
+        .authenticate(&bob.access_token)
+        .expect("Bob's session lives on");
+}

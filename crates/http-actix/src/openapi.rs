@@ -30,13 +30,16 @@ use crate::{dto, error, handlers};
         handlers::system::jwks,
         handlers::system::live,
         handlers::system::ready,
+        handlers::sessions::list_sessions,
+        handlers::sessions::delete_session,
     ),
     components(schemas(
         error::Problem,
         error::FieldProblem,
         dto::UserDto,
         dto::TokenResponse,
-        dto::LogoutBody
+        dto::LogoutBody,
+        handlers::sessions::SessionDto
     )),
     modifiers(&BearerAuth, &OptionalLogoutBody),
     tags(
@@ -100,8 +103,8 @@ mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
     use application::{
-        AuthenticateError, Fault, LoginError, LogoutError, MeError, RefreshError, SignupError,
-        UpdateProfileError, ValidateError,
+        AuthenticateError, DeleteSessionError, Fault, ListSessionsError, LoginError, LogoutError,
+        MeError, RefreshError, SignupError, UpdateProfileError, ValidateError,
     };
     use domain::ErrorCode;
     use utoipa::OpenApi;
@@ -122,7 +125,7 @@ mod tests {
         let bearer = BearerToken::CODES;
         let auth = AuthenticateError::CODES;
         let fields = FieldRules::CODES;
-        let ops: [(&str, &str, &[&[ErrorCode]]); 12] = [
+        let ops: [(&str, &str, &[&[ErrorCode]]); 14] = [
             (
                 "post",
                 "/api/v1/auth/signup",
@@ -155,6 +158,16 @@ mod tests {
             ("get", "/health/live", &[]),
             ("get", "/health/ready", &[Fault::CODES]),
             ("get", "/.well-known/jwks.json", &[]),
+            (
+                "get",
+                "/api/v1/auth/sessions",
+                &[bearer, auth, ListSessionsError::CODES],
+            ),
+            (
+                "delete",
+                "/api/v1/auth/sessions/{id}",
+                &[bearer, auth, DeleteSessionError::CODES],
+            ),
         ];
         ops.into_iter()
             .map(|(method, path, parts)| ((method, path), parts.concat()))

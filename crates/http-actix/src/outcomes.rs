@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 
 use application::{
-    AuthenticateError, Fault, LoginError, LogoutError, MeError, RefreshError, SignupError,
-    UpdateProfileError, ValidateError,
+    AuthenticateError, DeleteSessionError, Fault, ListSessionsError, LoginError, LogoutError,
+    MeError, RefreshError, SignupError, UpdateProfileError, ValidateError,
 };
 use domain::ErrorCode;
 use utoipa::openapi::{
@@ -48,11 +48,11 @@ impl From<Fault> for ApiError {
 /// each `CODES` repeats: a const slice cannot be spliced into another).
 macro_rules! error_codes {
     ($error:ident {
-        $($variant:ident $({ $($field:ident),+ })? => $code:ident $(with $extra:expr)?;)+
+        $($variant:ident $({ $($field:ident),+ })? => $code:ident $(with $extra:expr)?;)*
     }) => {
         impl Documented for $error {
             const CODES: &'static [ErrorCode] = &[
-                $(ErrorCode::$code,)+
+                $(ErrorCode::$code,)*
                 ErrorCode::ServiceUnavailable,
                 ErrorCode::InternalError,
             ];
@@ -63,7 +63,7 @@ macro_rules! error_codes {
                 match e {
                     $($error::$variant $({ $($field),+ })? => {
                         ApiError::new(ErrorCode::$code) $(.with_extra($extra))?
-                    })+
+                    })*
                     $error::Fault(fault) => fault.into(),
                 }
             }
@@ -107,6 +107,13 @@ error_codes!(UpdateProfileError {
 
 error_codes!(LogoutError {
     InvalidToken => InvalidToken;
+});
+
+// Only its `Fault`: the caller is known, and so are their sessions.
+error_codes!(ListSessionsError {});
+
+error_codes!(DeleteSessionError {
+    NotFound => NotFound;
 });
 
 /// An operation whose documented responses include every code of `E`.

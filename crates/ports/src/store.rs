@@ -302,6 +302,10 @@ pub trait SessionStore {
         keep: Option<SessionId>,
         now: OffsetDateTime,
     ) -> Result<u64, StoreError>;
+
+    /// The sessions of `user` that are live at `now` (not revoked, expiring
+    /// after `now`), the most recently used first (ties: the newest id first).
+    fn sessions_of(&self, user: UserId, now: OffsetDateTime) -> Result<Vec<Session>, StoreError>;
 }
 
 /// Failed-login counters shared by every instance on the same database.

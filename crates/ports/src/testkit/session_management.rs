@@ -1,10 +1,12 @@
-//! `SessionStore`: the client recorded at each rotation, and the absolute
-//! lifetime of a session.
+//! `SessionStore`: listing a user's live sessions, the client recorded at
+//! each rotation, and the absolute lifetime of a session.
 
 use domain::{SecretDigest, SessionLifetime};
 use time::{Duration, OffsetDateTime};
 
-use super::fixtures::{at, logged_in, rotate, signed_up, stored_session, successor};
+use super::fixtures::{
+    at, logged_in, new_session, refresh, rotate, signed_up, stored_session, successor,
+};
 use crate::{Rotation, Store, Successor};
 
 /// The checks of this module, for [`crate::store_contract_tests!`]. A test
@@ -14,6 +16,8 @@ use crate::{Rotation, Store, Successor};
 macro_rules! __contract_checks_session_management {
     ($($mode:tt)*) => {
         $crate::store_contract_tests! { $($mode)* session_management:
+            sessions_of_lists_live_sessions_most_recently_used_first,
+            sessions_of_leaves_out_revoked_and_expired_sessions,
             rotate_refresh_records_the_client_of_a_rotation_not_of_a_replay,
             rotate_refresh_caps_the_next_expiry_at_the_session_end,
             rotate_refresh_refuses_a_session_past_its_end,
@@ -39,6 +43,56 @@ fn present(
     store
         .rotate_refresh(&SecretDigest::of(secret), next, now, grace)
         .expect("rotate_refresh")
+}
+
+/// `sessions_of` answers the user's live sessions whole, the most recently
+/// used first and, among sessions used at the same time, the newest id
+/// first; another user's sessions are not among them.
+pub fn sessions_of_lists_live_sessions_most_recently_used_first(store: &dyn Store) {
+    let user = signed_up(store, "ada@example.com");
+    let other = signed_up(store, "bob@example.com");
+    let oldest = logged_in(store, &user, "oldest");
+    let middle = logged_in(store, &user, "middle");
+    let newest = logged_in(store, &user, "newest");
+    logged_in(store, &other, "others");
+    let Rotation::Rotated(oldest_used) = rotate(store, "oldest", "next", at(60), Duration::ZERO)
+    else {
+        panic!("the token rotates");
+    };
+    assert_eq!(oldest_used.id, oldest.id);
+    assert_eq!(
+        store.sessions_of(user.id, at(120)).expect("sessions_of"),
+        vec![oldest_used, newest, middle]
+    );
+    let stranger = signed_up(store, "eve@example.com");
+    assert_eq!(
+        store
+            .sessions_of(stranger.id, at(120))
+            .expect("sessions_of"),
+        vec![]
+    );
+}
+
+/// Revoked sessions and sessions expiring at or before `now` are not live.
+pub fn sessions_of_leaves_out_revoked_and_expired_sessions(store: &dyn Store) {
+    let user = signed_up(store, "ada@example.com");
+    let revoked = logged_in(store, &user, "revoked");
+    let short = new_session(&user, at(3600));
+    store
+        .create_session(&short, &refresh("short", short.expires_at))
+        .expect("create_session");
+    store
+        .revoke_session(user.id, revoked.id, at(30))
+        .expect("revoke_session");
+    assert_eq!(
+        store.sessions_of(user.id, at(3599)).expect("sessions_of"),
+        vec![short]
+    );
+    assert_eq!(
+        store.sessions_of(user.id, at(3600)).expect("sessions_of"),
+        vec![],
+        "expiry is exclusive"
+    );
 }
 
 /// A rotation records the presenting client's user agent and address on
