@@ -26,6 +26,7 @@ mod codes;
 mod fixtures;
 mod health;
 mod organizations;
+mod passwords;
 mod races;
 mod sessions;
 mod throttle;
@@ -35,6 +36,7 @@ pub use codes::*;
 pub use fixtures::T0;
 pub use health::*;
 pub use organizations::*;
+pub use passwords::*;
 pub use races::*;
 pub use sessions::*;
 pub use throttle::*;
@@ -73,6 +75,7 @@ macro_rules! store_contract_tests {
         $crate::__contract_checks_throttle! { $($mode)* }
         $crate::__contract_checks_health! { $($mode)* }
         $crate::__contract_checks_races! { $($mode)* }
+        $crate::__contract_checks_passwords! { $($mode)* }
     };
     (@tests $fixture:expr; $module:ident: $($check:ident),+ $(,)?) => {
         $(
