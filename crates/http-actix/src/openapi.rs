@@ -30,6 +30,9 @@ use crate::{dto, error, handlers};
         handlers::system::jwks,
         handlers::system::live,
         handlers::system::ready,
+        handlers::passwords::change_password,
+        handlers::passwords::forgot_password,
+        handlers::passwords::reset_password,
     ),
     components(schemas(
         error::Problem,
@@ -103,6 +106,7 @@ mod tests {
         AuthenticateError, Fault, LoginError, LogoutError, MeError, RefreshError, SignupError,
         UpdateProfileError, ValidateError,
     };
+    use application::{ChangePasswordError, ResetPasswordError};
     use domain::ErrorCode;
     use utoipa::OpenApi;
 
@@ -122,7 +126,7 @@ mod tests {
         let bearer = BearerToken::CODES;
         let auth = AuthenticateError::CODES;
         let fields = FieldRules::CODES;
-        let ops: [(&str, &str, &[&[ErrorCode]]); 12] = [
+        let ops: [(&str, &str, &[&[ErrorCode]]); 15] = [
             (
                 "post",
                 "/api/v1/auth/signup",
@@ -155,6 +159,17 @@ mod tests {
             ("get", "/health/live", &[]),
             ("get", "/health/ready", &[Fault::CODES]),
             ("get", "/.well-known/jwks.json", &[]),
+            (
+                "post",
+                "/api/v1/auth/password/change",
+                &[bearer, json, auth, ChangePasswordError::CODES],
+            ),
+            ("post", "/api/v1/auth/password/forgot", &[json, fields]),
+            (
+                "post",
+                "/api/v1/auth/password/reset",
+                &[json, ResetPasswordError::CODES],
+            ),
         ];
         ops.into_iter()
             .map(|(method, path, parts)| ((method, path), parts.concat()))
