@@ -430,3 +430,27 @@ fn logout_revokes_one_or_all_sessions() {
         AuthenticateError::InvalidToken
     );
 }
+
+#[test]
+fn a_reset_code_works_for_the_reset_code_lifetime() {
+    let w = world();
+    active(&w, "ada@example.com");
+    let forgot = || {
+        let email = Email::parse("ada@example.com").unwrap();
+        w.service.forgot_password(email).unwrap();
+        SecretString::from(last_code(&w))
+    };
+    let new_password = || SecretString::from("purple mountains drink quietly");
+    let ttl = Policy::default().reset_code_ttl;
+
+    let late = forgot();
+    w.clock.advance(ttl);
+    assert_fails!(
+        w.service.reset_password(&late, new_password()),
+        application::ResetPasswordError::InvalidCode
+    );
+    let timely = forgot();
+    w.clock.advance(ttl - Duration::microseconds(1));
+    w.service.reset_password(&timely, new_password()).unwrap();
+    login(&w, "ada@example.com", "purple mountains drink quietly").unwrap();
+}
