@@ -286,12 +286,14 @@ fn concurrent_resets_with_one_code_succeed_once(app: TestApp) {
     app.active_user("ada@example.com", json!({}));
     assert_eq!(forgot(&app, "ada@example.com").status(), 202);
     let code = reset_mail(&app, "ada@example.com", 1);
+    let start = std::sync::Barrier::new(6);
     let statuses: Vec<u16> = thread::scope(|scope| {
         let racers: Vec<_> = (0..6)
             .map(|i| {
-                let (app, code) = (&app, &code);
+                let (app, code, start) = (&app, &code, &start);
                 scope.spawn(move || {
                     let password = format!("{NEW_PASSWORD} number {i}");
+                    start.wait();
                     reset(app, code, &password).status().as_u16()
                 })
             })
