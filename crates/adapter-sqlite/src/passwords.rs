@@ -7,11 +7,22 @@ use time::OffsetDateTime;
 
 use crate::{
     codes::spend,
+    error::Failure,
     queries::{lock_user, revoke_sessions_of, save_password_hash, save_user, spend_codes_of},
     rows::{CodeRow, UserRow},
-    schema::{Instant, one_time_codes, users},
+    schema::{Id, Instant, one_time_codes, users},
     store::SqliteStore,
 };
+
+/// The user a code was made for, whatever its state; `NotFound` if the
+/// code is unknown.
+fn code_holder(conn: &mut SqliteConnection, digest: &SecretDigest) -> Result<UserId, Failure> {
+    let user = one_time_codes::table
+        .find(digest.as_bytes().as_slice())
+        .select(one_time_codes::user_id)
+        .first::<Id>(conn)?;
+    Ok(UserId::from_uuid(user.into()))
+}
 
 impl PasswordStore for SqliteStore {
     fn store_reset_code(&self, code: &OneTimeCode) -> Result<(), StoreError> {
@@ -68,9 +79,13 @@ impl PasswordStore for SqliteStore {
         now: OffsetDateTime,
     ) -> Result<User, StoreError> {
         self.transaction(|conn| {
-            let code = spend(conn, digest, CodeKind::ResetPassword, now)?;
-            spend_codes_of(conn, code.user_id, CodeKind::ResetPassword, now)?;
-            let user = lock_user(conn, code.user_id)?.reset_password(hash.clone(), now);
+            // The user first, then its codes: the order in which every
+            // other writer of a user's reset codes takes them.
+            let holder = code_holder(conn, digest)?;
+            let user = lock_user(conn, holder)?;
+            spend(conn, digest, CodeKind::ResetPassword, now)?;
+            spend_codes_of(conn, user.id, CodeKind::ResetPassword, now)?;
+            let user = user.reset_password(hash.clone(), now);
             save_password_hash(conn, user.id, &user.password_hash, now)?;
             let user = save_user(conn, &user)?;
             revoke_sessions_of(conn, user.id, None, now)?;

@@ -32,6 +32,7 @@ macro_rules! __contract_checks_passwords {
             reset_password_spends_the_code_and_the_other_reset_codes,
             reset_password_with_an_unusable_code_changes_nothing,
             concurrent_resets_with_one_code_succeed_once,
+            concurrent_password_writes_of_one_user_all_complete,
         }
     };
 }
@@ -295,4 +296,34 @@ pub fn concurrent_resets_with_one_code_succeed_once(store: &dyn Store) {
         "{outcomes:?}"
     );
     assert_eq!(stored_user(store, user.id).password_hash, new_hash());
+}
+
+/// Resets, changes and new reset codes of one user, all at once, each
+/// complete or find their code spent: none fails otherwise (as two
+/// transactions taking the user's rows in opposite orders would).
+pub fn concurrent_password_writes_of_one_user_all_complete(store: &dyn Store) {
+    let user = active(store, "ada@example.com");
+    let session = logged_in(store, &user, "this");
+    let first = reset_code(store, &user, "first");
+    stored_code(store, &user, CodeKind::ResetPassword, "second");
+    let outcomes = race(RACERS, |i| match i % 3 {
+        0 => store
+            .reset_password(&first.digest, &new_hash(), at(60))
+            .map(drop),
+        1 => store.change_password(user.id, &new_hash(), session.id, at(60)),
+        _ => store.store_reset_code(&code(
+            &user,
+            CodeKind::ResetPassword,
+            &format!("new-{i}"),
+            at(3600),
+        )),
+    });
+    let resets = outcomes.iter().step_by(3).filter(|o| o.is_ok()).count();
+    assert!(resets <= 1, "{outcomes:?}");
+    for (i, outcome) in outcomes.iter().enumerate() {
+        assert!(
+            outcome.is_ok() || (i % 3 == 0 && matches!(outcome, Err(crate::StoreError::NotFound))),
+            "{outcomes:?}"
+        );
+    }
 }
