@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use crate::{
     error::Failure,
-    queries::{lock_user, save_user},
+    queries::{lock_user, save_user, spend_codes_of},
     rows::CodeRow,
     schema::one_time_codes,
     store::PgStore,
@@ -15,7 +15,7 @@ use crate::{
 
 /// Spends the code if it is of `kind`, unused and unexpired at `now`, in
 /// one statement: of concurrent spenders, exactly one sees the row.
-fn spend(
+pub(crate) fn spend(
     conn: &mut PgConnection,
     digest: &SecretDigest,
     kind: CodeKind,
@@ -60,14 +60,7 @@ impl CodeStore for PgStore {
     ) -> Result<User, StoreError> {
         self.transaction(|conn| {
             let code = spend(conn, digest, CodeKind::ValidateEmail, now)?;
-            diesel::update(
-                one_time_codes::table
-                    .filter(one_time_codes::user_id.eq(code.user_id.as_uuid()))
-                    .filter(one_time_codes::kind.eq(CodeKind::ValidateEmail.as_str()))
-                    .filter(one_time_codes::used_at.is_null()),
-            )
-            .set(one_time_codes::used_at.eq(Some(now)))
-            .execute(conn)?;
+            spend_codes_of(conn, code.user_id, CodeKind::ValidateEmail, now)?;
             let user = lock_user(conn, code.user_id)?.validate_email(now);
             save_user(conn, &user)
         })

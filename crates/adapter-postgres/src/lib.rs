@@ -11,6 +11,7 @@
 
 mod codes;
 mod error;
+mod passwords;
 mod queries;
 mod rows;
 mod schema;

@@ -20,6 +20,7 @@
 
 mod codes;
 mod error;
+mod passwords;
 mod pool;
 mod queries;
 mod rows;

@@ -1,15 +1,17 @@
 //! Statements that more than one port runs, each inside the caller's
 //! transaction: a user loaded for a domain rule and saved with what the rule
-//! decided, and a user's sessions revoked.
+//! decided, a user's sessions revoked, a password hash replaced and a
+//! user's codes of one kind spent.
 
 use diesel::prelude::*;
-use domain::{SessionId, User, UserId};
+use domain::{CodeKind, PasswordHash, SessionId, User, UserId};
+use ports::StoreError;
 use time::OffsetDateTime;
 
 use crate::{
     error::Failure,
     rows::{UserChanges, UserRow},
-    schema::{Id, sessions, users},
+    schema::{Id, Instant, one_time_codes, sessions, users},
 };
 
 /// The user with this id, for a rule whose decision is then written over
@@ -48,4 +50,41 @@ pub(crate) fn revoke_sessions_of(
         update = update.filter(sessions::id.ne(Id(keep.as_uuid())));
     }
     Ok(update.execute(conn)?)
+}
+
+/// Replaces `user`'s password hash, stamping `updated_at`; `NotFound` if
+/// there is no such user.
+pub(crate) fn save_password_hash(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    hash: &PasswordHash,
+    now: OffsetDateTime,
+) -> Result<(), Failure> {
+    let updated = diesel::update(users::table.find(Id(user.as_uuid())))
+        .set((
+            users::password_hash.eq(hash.as_str()),
+            users::updated_at.eq(Instant(now)),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        return Err(Failure(StoreError::NotFound));
+    }
+    Ok(())
+}
+
+/// Spends, at `now`, every unspent code of `kind` of `user`; returns how many.
+pub(crate) fn spend_codes_of(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    kind: CodeKind,
+    now: OffsetDateTime,
+) -> Result<usize, Failure> {
+    Ok(diesel::update(
+        one_time_codes::table
+            .filter(one_time_codes::user_id.eq(Id(user.as_uuid())))
+            .filter(one_time_codes::kind.eq(kind.as_str()))
+            .filter(one_time_codes::used_at.is_null()),
+    )
+    .set(one_time_codes::used_at.eq(Some(now)))
+    .execute(conn)?)
 }

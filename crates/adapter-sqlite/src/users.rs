@@ -8,10 +8,9 @@ use ports::{OrganizationStore, StoreError, UserStore};
 use time::OffsetDateTime;
 
 use crate::{
-    error::Failure,
-    queries::{lock_user, revoke_sessions_of, save_user},
+    queries::{lock_user, revoke_sessions_of, save_password_hash, save_user},
     rows::{self, MembershipRow, OrganizationRow, UserRow},
-    schema::{Id, Instant, memberships, organizations, users},
+    schema::{Id, memberships, organizations, users},
     store::SqliteStore,
 };
 
@@ -88,18 +87,7 @@ impl UserStore for SqliteStore {
         hash: &PasswordHash,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        self.with_conn(|conn| {
-            let updated = diesel::update(users::table.find(Id(id.as_uuid())))
-                .set((
-                    users::password_hash.eq(hash.as_str()),
-                    users::updated_at.eq(Instant(now)),
-                ))
-                .execute(conn)?;
-            if updated == 0 {
-                return Err(Failure(StoreError::NotFound));
-            }
-            Ok(())
-        })
+        self.with_conn(|conn| save_password_hash(conn, id, hash, now))
     }
 
     fn set_user_status(

@@ -145,7 +145,7 @@ fn check_credentials(
         None => None,
     };
     let account_key = throttle_key(user.as_ref(), &req.identifier);
-    admit(store, policy, &account_key, &req.client.ip, now)?;
+    admit::<LoginError>(store, policy, &account_key, &req.client.ip, now)?;
 
     let check = match &user {
         Some(user) => hasher.verify(&req.password, &user.password_hash)?,
@@ -180,15 +180,24 @@ fn account_gone(e: StoreError) -> LoginError {
     }
 }
 
+/// A login attempt refused by the throttle: seconds until a slot frees.
+pub(crate) struct Throttled(pub(crate) u64);
+
+impl From<Throttled> for LoginError {
+    fn from(Throttled(retry_after): Throttled) -> Self {
+        Self::TooManyAttempts { retry_after }
+    }
+}
+
 /// Admits a login attempt, or refuses it with the seconds until the
 /// limit that was reached frees a slot.
-fn admit(
+pub(crate) fn admit<E: From<StoreError> + From<Throttled>>(
     throttle: &(impl LoginThrottleStore + ?Sized),
     policy: &Policy,
     account: &str,
     ip: &str,
     now: OffsetDateTime,
-) -> Result<(), LoginError> {
+) -> Result<(), E> {
     let window = policy.lockout;
     let limits = ThrottleLimits {
         per_account: policy.max_failed_logins,
@@ -201,9 +210,7 @@ fn admit(
             // stops counting one second after that, in whole seconds.
             let wait = (frees_at + window - now).whole_seconds().max(0) + 1;
             tracing::warn!(retry_after = wait, "login throttled");
-            Err(LoginError::TooManyAttempts {
-                retry_after: u64::try_from(wait).unwrap_or(1),
-            })
+            Err(Throttled(u64::try_from(wait).unwrap_or(1)).into())
         }
     }
 }
@@ -213,7 +220,7 @@ fn admit(
 /// digest of the identifier as typed (bounded, whatever its length).
 fn throttle_key(user: Option<&User>, identifier: &str) -> String {
     match user {
-        Some(user) => format!("user:{}", user.id),
+        Some(user) => account_key(user),
         None => {
             let digest = SecretDigest::of(&identifier.trim().to_lowercase());
             let hex: String = digest
@@ -224,4 +231,9 @@ fn throttle_key(user: Option<&User>, identifier: &str) -> String {
             format!("unknown:{hex}")
         }
     }
+}
+
+/// The throttling key of an account.
+pub(crate) fn account_key(user: &User) -> String {
+    format!("user:{}", user.id)
 }

@@ -39,6 +39,26 @@ pub(crate) fn validation(
     }
 }
 
+/// The mail that carries a password-reset code.
+pub(crate) fn reset(user: &User, code: SecretString, ttl: Duration, now: OffsetDateTime) -> Mail {
+    let text = format!(
+        "Hello {},\n\nTo choose a new password, submit this code with it:\n\n{}\n\n\
+         It expires in {}. If you did not ask for it, ignore this mail: your \
+         password stays as it is.\n",
+        user.first_name,
+        code.expose_secret(),
+        lifetime(ttl),
+    );
+    Mail {
+        to: user.email.clone(),
+        kind: CodeKind::ResetPassword,
+        code,
+        subject: "Reset your password".to_owned(),
+        text,
+        sent_at: now,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -525,3 +525,27 @@ fn another_users_session_cannot_be_ended() {
         .authenticate(&bob.access_token)
         .expect("Bob's session lives on");
 }
+
+#[test]
+fn a_reset_code_works_for_the_reset_code_lifetime() {
+    let w = world();
+    active(&w, "ada@example.com");
+    let forgot = || {
+        let email = Email::parse("ada@example.com").unwrap();
+        w.service.forgot_password(email).unwrap();
+        SecretString::from(last_code(&w))
+    };
+    let new_password = || SecretString::from("purple mountains drink quietly");
+    let ttl = Policy::default().reset_code_ttl;
+
+    let late = forgot();
+    w.clock.advance(ttl);
+    assert_fails!(
+        w.service.reset_password(&late, new_password()),
+        application::ResetPasswordError::InvalidCode
+    );
+    let timely = forgot();
+    w.clock.advance(ttl - Duration::microseconds(1));
+    w.service.reset_password(&timely, new_password()).unwrap();
+    login(&w, "ada@example.com", "purple mountains drink quietly").unwrap();
+}

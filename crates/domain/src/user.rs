@@ -103,6 +103,17 @@ impl User {
         }
     }
 
+    /// The user once a mailed password-reset code has set `password_hash`
+    /// at `now`. The code proves the address as a validation code would
+    /// ([`User::validate_email`]): a pending account turns active, an
+    /// inactive one stays inactive with its new password.
+    pub fn reset_password(self, password_hash: PasswordHash, now: OffsetDateTime) -> Self {
+        Self {
+            password_hash,
+            ..self.validate_email(now)
+        }
+    }
+
     /// The user with `status` at `now`, and what else must change with it.
     pub fn change_status(self, status: UserStatus, now: OffsetDateTime) -> StatusChange {
         StatusChange {
@@ -245,6 +256,27 @@ mod tests {
                 },
                 u,
                 "nothing else changes"
+            );
+        }
+    }
+
+    #[test]
+    fn a_reset_password_sets_the_hash_and_validates_as_a_mailed_code_does() {
+        let later = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(5);
+        let hash = PasswordHash::new("new");
+        for before in [
+            UserStatus::PendingValidation,
+            UserStatus::Active,
+            UserStatus::Inactive,
+        ] {
+            let u = user(before, false);
+            assert_eq!(
+                u.clone().reset_password(hash.clone(), later),
+                User {
+                    password_hash: hash.clone(),
+                    ..u.validate_email(later)
+                },
+                "{before:?}"
             );
         }
     }

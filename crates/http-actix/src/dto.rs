@@ -347,3 +347,43 @@ pub(crate) struct JwksResponse {
     #[schema(value_type = Vec<Object>)]
     pub keys: Vec<std::collections::BTreeMap<String, String>>,
 }
+
+/// A password change: the password now in force, and the new one.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct ChangePasswordBody {
+    /// The password now in force.
+    #[schema(value_type = String, format = Password)]
+    pub current_password: SecretString,
+    /// 8–256 characters; not common, not containing the e-mail or username.
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 256,
+        example = "purple mountains drink quietly")]
+    pub new_password: SecretString,
+}
+
+/// A request for a password-reset mail.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct ForgotPasswordBody {
+    /// The account's e-mail address.
+    #[schema(format = Email, max_length = 254, example = "ada@example.com")]
+    email: String,
+}
+
+impl ForgotPasswordBody {
+    pub(crate) fn try_into_domain(self) -> Result<Email, ApiError> {
+        let mut f = Fields::default();
+        let email = f.check("email", Email::parse(&self.email));
+        f.finish(email)
+    }
+}
+
+/// A new password, with the code from the reset mail.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct ResetPasswordBody {
+    /// The code from the reset mail.
+    #[schema(value_type = String)]
+    pub code: SecretString,
+    /// 8–256 characters; not common, not containing the e-mail or username.
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 256,
+        example = "purple mountains drink quietly")]
+    pub new_password: SecretString,
+}

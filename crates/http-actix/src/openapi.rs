@@ -32,6 +32,9 @@ use crate::{dto, error, handlers};
         handlers::system::ready,
         handlers::sessions::list_sessions,
         handlers::sessions::delete_session,
+        handlers::passwords::change_password,
+        handlers::passwords::forgot_password,
+        handlers::passwords::reset_password,
     ),
     components(schemas(
         error::Problem,
@@ -106,6 +109,7 @@ mod tests {
         AuthenticateError, DeleteSessionError, Fault, ListSessionsError, LoginError, LogoutError,
         MeError, RefreshError, SignupError, UpdateProfileError, ValidateError,
     };
+    use application::{ChangePasswordError, ResetPasswordError};
     use domain::ErrorCode;
     use utoipa::OpenApi;
 
@@ -125,7 +129,7 @@ mod tests {
         let bearer = BearerToken::CODES;
         let auth = AuthenticateError::CODES;
         let fields = FieldRules::CODES;
-        let ops: [(&str, &str, &[&[ErrorCode]]); 14] = [
+        let ops: [(&str, &str, &[&[ErrorCode]]); 17] = [
             (
                 "post",
                 "/api/v1/auth/signup",
@@ -167,6 +171,17 @@ mod tests {
                 "delete",
                 "/api/v1/auth/sessions/{id}",
                 &[bearer, auth, DeleteSessionError::CODES],
+            ),
+            (
+                "post",
+                "/api/v1/auth/password/change",
+                &[bearer, json, auth, ChangePasswordError::CODES],
+            ),
+            ("post", "/api/v1/auth/password/forgot", &[json, fields]),
+            (
+                "post",
+                "/api/v1/auth/password/reset",
+                &[json, ResetPasswordError::CODES],
             ),
         ];
         ops.into_iter()

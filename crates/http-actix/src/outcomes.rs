@@ -12,7 +12,8 @@ use application::{
     AuthenticateError, DeleteSessionError, Fault, ListSessionsError, LoginError, LogoutError,
     MeError, RefreshError, SignupError, UpdateProfileError, ValidateError,
 };
-use domain::ErrorCode;
+use application::{ChangePasswordError, ResetPasswordError};
+use domain::{ErrorCode, FieldError};
 use utoipa::openapi::{
     ContentBuilder, Ref, RefOr, Response, ResponseBuilder,
     header::HeaderBuilder,
@@ -114,6 +115,20 @@ error_codes!(ListSessionsError {});
 
 error_codes!(DeleteSessionError {
     NotFound => NotFound;
+});
+
+error_codes!(ChangePasswordError {
+    TooManyAttempts { retry_after } => TooManyAttempts with Extra::RetryAfter(retry_after);
+    BadCredentials => BadCredentials;
+    InvalidPassword { reason } => ValidationFailed
+        with Extra::Fields(vec![FieldError::new("new_password", reason)]);
+    InvalidToken => InvalidToken;
+});
+
+error_codes!(ResetPasswordError {
+    InvalidCode => InvalidCode;
+    InvalidPassword { reason } => ValidationFailed
+        with Extra::Fields(vec![FieldError::new("new_password", reason)]);
 });
 
 /// An operation whose documented responses include every code of `E`.

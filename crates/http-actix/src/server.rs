@@ -48,6 +48,7 @@ pub fn build_server(
             .configure(handlers::auth::configure)
             .configure(handlers::system::configure)
             .configure(handlers::sessions::configure)
+            .configure(handlers::passwords::configure)
             .service(
                 handlers::system::resource("/api-docs/openapi.json", "GET, HEAD").route(
                     handlers::get().to({

@@ -18,7 +18,7 @@ pub use hasher::{HasherError, PasswordCheck, PasswordHasher};
 pub use mailer::{Mail, MailError, Mailer};
 pub use store::{
     Admission, BoxError, CodeStore, LoginThrottleStore, NewRefreshToken, OneTimeCode,
-    OrganizationStore, Rotation, SessionStore, Store, StoreError, Successor, ThrottleLimits,
-    UniqueField, UserStore,
+    OrganizationStore, PasswordStore, Rotation, SessionStore, Store, StoreError, Successor,
+    ThrottleLimits, UniqueField, UserStore,
 };
 pub use tokens::{PublicJwk, TokenError, TokenIssuer};

@@ -339,11 +339,77 @@ pub trait LoginThrottleStore {
 
 /// Everything the use cases need from storage, in one object.
 pub trait Store:
-    UserStore + OrganizationStore + CodeStore + SessionStore + LoginThrottleStore + Send + Sync
+    UserStore
+    + OrganizationStore
+    + CodeStore
+    + SessionStore
+    + LoginThrottleStore
+    + PasswordStore
+    + Send
+    + Sync
 {
     /// Checks that the database answers.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] if it does not.
     fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Password changes and resets. Each replaces a user's password hash and,
+/// in the same transaction, voids every outstanding reset code of the user
+/// and revokes sessions, so that nothing granted under the old password
+/// outlives it.
+pub trait PasswordStore {
+    /// Records `code`, a new [`CodeKind::ResetPassword`] code, and spends
+    /// (at `code.created_at`) every other unspent reset code of its user, in
+    /// one transaction: only the newest reset mail works.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] if the user does not exist;
+    /// nothing is written then.
+    fn store_reset_code(&self, code: &OneTimeCode) -> Result<(), StoreError>;
+
+    /// The user a [`CodeKind::ResetPassword`] code belongs to, if the code
+    /// is usable at `now` (unspent, `now < expires_at`); `None` otherwise,
+    /// and for a code of another kind. Spends nothing: the caller checks
+    /// the new password against the account before
+    /// [`PasswordStore::reset_password`] spends the code.
+    fn reset_code_user(
+        &self,
+        digest: &SecretDigest,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>, StoreError>;
+
+    /// Replaces `user`'s password hash, spends every unspent reset code of
+    /// the user, and revokes every unrevoked session of the user except
+    /// `keep` (the one the change was made in), at `now`, in one transaction.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] for an unknown user; nothing is
+    /// written then.
+    fn change_password(
+        &self,
+        user: UserId,
+        hash: &PasswordHash,
+        keep: SessionId,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Spends a [`CodeKind::ResetPassword`] code and, in the same
+    /// transaction, stores its user as `User::reset_password(hash, now)`
+    /// decides (the new hash; a pending account validated, an inactive one
+    /// left inactive), spends the user's other reset codes and revokes
+    /// every session of the user. Returns the updated user. Of concurrent
+    /// calls with one code, exactly one succeeds.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] if the code is unknown, of
+    /// another kind, already spent, or expired (`now >= expires_at`);
+    /// nothing changes then.
+    fn reset_password(
+        &self,
+        digest: &SecretDigest,
+        hash: &PasswordHash,
+        now: OffsetDateTime,
+    ) -> Result<User, StoreError>;
 }

@@ -6,6 +6,7 @@ mod auth_flow;
 mod cli;
 mod errors;
 mod login;
+mod passwords;
 mod refresh_grace;
 mod scale;
 mod sessions;

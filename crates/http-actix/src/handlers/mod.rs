@@ -2,6 +2,7 @@
 //! blocking pool, and its result to a response.
 
 pub(crate) mod auth;
+pub(crate) mod passwords;
 pub(crate) mod sessions;
 pub(crate) mod system;
 

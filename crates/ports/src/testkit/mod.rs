@@ -26,6 +26,7 @@ mod codes;
 mod fixtures;
 mod health;
 mod organizations;
+mod passwords;
 mod races;
 mod session_management;
 mod sessions;
@@ -36,6 +37,7 @@ pub use codes::*;
 pub use fixtures::T0;
 pub use health::*;
 pub use organizations::*;
+pub use passwords::*;
 pub use races::*;
 pub use session_management::*;
 pub use sessions::*;
@@ -76,6 +78,7 @@ macro_rules! store_contract_tests {
         $crate::__contract_checks_health! { $($mode)* }
         $crate::__contract_checks_races! { $($mode)* }
         $crate::__contract_checks_session_management! { $($mode)* }
+        $crate::__contract_checks_passwords! { $($mode)* }
     };
     (@tests $fixture:expr; $module:ident: $($check:ident),+ $(,)?) => {
         $(

@@ -33,7 +33,7 @@ macro_rules! __contract_checks_races {
 }
 
 /// How many threads the concurrency checks start.
-const RACERS: usize = 8;
+pub(super) const RACERS: usize = 8;
 
 /// How many threads the login-throttle races start: well beyond the limit
 /// they race for, and beyond a small connection pool.
@@ -41,7 +41,7 @@ const THROTTLE_RACERS: usize = 16;
 
 /// Runs `attempt(i)` on `threads` threads released at once, and returns
 /// the results in thread order.
-fn race<T: Send>(threads: usize, attempt: impl Fn(usize) -> T + Sync) -> Vec<T> {
+pub(super) fn race<T: Send>(threads: usize, attempt: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let start = Barrier::new(threads);
     std::thread::scope(|scope| {
         let racers: Vec<_> = (0..threads)

@@ -1,0 +1,96 @@
+//! Password changes and resets.
+
+use diesel::prelude::*;
+use domain::{CodeKind, PasswordHash, SecretDigest, SessionId, User, UserId};
+use ports::{OneTimeCode, PasswordStore, StoreError};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{
+    codes::spend,
+    error::Failure,
+    queries::{lock_user, revoke_sessions_of, save_password_hash, save_user, spend_codes_of},
+    rows::{CodeRow, UserRow},
+    schema::{one_time_codes, users},
+    store::PgStore,
+};
+
+/// The user a code was made for, whatever its state; `NotFound` if the
+/// code is unknown.
+fn code_holder(conn: &mut PgConnection, digest: &SecretDigest) -> Result<UserId, Failure> {
+    let user = one_time_codes::table
+        .find(digest.as_bytes().as_slice())
+        .select(one_time_codes::user_id)
+        .first::<Uuid>(conn)?;
+    Ok(UserId::from_uuid(user))
+}
+
+impl PasswordStore for PgStore {
+    fn store_reset_code(&self, code: &OneTimeCode) -> Result<(), StoreError> {
+        self.transaction(|conn| {
+            // Locking the user makes concurrent requests take turns, so
+            // exactly one code, the newest, stays usable.
+            lock_user(conn, code.user_id)?;
+            spend_codes_of(conn, code.user_id, CodeKind::ResetPassword, code.created_at)?;
+            diesel::insert_into(one_time_codes::table)
+                .values(CodeRow::from_domain(code))
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    fn reset_code_user(
+        &self,
+        digest: &SecretDigest,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>, StoreError> {
+        self.with_conn(|conn| {
+            let row = one_time_codes::table
+                .find(digest.as_bytes().as_slice())
+                .filter(one_time_codes::kind.eq(CodeKind::ResetPassword.as_str()))
+                .filter(one_time_codes::used_at.is_null())
+                .filter(one_time_codes::expires_at.gt(now))
+                .inner_join(users::table)
+                .select(UserRow::as_select())
+                .first(conn)
+                .optional()?;
+            Ok(row.map(UserRow::into_domain).transpose()?)
+        })
+    }
+
+    fn change_password(
+        &self,
+        user: UserId,
+        hash: &PasswordHash,
+        keep: SessionId,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.transaction(|conn| {
+            save_password_hash(conn, user, hash, now)?;
+            spend_codes_of(conn, user, CodeKind::ResetPassword, now)?;
+            revoke_sessions_of(conn, user, Some(keep), now)?;
+            Ok(())
+        })
+    }
+
+    fn reset_password(
+        &self,
+        digest: &SecretDigest,
+        hash: &PasswordHash,
+        now: OffsetDateTime,
+    ) -> Result<User, StoreError> {
+        self.transaction(|conn| {
+            // The user first, then its codes: the order in which every
+            // other writer of a user's reset codes takes them.
+            let holder = code_holder(conn, digest)?;
+            let user = lock_user(conn, holder)?;
+            spend(conn, digest, CodeKind::ResetPassword, now)?;
+            spend_codes_of(conn, user.id, CodeKind::ResetPassword, now)?;
+            let user = user.reset_password(hash.clone(), now);
+            save_password_hash(conn, user.id, &user.password_hash, now)?;
+            let user = save_user(conn, &user)?;
+            revoke_sessions_of(conn, user.id, None, now)?;
+            Ok(user)
+        })
+    }
+}
