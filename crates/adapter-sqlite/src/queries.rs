@@ -49,3 +49,18 @@ pub(crate) fn revoke_sessions_of(
     }
     Ok(update.execute(conn)?)
 }
+
+/// A `LIKE` pattern, with `\` as its escape character, that finds `text`
+/// anywhere in a value: `%`, `_` and `\` in `text` stand for themselves.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}

@@ -22,6 +22,7 @@
 
 use crate::Store;
 
+mod admin;
 mod codes;
 mod fixtures;
 mod health;
@@ -31,6 +32,7 @@ mod sessions;
 mod throttle;
 mod users;
 
+pub use admin::*;
 pub use codes::*;
 pub use fixtures::T0;
 pub use health::*;
@@ -73,6 +75,7 @@ macro_rules! store_contract_tests {
         $crate::__contract_checks_throttle! { $($mode)* }
         $crate::__contract_checks_health! { $($mode)* }
         $crate::__contract_checks_races! { $($mode)* }
+        $crate::__contract_checks_admin! { $($mode)* }
     };
     (@tests $fixture:expr; $module:ident: $($check:ident),+ $(,)?) => {
         $(
