@@ -2,8 +2,8 @@
 //! on and off.
 
 use diesel::{prelude::*, sqlite::Sqlite};
-use domain::{AdminPatch, User, UserId, UserQuery};
-use ports::{StoreError, UserAdminStore, UserPage};
+use domain::{AdminPatch, User, UserId, UserPage, UserQuery};
+use ports::{StoreError, UserAdminStore};
 use time::OffsetDateTime;
 
 use crate::{

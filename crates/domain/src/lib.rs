@@ -21,8 +21,8 @@ mod user;
 mod username;
 
 pub use admin::{
-    AdminPatch, AdminRefusal, AdminStatus, AdminStatusError, PageLimit, PageLimitError, UserQuery,
-    UserSearch, UserSearchError, judge_admin_change, may_administer,
+    AdminPatch, AdminStatus, AdminStatusError, OwnAccountChange, PageLimit, PageLimitError,
+    UserPage, UserQuery, UserSearch, UserSearchError, judge_admin_change, may_administer,
 };
 pub use code::{CodeKind, SecretDigest};
 pub use email::{Email, EmailError};

@@ -30,6 +30,8 @@ use crate::{dto, error, handlers};
         handlers::system::jwks,
         handlers::system::live,
         handlers::system::ready,
+        handlers::admin::list_users,
+        handlers::admin::update_user,
     ),
     components(schemas(
         error::Problem,
@@ -43,6 +45,7 @@ use crate::{dto, error, handlers};
         (name = "auth", description = "Accounts, login and tokens"),
         (name = "tokens", description = "Token verification keys"),
         (name = "health", description = "Liveness and readiness"),
+        (name = "admin", description = "Account administration (administrators only)"),
     )
 )]
 #[derive(Debug)]
@@ -100,15 +103,15 @@ mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
     use application::{
-        AuthenticateError, Fault, LoginError, LogoutError, MeError, RefreshError, SignupError,
-        UpdateProfileError, ValidateError,
+        AdminError, AuthenticateError, Fault, LoginError, LogoutError, MeError, RefreshError,
+        SignupError, UpdateProfileError, UpdateUserError, ValidateError,
     };
     use domain::ErrorCode;
     use utoipa::OpenApi;
 
     use super::ApiDoc;
     use crate::{
-        dto::FieldRules,
+        dto::{FieldRules, admin::QueryString},
         error::status_of,
         extract::{BearerToken, JsonBody, OptionalJsonBody},
         outcomes::Documented,
@@ -122,7 +125,7 @@ mod tests {
         let bearer = BearerToken::CODES;
         let auth = AuthenticateError::CODES;
         let fields = FieldRules::CODES;
-        let ops: [(&str, &str, &[&[ErrorCode]]); 12] = [
+        let ops: [(&str, &str, &[&[ErrorCode]]); 14] = [
             (
                 "post",
                 "/api/v1/auth/signup",
@@ -155,6 +158,30 @@ mod tests {
             ("get", "/health/live", &[]),
             ("get", "/health/ready", &[Fault::CODES]),
             ("get", "/.well-known/jwks.json", &[]),
+            (
+                "get",
+                "/api/v1/admin/users",
+                &[
+                    bearer,
+                    auth,
+                    AdminError::CODES,
+                    QueryString::CODES,
+                    fields,
+                    Fault::CODES,
+                ],
+            ),
+            (
+                "patch",
+                "/api/v1/admin/users/{id}",
+                &[
+                    bearer,
+                    json,
+                    fields,
+                    auth,
+                    AdminError::CODES,
+                    UpdateUserError::CODES,
+                ],
+            ),
         ];
         ops.into_iter()
             .map(|(method, path, parts)| ((method, path), parts.concat()))

@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 
 use application::{
-    AuthenticateError, Fault, LoginError, LogoutError, MeError, RefreshError, SignupError,
-    UpdateProfileError, ValidateError,
+    AdminError, AuthenticateError, Fault, LoginError, LogoutError, MeError, RefreshError,
+    SignupError, UpdateProfileError, UpdateUserError, ValidateError,
 };
 use domain::ErrorCode;
 use utoipa::openapi::{
@@ -107,6 +107,16 @@ error_codes!(UpdateProfileError {
 
 error_codes!(LogoutError {
     InvalidToken => InvalidToken;
+});
+
+error_codes!(AdminError {
+    InvalidToken => InvalidToken;
+    InsufficientPermissions => InsufficientPermissions;
+});
+
+error_codes!(UpdateUserError {
+    NotFound => NotFound;
+    CannotChangeOwnAccount => CannotChangeOwnAccount;
 });
 
 /// An operation whose documented responses include every code of `E`.

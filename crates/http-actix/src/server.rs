@@ -47,6 +47,7 @@ pub fn build_server(
             .app_data(background.clone())
             .configure(handlers::auth::configure)
             .configure(handlers::system::configure)
+            .configure(handlers::admin::configure)
             .service(
                 handlers::system::resource("/api-docs/openapi.json", "GET, HEAD").route(
                     handlers::get().to({

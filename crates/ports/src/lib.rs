@@ -19,6 +19,6 @@ pub use mailer::{Mail, MailError, Mailer};
 pub use store::{
     Admission, BoxError, CodeStore, LoginThrottleStore, NewRefreshToken, OneTimeCode,
     OrganizationStore, Rotation, SessionStore, Store, StoreError, ThrottleLimits, UniqueField,
-    UserAdminStore, UserPage, UserStore,
+    UserAdminStore, UserStore,
 };
 pub use tokens::{PublicJwk, TokenError, TokenIssuer};

@@ -2,7 +2,7 @@ use std::fmt;
 
 use domain::{
     AdminPatch, CodeKind, LoginIdentifier, Organization, PasswordHash, ProfilePatch, Role,
-    SecretDigest, Session, SessionId, User, UserId, UserQuery, UserStatus,
+    SecretDigest, Session, SessionId, User, UserId, UserPage, UserQuery, UserStatus,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -310,15 +310,6 @@ pub trait LoginThrottleStore {
     /// Forgets `account`'s failures (after a successful login) and any
     /// record older than `before`.
     fn clear_failed_logins(&self, account: &str, before: OffsetDateTime) -> Result<(), StoreError>;
-}
-
-/// One page of a user listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserPage {
-    /// The users of the page, in the listing's order.
-    pub items: Vec<User>,
-    /// How many users match the query, on every page together.
-    pub total: u64,
 }
 
 /// What administrators do with accounts: find them, switch them on and

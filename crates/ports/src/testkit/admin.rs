@@ -2,14 +2,14 @@
 //! changes to accounts.
 
 use domain::{
-    AdminPatch, AdminStatus, PageLimit, PersonName, User, UserId, UserQuery, UserSearch,
+    AdminPatch, AdminStatus, PageLimit, PersonName, User, UserId, UserPage, UserQuery, UserSearch,
     UserStatus, Username,
 };
 
 use super::fixtures::{
     assert_not_found, at, logged_in, new_user, sign_up, stored_session, stored_user, with_status,
 };
-use crate::{Store, UserPage};
+use crate::Store;
 
 /// The checks of this module, for [`crate::store_contract_tests!`]. A test
 /// of `testkit` keeps this list equal to the module's `pub fn`s.
