@@ -148,7 +148,9 @@ fn update_user(
     };
     tracing::info!(
         user_id = %user.id,
-        by = ?admin.actor.map(|id| id.to_string()),
+        by = %admin
+            .actor
+            .map_or_else(|| "the command line".to_owned(), |id| id.to_string()),
         status = user.status.as_str(),
         is_admin = user.is_admin,
         "account changed by an administrator"
