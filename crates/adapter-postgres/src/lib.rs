@@ -9,6 +9,7 @@
 //! database per test, for this crate's tests and those of the crates that
 //! wire it in.
 
+mod admin;
 mod codes;
 mod error;
 mod passwords;

@@ -85,8 +85,7 @@ impl UserRow {
 }
 
 /// The columns of `users` that a domain rule may change: all but the id,
-/// the e-mail address, the password hash, the admin flag and the creation
-/// time.
+/// the e-mail address, the password hash and the creation time.
 #[derive(AsChangeset)]
 #[diesel(table_name = users, treat_none_as_null = true)]
 pub(crate) struct UserChanges<'a> {
@@ -97,6 +96,7 @@ pub(crate) struct UserChanges<'a> {
     status: &'a str,
     email_verified: bool,
     updated_at: OffsetDateTime,
+    is_admin: bool,
 }
 
 impl<'a> UserChanges<'a> {
@@ -109,6 +109,7 @@ impl<'a> UserChanges<'a> {
             status: user.status.as_str(),
             email_verified: user.email_verified,
             updated_at: user.updated_at,
+            is_admin: user.is_admin,
         }
     }
 }

@@ -18,6 +18,7 @@
 //! Instants are stored as microseconds since the Unix epoch, so values read
 //! back are rounded down to the microsecond, as with PostgreSQL.
 
+mod admin;
 mod codes;
 mod error;
 mod passwords;

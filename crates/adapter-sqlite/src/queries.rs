@@ -88,3 +88,18 @@ pub(crate) fn spend_codes_of(
     .set(one_time_codes::used_at.eq(Some(now)))
     .execute(conn)?)
 }
+
+/// A `LIKE` pattern, with `\` as its escape character, that finds `text`
+/// anywhere in a value: `%`, `_` and `\` in `text` stand for themselves.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}

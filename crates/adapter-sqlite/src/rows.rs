@@ -92,8 +92,7 @@ impl UserRow {
 }
 
 /// The columns of `users` that a domain rule may change: all but the id,
-/// the e-mail address, the password hash, the admin flag and the creation
-/// time.
+/// the e-mail address, the password hash and the creation time.
 #[derive(AsChangeset)]
 #[diesel(table_name = users, treat_none_as_null = true)]
 pub(crate) struct UserChanges<'a> {
@@ -105,6 +104,7 @@ pub(crate) struct UserChanges<'a> {
     email_verified: bool,
     #[diesel(serialize_as = Instant)]
     updated_at: OffsetDateTime,
+    is_admin: bool,
 }
 
 impl<'a> UserChanges<'a> {
@@ -117,6 +117,7 @@ impl<'a> UserChanges<'a> {
             status: user.status.as_str(),
             email_verified: user.email_verified,
             updated_at: user.updated_at,
+            is_admin: user.is_admin,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! through the ports it names, and fails with its own error type that
 //! names exactly the outcomes it can produce.
 
+mod admin;
 mod authenticate;
 mod error;
 mod login;
@@ -18,6 +19,7 @@ pub mod system;
 mod tokens;
 mod validation;
 
+pub use admin::{Admin, AdminError, UpdateUserError};
 pub use authenticate::{AuthenticateError, Principal};
 pub use error::Fault;
 pub use login::{ClientInfo, LoginError, LoginRequest};

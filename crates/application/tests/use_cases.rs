@@ -549,3 +549,65 @@ fn a_reset_code_works_for_the_reset_code_lifetime() {
     w.service.reset_password(&timely, new_password()).unwrap();
     login(&w, "ada@example.com", "purple mountains drink quietly").unwrap();
 }
+
+#[test]
+fn administration_needs_an_active_admin_who_keeps_their_own_rights() {
+    use application::{Admin, AdminError, UpdateUserError};
+    use domain::{AdminPatch, AdminStatus, UserQuery};
+
+    let w = world();
+    active(&w, "root@example.com");
+    active(&w, "bob@example.com");
+    let email = |s: &str| Email::parse(s).unwrap();
+    let grant = AdminPatch {
+        status: None,
+        is_admin: Some(true),
+    };
+    w.service
+        .update_user_by_email(&Admin::console(), &email("root@example.com"), &grant)
+        .unwrap();
+    let root = login(&w, "root@example.com", PASSWORD).unwrap();
+    let bob = login(&w, "bob@example.com", PASSWORD).unwrap();
+    let who = |t: &application::Tokens| w.service.authenticate(&t.access_token).unwrap();
+
+    assert_fails!(
+        w.service.admin(&who(&bob)),
+        AdminError::InsufficientPermissions
+    );
+    let admin = w.service.admin(&who(&root)).unwrap();
+    assert_eq!(
+        w.service
+            .list_users(&admin, &UserQuery::default())
+            .unwrap()
+            .total,
+        2
+    );
+    let off = AdminPatch {
+        status: Some(AdminStatus::Inactive),
+        is_admin: None,
+    };
+    assert_fails!(
+        w.service.update_user(&admin, root.user.id, &off),
+        UpdateUserError::CannotChangeOwnAccount
+    );
+    assert_fails!(
+        w.service
+            .update_user(&admin, domain::UserId::generate(), &off),
+        UpdateUserError::NotFound
+    );
+    let user = w.service.update_user(&admin, bob.user.id, &off).unwrap();
+    assert_eq!(user.status, UserStatus::Inactive);
+    assert_fails!(
+        w.service.authenticate(&bob.access_token),
+        AuthenticateError::InvalidToken
+    );
+    assert_fails!(
+        login(&w, "bob@example.com", PASSWORD),
+        LoginError::InactiveAccount
+    );
+    assert_fails!(
+        w.service
+            .update_user_by_email(&Admin::console(), &email("nobody@example.com"), &off),
+        UpdateUserError::NotFound
+    );
+}

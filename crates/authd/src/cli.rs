@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 /// authd: sign-up, login and tokens for REST APIs.
 #[derive(Debug, Parser)]
@@ -37,27 +37,58 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Create a user (with its own organization). Mails nothing.
-    Create {
-        /// E-mail address.
+    Create(CreateUser),
+    /// Switch an account on or off. Off ends every session of the user at once.
+    SetStatus {
+        /// The account's e-mail address.
         #[arg(long)]
         email: String,
-        /// Password; read from standard input when omitted.
-        #[arg(long, env = "AUTHD_USER_PASSWORD", hide_env_values = true)]
-        password: Option<String>,
-        /// Given name (default: the e-mail's local part).
-        #[arg(long)]
-        first_name: Option<String>,
-        /// Family name (default: "-").
-        #[arg(long)]
-        last_name: Option<String>,
-        /// Username.
-        #[arg(long)]
-        username: Option<String>,
-        /// Make the user an administrator.
-        #[arg(long)]
-        admin: bool,
-        /// Create the account active and validated (otherwise pending validation).
-        #[arg(long)]
-        active: bool,
+        /// The new status.
+        #[arg(value_enum)]
+        status: StatusArg,
     },
+    /// Grant or withdraw the administrator's rights.
+    SetAdmin {
+        /// The account's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// Whether the user is an administrator.
+        #[arg(action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+        is_admin: bool,
+    },
+}
+
+/// The new account of `user create`.
+#[derive(Debug, Args)]
+pub struct CreateUser {
+    /// E-mail address.
+    #[arg(long)]
+    pub email: String,
+    /// Password; read from standard input when omitted.
+    #[arg(long, env = "AUTHD_USER_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Given name (default: the e-mail's local part).
+    #[arg(long)]
+    pub first_name: Option<String>,
+    /// Family name (default: "-").
+    #[arg(long)]
+    pub last_name: Option<String>,
+    /// Username.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Make the user an administrator.
+    #[arg(long)]
+    pub admin: bool,
+    /// Create the account active and validated (otherwise pending validation).
+    #[arg(long)]
+    pub active: bool,
+}
+
+/// The statuses the command line may set.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum StatusArg {
+    /// May log in (a pending account too).
+    Active,
+    /// May not log in; every session ends.
+    Inactive,
 }

@@ -3,13 +3,14 @@
 use std::io::Read;
 
 use anyhow::Context;
-use domain::{Email, NewUser, Password, PersonName, UserStatus, Username};
+use application::{Admin, UpdateUserError};
+use domain::{AdminPatch, AdminStatus, Email, NewUser, Password, PersonName, UserStatus, Username};
 use secrecy::SecretString;
 use utoipa::OpenApi;
 
 use crate::{
     Application, build_service,
-    cli::{Command, UserCommand},
+    cli::{Command, CreateUser, StatusArg, UserCommand},
     open_store,
     settings::Settings,
 };
@@ -27,7 +28,25 @@ pub fn run(command: Option<Command>, settings: &Settings) -> anyhow::Result<()> 
             Ok(())
         }
         Command::User { action } => match action {
-            UserCommand::Create { .. } => create_user(action, settings),
+            UserCommand::Create(new) => create_user(new, settings),
+            UserCommand::SetStatus { email, status } => {
+                let status = match status {
+                    StatusArg::Active => AdminStatus::Active,
+                    StatusArg::Inactive => AdminStatus::Inactive,
+                };
+                let patch = AdminPatch {
+                    status: Some(status),
+                    is_admin: None,
+                };
+                administer(&email, &patch, settings)
+            }
+            UserCommand::SetAdmin { email, is_admin } => {
+                let patch = AdminPatch {
+                    status: None,
+                    is_admin: Some(is_admin),
+                };
+                administer(&email, &patch, settings)
+            }
         },
     }
 }
@@ -38,8 +57,27 @@ fn serve(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn create_user(action: UserCommand, settings: &Settings) -> anyhow::Result<()> {
-    let UserCommand::Create {
+/// Changes the account with this e-mail address as an administrator
+/// would, and prints its id, status and admin flag.
+fn administer(email: &str, patch: &AdminPatch, settings: &Settings) -> anyhow::Result<()> {
+    let email = Email::parse(email).context("--email")?;
+    let service = build_service(settings)?;
+    let user = match service.update_user_by_email(&Admin::console(), &email, patch) {
+        Ok(user) => user,
+        Err(UpdateUserError::NotFound) => anyhow::bail!("no user has the e-mail address {email}"),
+        Err(other) => return Err(other.into()),
+    };
+    println!(
+        "{} status={} is_admin={}",
+        user.id,
+        user.status.as_str(),
+        user.is_admin
+    );
+    Ok(())
+}
+
+fn create_user(new: CreateUser, settings: &Settings) -> anyhow::Result<()> {
+    let CreateUser {
         email,
         password,
         first_name,
@@ -47,7 +85,7 @@ fn create_user(action: UserCommand, settings: &Settings) -> anyhow::Result<()> {
         username,
         admin,
         active,
-    } = action;
+    } = new;
     let email = Email::parse(&email).context("--email")?;
     let username = username
         .as_deref()

@@ -42,6 +42,8 @@ pub enum ErrorCode {
     ServiceUnavailable,
     /// Anything else. Never carries details.
     InternalError,
+    /// An administrator tried to deactivate or demote their own account.
+    CannotChangeOwnAccount,
 }
 
 impl ErrorCode {
@@ -66,6 +68,7 @@ impl ErrorCode {
             Self::TooManyAttempts => "too-many-attempts",
             Self::ServiceUnavailable => "service-unavailable",
             Self::InternalError => "internal-error",
+            Self::CannotChangeOwnAccount => "cannot-change-own-account",
         }
     }
 
@@ -90,6 +93,9 @@ impl ErrorCode {
             Self::TooManyAttempts => "Too many failed attempts; retry later",
             Self::ServiceUnavailable => "The service is temporarily unavailable; retry later",
             Self::InternalError => "An internal error occurred",
+            Self::CannotChangeOwnAccount => {
+                "An administrator cannot deactivate or demote their own account"
+            }
         }
     }
 }
@@ -144,6 +150,7 @@ mod tests {
             ErrorCode::TooManyAttempts,
             ErrorCode::ServiceUnavailable,
             ErrorCode::InternalError,
+            ErrorCode::CannotChangeOwnAccount,
         ];
         let mut seen = std::collections::HashSet::new();
         for code in all {

@@ -4,6 +4,7 @@
 //! a trimmed, lower-cased, well-formed address. Nothing in this crate does
 //! I/O, knows a framework, a database or a wire format.
 
+mod admin;
 mod code;
 mod email;
 mod error;
@@ -20,6 +21,10 @@ mod token;
 mod user;
 mod username;
 
+pub use admin::{
+    AdminPatch, AdminStatus, AdminStatusError, OwnAccountChange, PageLimit, PageLimitError,
+    UserPage, UserQuery, UserSearch, UserSearchError, judge_admin_change, may_administer,
+};
 pub use code::{CodeKind, SecretDigest};
 pub use email::{Email, EmailError};
 pub use error::{ErrorCode, FieldError};

@@ -15,6 +15,8 @@ use uuid::Uuid;
 
 use crate::{error::ApiError, outcomes::Documented};
 
+pub(crate) mod admin;
+
 /// The field rules a request body's values must follow: breaking any is a
 /// `validation-failed` that lists them all.
 pub(crate) struct FieldRules;

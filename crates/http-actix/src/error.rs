@@ -121,6 +121,7 @@ pub(crate) const fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::CannotChangeOwnAccount => StatusCode::CONFLICT,
     }
 }
 

@@ -35,6 +35,8 @@ use crate::{dto, error, handlers};
         handlers::passwords::change_password,
         handlers::passwords::forgot_password,
         handlers::passwords::reset_password,
+        handlers::admin::list_users,
+        handlers::admin::update_user,
     ),
     components(schemas(
         error::Problem,
@@ -49,6 +51,7 @@ use crate::{dto, error, handlers};
         (name = "auth", description = "Accounts, login and tokens"),
         (name = "tokens", description = "Token verification keys"),
         (name = "health", description = "Liveness and readiness"),
+        (name = "admin", description = "Account administration (administrators only)"),
     )
 )]
 #[derive(Debug)]
@@ -106,8 +109,9 @@ mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
     use application::{
-        AuthenticateError, DeleteSessionError, Fault, ListSessionsError, LoginError, LogoutError,
-        MeError, RefreshError, SignupError, UpdateProfileError, ValidateError,
+        AdminError, AuthenticateError, DeleteSessionError, Fault, ListSessionsError, LoginError,
+        LogoutError, MeError, RefreshError, SignupError, UpdateProfileError, UpdateUserError,
+        ValidateError,
     };
     use application::{ChangePasswordError, ResetPasswordError};
     use domain::ErrorCode;
@@ -115,7 +119,7 @@ mod tests {
 
     use super::ApiDoc;
     use crate::{
-        dto::FieldRules,
+        dto::{FieldRules, admin::QueryString},
         error::status_of,
         extract::{BearerToken, JsonBody, OptionalJsonBody},
         outcomes::Documented,
@@ -129,7 +133,7 @@ mod tests {
         let bearer = BearerToken::CODES;
         let auth = AuthenticateError::CODES;
         let fields = FieldRules::CODES;
-        let ops: [(&str, &str, &[&[ErrorCode]]); 17] = [
+        let ops: [(&str, &str, &[&[ErrorCode]]); 19] = [
             (
                 "post",
                 "/api/v1/auth/signup",
@@ -182,6 +186,30 @@ mod tests {
                 "post",
                 "/api/v1/auth/password/reset",
                 &[json, ResetPasswordError::CODES],
+            ),
+            (
+                "get",
+                "/api/v1/admin/users",
+                &[
+                    bearer,
+                    auth,
+                    AdminError::CODES,
+                    QueryString::CODES,
+                    fields,
+                    Fault::CODES,
+                ],
+            ),
+            (
+                "patch",
+                "/api/v1/admin/users/{id}",
+                &[
+                    bearer,
+                    json,
+                    fields,
+                    auth,
+                    AdminError::CODES,
+                    UpdateUserError::CODES,
+                ],
             ),
         ];
         ops.into_iter()

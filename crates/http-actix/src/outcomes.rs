@@ -9,8 +9,9 @@
 use std::collections::BTreeMap;
 
 use application::{
-    AuthenticateError, DeleteSessionError, Fault, ListSessionsError, LoginError, LogoutError,
-    MeError, RefreshError, SignupError, UpdateProfileError, ValidateError,
+    AdminError, AuthenticateError, DeleteSessionError, Fault, ListSessionsError, LoginError,
+    LogoutError, MeError, RefreshError, SignupError, UpdateProfileError, UpdateUserError,
+    ValidateError,
 };
 use application::{ChangePasswordError, ResetPasswordError};
 use domain::{ErrorCode, FieldError};
@@ -129,6 +130,16 @@ error_codes!(ResetPasswordError {
     InvalidCode => InvalidCode;
     InvalidPassword { reason } => ValidationFailed
         with Extra::Fields(vec![FieldError::new("new_password", reason)]);
+});
+
+error_codes!(AdminError {
+    InvalidToken => InvalidToken;
+    InsufficientPermissions => InsufficientPermissions;
+});
+
+error_codes!(UpdateUserError {
+    NotFound => NotFound;
+    CannotChangeOwnAccount => CannotChangeOwnAccount;
 });
 
 /// An operation whose documented responses include every code of `E`.

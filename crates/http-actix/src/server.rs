@@ -49,6 +49,7 @@ pub fn build_server(
             .configure(handlers::system::configure)
             .configure(handlers::sessions::configure)
             .configure(handlers::passwords::configure)
+            .configure(handlers::admin::configure)
             .service(
                 handlers::system::resource("/api-docs/openapi.json", "GET, HEAD").route(
                     handlers::get().to({

@@ -19,6 +19,6 @@ pub use mailer::{Mail, MailError, Mailer};
 pub use store::{
     Admission, BoxError, CodeStore, LoginThrottleStore, NewRefreshToken, OneTimeCode,
     OrganizationStore, PasswordStore, Rotation, SessionStore, Store, StoreError, Successor,
-    ThrottleLimits, UniqueField, UserStore,
+    ThrottleLimits, UniqueField, UserAdminStore, UserStore,
 };
 pub use tokens::{PublicJwk, TokenError, TokenIssuer};

@@ -1,8 +1,9 @@
 use std::fmt;
 
 use domain::{
-    CodeKind, LoginIdentifier, Organization, PasswordHash, ProfilePatch, Role, SecretDigest,
-    Session, SessionId, SessionLifetime, User, UserId, UserStatus,
+    AdminPatch, CodeKind, LoginIdentifier, Organization, PasswordHash, ProfilePatch, Role,
+    SecretDigest, Session, SessionId, SessionLifetime, User, UserId, UserPage, UserQuery,
+    UserStatus,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -337,6 +338,32 @@ pub trait LoginThrottleStore {
     fn clear_failed_logins(&self, account: &str, before: OffsetDateTime) -> Result<(), StoreError>;
 }
 
+/// What administrators do with accounts: find them, switch them on and
+/// off, grant and withdraw the administrator's rights.
+pub trait UserAdminStore {
+    /// The users `query` selects: those with its status (any when `None`)
+    /// whose e-mail address, username, first or last name contains its
+    /// search text (compared lower-cased, `%` and `_` as plain
+    /// characters), ordered by `created_at`, then `id`; `query.limit` of
+    /// them after skipping `query.offset`. `total` counts every matching
+    /// user, whatever the limit and offset.
+    fn list_users(&self, query: &UserQuery) -> Result<UserPage, StoreError>;
+
+    /// Applies `patch` to the user as [`AdminPatch::apply`] decides, and
+    /// returns the updated user. When it switches the account off, every
+    /// session of the user is revoked at `now` in the same transaction.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] for an unknown user; nothing
+    /// changes then.
+    fn apply_admin_patch(
+        &self,
+        id: UserId,
+        patch: &AdminPatch,
+        now: OffsetDateTime,
+    ) -> Result<User, StoreError>;
+}
+
 /// Everything the use cases need from storage, in one object.
 pub trait Store:
     UserStore
@@ -345,6 +372,7 @@ pub trait Store:
     + SessionStore
     + LoginThrottleStore
     + PasswordStore
+    + UserAdminStore
     + Send
     + Sync
 {

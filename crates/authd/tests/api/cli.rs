@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Backend, PASSWORD, TestApp};
 
-fn authd(dir: &Path) -> Command {
+pub(crate) fn authd(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_authd"));
     cmd.current_dir(dir)
         .env_remove("DATABASE_URL")
@@ -22,7 +22,7 @@ fn authd(dir: &Path) -> Command {
     cmd
 }
 
-fn run(cmd: &mut Command) -> Output {
+pub(crate) fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().expect("authd runs");
     assert!(
         out.status.success(),

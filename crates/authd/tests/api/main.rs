@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod admin;
 mod auth_flow;
 mod cli;
 mod errors;

@@ -1,6 +1,7 @@
 //! Request handlers: each maps a request to one use case run on the
 //! blocking pool, and its result to a response.
 
+pub(crate) mod admin;
 pub(crate) mod auth;
 pub(crate) mod passwords;
 pub(crate) mod sessions;

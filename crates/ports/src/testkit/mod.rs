@@ -22,6 +22,7 @@
 
 use crate::Store;
 
+mod admin;
 mod codes;
 mod fixtures;
 mod health;
@@ -33,6 +34,7 @@ mod sessions;
 mod throttle;
 mod users;
 
+pub use admin::*;
 pub use codes::*;
 pub use fixtures::T0;
 pub use health::*;
@@ -79,6 +81,7 @@ macro_rules! store_contract_tests {
         $crate::__contract_checks_races! { $($mode)* }
         $crate::__contract_checks_session_management! { $($mode)* }
         $crate::__contract_checks_passwords! { $($mode)* }
+        $crate::__contract_checks_admin! { $($mode)* }
     };
     (@tests $fixture:expr; $module:ident: $($check:ident),+ $(,)?) => {
         $(
