@@ -68,7 +68,18 @@ async fn read_body(
     Ok(body)
 }
 
+/// Reads a request object. Only a JSON object is one: serde would fill a
+/// struct from an array in field order, so `["a@x.io", "pw"]` must not pass
+/// for `{"email": …, "password": …}`.
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        let detail = match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+            Ok(_) => "The request body must be a JSON object",
+            Err(_) => "The request body is not valid JSON",
+        };
+        return Err(ApiError::with_detail(ErrorCode::BadRequest, detail));
+    }
     serde_json::from_slice(body).map_err(|e| {
         let message = e.to_string();
         let detail = if !e.is_data() {

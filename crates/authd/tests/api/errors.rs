@@ -124,8 +124,74 @@ fn bearer_challenges_are_sent(app: TestApp) {
     );
 }
 
+/// A JSON value that is not an object is no request, whatever its items:
+/// 400, and nothing happens (no account, no logout).
+fn only_json_objects_are_requests(app: TestApp) {
+    let (token, _) = app.logged_in("ada@example.com");
+    let signup = json!([
+        "grace@example.com",
+        "analytical engine notes 1843",
+        "Grace",
+        "Hopper",
+        null,
+        null,
+        null
+    ]);
+    let bodies = [
+        ("post", "/api/v1/auth/signup", signup),
+        (
+            "post",
+            "/api/v1/auth/login",
+            json!(["ada@example.com", null, "x"]),
+        ),
+        ("post", "/api/v1/auth/refresh", json!(["token"])),
+        ("post", "/api/v1/auth/validate", json!("code")),
+        ("post", "/api/v1/auth/validate/resend", json!(42)),
+        ("post", "/api/v1/auth/logout", json!([true])),
+        ("patch", "/api/v1/auth/me", json!(["Amazing", "Grace"])),
+        ("post", "/api/v1/auth/password/change", json!(["a", "b"])),
+        (
+            "post",
+            "/api/v1/auth/password/forgot",
+            json!(["ada@example.com"]),
+        ),
+        ("post", "/api/v1/auth/password/reset", json!(null)),
+    ];
+    for (method, path, body) in bodies {
+        let request = match method {
+            "patch" => app.client.patch(app.url(path)),
+            _ => app.post(path),
+        };
+        let res = request.bearer_auth(&token).json(&body).send().unwrap();
+        let problem = assert_problem(res, 400, "bad-request");
+        assert_eq!(
+            problem["detail"], "The request body must be a JSON object",
+            "{path}"
+        );
+    }
+    let res = app
+        .post("/api/v1/auth/login")
+        .header("content-type", "application/json")
+        .body("[not json")
+        .send()
+        .unwrap();
+    let problem = assert_problem(res, 400, "bad-request");
+    assert_eq!(problem["detail"], "The request body is not valid JSON");
+    assert_eq!(
+        app.get_auth("/api/v1/auth/me", &token).status(),
+        200,
+        "the array logout ended nothing"
+    );
+    let res = app.post_json(
+        "/api/v1/auth/login",
+        &json!({ "username": "grace@example.com", "password": "analytical engine notes 1843" }),
+    );
+    assert_problem(res, 401, "bad-credentials");
+}
+
 on_both_stores!(
     bodies_are_checked_on_every_endpoint,
+    only_json_objects_are_requests,
     type_errors_never_echo_the_value,
     bearer_challenges_are_sent,
     credentials_are_checked_before_field_rules,
