@@ -1,7 +1,7 @@
 //! The one place where driver errors become [`StoreError`]s.
 
 use diesel::result::{ConnectionError, DatabaseErrorKind, Error as DieselError};
-use ports::{BoxError, StoreError, UniqueField};
+use ports::{StoreError, UniqueField};
 
 /// A [`StoreError`] that diesel's transaction machinery can carry: a
 /// transaction closure returning it rolls back.
@@ -70,35 +70,5 @@ fn unique_field(constraint: Option<&str>) -> Option<UniqueField> {
         "users_username_key" => Some(UniqueField::Username),
         "users_phone_key" => Some(UniqueField::Phone),
         _ => None,
-    }
-}
-
-/// A stored value that no longer parses as its domain type.
-#[derive(Debug, thiserror::Error)]
-#[error("corrupt value in column {column}")]
-pub(crate) struct CorruptColumn {
-    column: &'static str,
-    #[source]
-    source: Option<BoxError>,
-}
-
-/// [`StoreError::Internal`] for a value of `column` that is not valid.
-pub(crate) fn corrupt(column: &'static str) -> StoreError {
-    StoreError::Internal(Box::new(CorruptColumn {
-        column,
-        source: None,
-    }))
-}
-
-/// Like [`corrupt`], keeping the parse error as the source; for `map_err`.
-pub(crate) fn corrupt_with<E>(column: &'static str) -> impl FnOnce(E) -> StoreError
-where
-    E: std::error::Error + Send + Sync + 'static,
-{
-    move |source| {
-        StoreError::Internal(Box::new(CorruptColumn {
-            column,
-            source: Some(Box::new(source)),
-        }))
     }
 }

@@ -1,6 +1,6 @@
 //! Private row types, one per table, and their one conversion each way
 //! between a row and a domain value. A stored value that does not parse as
-//! its domain type makes the row corrupt ([`corrupt`], [`corrupt_with`]).
+//! its domain type makes the row corrupt ([`StoreError::corrupt`], [`StoreError::corrupt_with`]).
 
 use diesel::{pg::Pg, prelude::*};
 use domain::{
@@ -11,11 +11,8 @@ use ports::{NewRefreshToken, OneTimeCode, StoreError};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{
-    error::{corrupt, corrupt_with},
-    schema::{
-        login_failures, memberships, one_time_codes, organizations, refresh_tokens, sessions, users,
-    },
+use crate::schema::{
+    login_failures, memberships, one_time_codes, organizations, refresh_tokens, sessions, users,
 };
 
 /// A row of `users`.
@@ -57,25 +54,26 @@ impl UserRow {
     pub(crate) fn into_domain(self) -> Result<User, StoreError> {
         Ok(User {
             id: UserId::from_uuid(self.id),
-            email: Email::parse(&self.email).map_err(corrupt_with("users.email"))?,
+            email: Email::parse(&self.email).map_err(StoreError::corrupt_with("users.email"))?,
             username: self
                 .username
                 .as_deref()
                 .map(Username::parse)
                 .transpose()
-                .map_err(corrupt_with("users.username"))?,
+                .map_err(StoreError::corrupt_with("users.username"))?,
             phone: self
                 .phone
                 .as_deref()
                 .map(Phone::parse)
                 .transpose()
-                .map_err(corrupt_with("users.phone"))?,
+                .map_err(StoreError::corrupt_with("users.phone"))?,
             first_name: PersonName::parse(&self.first_name)
-                .map_err(corrupt_with("users.first_name"))?,
+                .map_err(StoreError::corrupt_with("users.first_name"))?,
             last_name: PersonName::parse(&self.last_name)
-                .map_err(corrupt_with("users.last_name"))?,
+                .map_err(StoreError::corrupt_with("users.last_name"))?,
             password_hash: PasswordHash::new(self.password_hash),
-            status: UserStatus::parse(&self.status).map_err(corrupt_with("users.status"))?,
+            status: UserStatus::parse(&self.status)
+                .map_err(StoreError::corrupt_with("users.status"))?,
             email_verified: self.email_verified,
             is_admin: self.is_admin,
             created_at: self.created_at,
@@ -136,7 +134,7 @@ impl OrganizationRow {
         Ok(Organization {
             id: OrganizationId::from_uuid(self.id),
             name: OrganizationName::parse(&self.name)
-                .map_err(corrupt_with("organizations.name"))?,
+                .map_err(StoreError::corrupt_with("organizations.name"))?,
             created_at: self.created_at,
         })
     }
@@ -171,7 +169,7 @@ impl MembershipRow {
 
 /// A stored `memberships.role`.
 pub(crate) fn role(raw: &str) -> Result<Role, StoreError> {
-    Role::parse(raw).map_err(corrupt_with("memberships.role"))
+    Role::parse(raw).map_err(StoreError::corrupt_with("memberships.role"))
 }
 
 /// A row of `sessions`.
@@ -266,8 +264,9 @@ impl CodeRow {
     pub(crate) fn into_domain(self) -> Result<OneTimeCode, StoreError> {
         Ok(OneTimeCode {
             digest: SecretDigest::from_bytes(&self.digest)
-                .ok_or_else(|| corrupt("one_time_codes.digest"))?,
-            kind: CodeKind::parse(&self.kind).ok_or_else(|| corrupt("one_time_codes.kind"))?,
+                .ok_or_else(|| StoreError::corrupt("one_time_codes.digest"))?,
+            kind: CodeKind::parse(&self.kind)
+                .ok_or_else(|| StoreError::corrupt("one_time_codes.kind"))?,
             user_id: UserId::from_uuid(self.user_id),
             created_at: self.created_at,
             expires_at: self.expires_at,

@@ -49,6 +49,40 @@ pub enum StoreError {
     Internal(#[source] BoxError),
 }
 
+impl StoreError {
+    /// [`StoreError::Internal`] for a stored value of `column` that does
+    /// not make a valid domain value (a bug or a hand edit).
+    pub fn corrupt(column: &'static str) -> Self {
+        Self::Internal(Box::new(CorruptColumn {
+            column,
+            source: None,
+        }))
+    }
+
+    /// Like [`StoreError::corrupt`], keeping the parse error as the
+    /// source; for `map_err`.
+    pub fn corrupt_with<E>(column: &'static str) -> impl FnOnce(E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        move |source| {
+            Self::Internal(Box::new(CorruptColumn {
+                column,
+                source: Some(Box::new(source)),
+            }))
+        }
+    }
+}
+
+/// A stored value that no longer parses as its domain type.
+#[derive(Debug, thiserror::Error)]
+#[error("corrupt value in column {column}")]
+struct CorruptColumn {
+    column: &'static str,
+    #[source]
+    source: Option<BoxError>,
+}
+
 /// A one-time code, as stored: only the digest of the secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OneTimeCode {
