@@ -4,8 +4,8 @@ use domain::{
     CodeKind, Email, LoginIdentifier, Password, PasswordError, SecretDigest, User, UserId,
 };
 use ports::{
-    HasherError, LoginThrottleStore, OneTimeCode, PasswordCheck, PasswordHasher, PasswordStore,
-    StoreError, UserStore,
+    CodeStore, HasherError, LoginThrottleStore, OneTimeCode, PasswordCheck, PasswordHasher,
+    PasswordStore, StoreError, UserStore,
 };
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
@@ -199,10 +199,10 @@ fn check_current_password(
 /// Stores a new reset code, voiding the older ones; `false` if the account
 /// went away meanwhile (as if it never existed).
 fn store_reset_code(
-    store: &(impl PasswordStore + ?Sized),
+    store: &(impl CodeStore + ?Sized),
     code: &OneTimeCode,
 ) -> Result<bool, StoreError> {
-    match store.store_reset_code(code) {
+    match store.store_newest_code(code) {
         Ok(()) => Ok(true),
         Err(StoreError::NotFound) => Ok(false),
         Err(e) => Err(e),

@@ -42,6 +42,20 @@ pub(crate) struct Codes<'a> {
 }
 
 impl Codes<'_> {
+    /// A new secret, and the code that stores its digest, of `kind` for
+    /// `user`, living `ttl` from now.
+    fn make(&self, user: UserId, kind: CodeKind, ttl: Duration) -> (SecretString, OneTimeCode) {
+        let secret = self.secrets.secret();
+        let code = OneTimeCode {
+            digest: SecretDigest::of(secret.expose_secret()),
+            kind,
+            user_id: user,
+            created_at: self.now,
+            expires_at: self.now + ttl,
+        };
+        (secret, code)
+    }
+
     /// Makes, stores and returns a new code of `kind` for `user`.
     pub(crate) fn issue(
         &self,
@@ -49,27 +63,22 @@ impl Codes<'_> {
         kind: CodeKind,
         ttl: Duration,
     ) -> Result<SecretString, StoreError> {
-        let secret = self.secrets.secret();
-        self.store.store_code(&OneTimeCode {
-            digest: SecretDigest::of(secret.expose_secret()),
-            kind,
-            user_id: user,
-            created_at: self.now,
-            expires_at: self.now + ttl,
-        })?;
+        let (secret, code) = self.make(user, kind, ttl);
+        self.store.store_code(&code)?;
         Ok(secret)
     }
 
-    /// Mails `user` a fresh validation code that lives `ttl`. A mail
-    /// failure is logged, not returned: the account exists and the user
-    /// can ask again.
+    /// Mails `user` a fresh validation code that lives `ttl`; the user's
+    /// older validation codes stop working. A mail failure is logged, not
+    /// returned: the account exists and the user can ask again.
     pub(crate) fn mail_validation(
         &self,
         mailer: &dyn Mailer,
         user: &User,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let code = self.issue(user.id, CodeKind::ValidateEmail, ttl)?;
+        let (code, stored) = self.make(user.id, CodeKind::ValidateEmail, ttl);
+        self.store.store_newest_code(&stored)?;
         if let Err(e) = mailer.send(&mail::validation(user, code, ttl, self.now)) {
             tracing::error!(error = %e, user_id = %user.id, "validation mail not sent");
         }

@@ -236,6 +236,16 @@ pub trait CodeStore {
         digest: &SecretDigest,
         now: OffsetDateTime,
     ) -> Result<User, StoreError>;
+
+    /// Records `code` and spends (at `code.created_at`) every other unspent
+    /// code of its kind and user, in one transaction: only the newest mailed
+    /// code of a kind (reset, validation) works. Concurrent calls for one
+    /// user take turns, so exactly one code, the newest, stays usable.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] if the user does not exist;
+    /// nothing is written then.
+    fn store_newest_code(&self, code: &OneTimeCode) -> Result<(), StoreError>;
 }
 
 /// Login sessions and their rotating refresh tokens.
@@ -388,15 +398,6 @@ pub trait Store:
 /// and revokes sessions, so that nothing granted under the old password
 /// outlives it.
 pub trait PasswordStore {
-    /// Records `code`, a new [`CodeKind::ResetPassword`] code, and spends
-    /// (at `code.created_at`) every other unspent reset code of its user, in
-    /// one transaction: only the newest reset mail works.
-    ///
-    /// # Errors
-    /// MUST return [`StoreError::NotFound`] if the user does not exist;
-    /// nothing is written then.
-    fn store_reset_code(&self, code: &OneTimeCode) -> Result<(), StoreError>;
-
     /// The user a [`CodeKind::ResetPassword`] code belongs to, if the code
     /// is usable at `now` (unspent, `now < expires_at`); `None` otherwise,
     /// and for a code of another kind. Spends nothing: the caller checks
