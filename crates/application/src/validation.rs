@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use time::{Duration, OffsetDateTime};
 
 use crate::{
+    ClientInfo,
     error::{Fault, faults_from},
     mail,
     service::AuthService,
@@ -104,20 +105,19 @@ impl AuthService {
         validate_email(&*self.ports.store, code, self.now())
     }
 
-    /// Mails a new validation code to a pending account. Answers the same
-    /// whether or not the account exists, is pending, or the code is valid.
+    /// Mails a new validation code to a pending account, within the mail
+    /// limits; the older codes stop working. Answers the same whether or
+    /// not the account exists, is pending, the code is valid, or a limit
+    /// was reached.
     ///
     /// # Errors
     /// Only infrastructure failures.
-    pub fn resend_validation(&self, by: ResendBy) -> Result<(), Fault> {
+    pub fn resend_validation(&self, by: ResendBy, client: ClientInfo) -> Result<(), Fault> {
         let now = self.now();
         let Some(user) = pending_user(&*self.ports.store, by, now)? else {
             return Ok(());
         };
-        let ttl = self.policy.validation_code_ttl;
-        Ok(self
-            .codes(now)
-            .mail_validation(&*self.ports.mailer, &user, ttl)?)
+        Ok(self.send_validation(&user, &client.ip, now)?)
     }
 }
 
