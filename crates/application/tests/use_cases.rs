@@ -616,3 +616,39 @@ fn administration_needs_an_active_admin_who_keeps_their_own_rights() {
         UpdateUserError::NotFound
     );
 }
+
+#[test]
+fn mails_past_the_limit_are_skipped_until_the_window_slides() {
+    let policy = Policy {
+        max_mails_per_recipient: 2,
+        ..Policy::default()
+    };
+    let w = world_with(policy, 256, None);
+    let mails = || {
+        std::fs::read_to_string(w.dir.path().join("mailbox.jsonl"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    let forgot = || {
+        let email = Email::parse("ada@example.com").unwrap();
+        w.service
+            .forgot_password(email, ClientInfo::default())
+            .unwrap();
+    };
+    active(&w, "ada@example.com");
+    w.clock.advance(Duration::minutes(1));
+    forgot();
+    assert_eq!(mails(), 2, "the validation mail and one reset mail");
+    forgot();
+    assert_eq!(mails(), 2, "past the limit: skipped, without an error");
+    // Just past a window after it, the validation mail stops counting:
+    // one slot frees.
+    let window = Policy::default().mail_window;
+    w.clock
+        .advance(window - Duration::minutes(1) + Duration::seconds(1));
+    forgot();
+    assert_eq!(mails(), 3);
+    forgot();
+    assert_eq!(mails(), 3);
+}
