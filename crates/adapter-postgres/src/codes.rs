@@ -65,4 +65,17 @@ impl CodeStore for PgStore {
             save_user(conn, &user)
         })
     }
+
+    fn store_newest_code(&self, code: &OneTimeCode) -> Result<(), StoreError> {
+        self.transaction(|conn| {
+            // Locking the user makes concurrent requests take turns, so
+            // exactly one code, the newest, stays usable.
+            lock_user(conn, code.user_id)?;
+            spend_codes_of(conn, code.user_id, code.kind, code.created_at)?;
+            diesel::insert_into(one_time_codes::table)
+                .values(CodeRow::from_domain(code))
+                .execute(conn)?;
+            Ok(())
+        })
+    }
 }

@@ -69,11 +69,12 @@ diesel::table! {
 }
 
 diesel::table! {
-    login_failures (id) {
+    throttle_records (id) {
         id -> Int8,
-        account -> Text,
+        subject -> Text,
         ip -> Text,
         at -> Timestamptz,
+        purpose -> Text,
     }
 }
 
@@ -90,5 +91,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     refresh_tokens,
     one_time_codes,
-    login_failures,
+    throttle_records,
 );

@@ -1,13 +1,14 @@
-//! Failed-login counters.
+//! Throttle counters: failed logins, and mails sent on request.
 //!
-//! [`LoginThrottleStore::admit_login`] counts and records in one
-//! transaction that first takes two transaction-scoped advisory locks, one
-//! for the account and then one for the client address (always in that
-//! order, so two attempts never wait for each other crosswise). Attempts
-//! for one account, or from one address, therefore take turns from
-//! counting to recording, on every instance that shares the database;
-//! attempts that share neither run in parallel. The locks end with the
-//! transaction, so a lost connection cannot leave one behind.
+//! [`LoginThrottleStore::admit_login`] and [`MailThrottleStore::admit_mail`]
+//! count and record in one transaction that first takes two
+//! transaction-scoped advisory locks, one for the subject (the account, the
+//! recipient) and then one for the client address (always in that order, so
+//! two requests never wait for each other crosswise). Requests for one
+//! subject, or from one address, therefore take turns from counting to
+//! recording, on every instance that shares the database; requests that
+//! share neither run in parallel. The locks end with the transaction, so a
+//! lost connection cannot leave one behind.
 
 use diesel::{
     pg::Pg,
@@ -15,26 +16,48 @@ use diesel::{
     sql_query,
     sql_types::{Integer, Text},
 };
-use ports::{Admission, LoginThrottleStore, StoreError, ThrottleLimits};
+use ports::{
+    Admission, LoginThrottleStore, MailLimits, MailThrottleStore, StoreError, ThrottleLimits,
+};
 use time::OffsetDateTime;
 
-use crate::{error::Failure, rows::FailureRow, schema::login_failures, store::PgStore};
+use crate::{error::Failure, rows::ThrottleRow, schema::throttle_records, store::PgStore};
 
-/// What failures are counted by: an account or a client address.
+/// What is counted: failed logins, or mails sent.
+#[derive(Debug, Clone, Copy)]
+enum Purpose {
+    Login,
+    Mail,
+}
+
+impl Purpose {
+    /// The value of `throttle_records.purpose`.
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Mail => "mail",
+        }
+    }
+}
+
+/// What records are counted by: a subject (an account, a mail recipient)
+/// or a client address, within one purpose.
 #[derive(Debug, Clone, Copy)]
 enum Key<'a> {
-    Account(&'a str),
-    Ip(&'a str),
+    Subject(Purpose, &'a str),
+    Ip(Purpose, &'a str),
 }
 
 impl<'a> Key<'a> {
     /// The first int of the key's advisory lock `(namespace, hashtext(key))`:
-    /// accounts and addresses that hash alike never share a lock. (Two-int
+    /// keys of different kinds that hash alike never share a lock. (Two-int
     /// keys are a space apart from the one-bigint keys used elsewhere.)
     const fn lock_namespace(self) -> i32 {
         match self {
-            Self::Account(_) => 1,
-            Self::Ip(_) => 2,
+            Self::Subject(Purpose::Login, _) => 1,
+            Self::Ip(Purpose::Login, _) => 2,
+            Self::Subject(Purpose::Mail, _) => 3,
+            Self::Ip(Purpose::Mail, _) => 4,
         }
     }
 
@@ -42,7 +65,7 @@ impl<'a> Key<'a> {
     /// collision only makes two keys take turns.
     fn lock(self, conn: &mut PgConnection) -> Result<(), Failure> {
         let key = match self {
-            Self::Account(key) | Self::Ip(key) => key,
+            Self::Subject(_, key) | Self::Ip(_, key) => key,
         };
         sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
             .bind::<Integer, _>(self.lock_namespace())
@@ -51,22 +74,26 @@ impl<'a> Key<'a> {
         Ok(())
     }
 
-    /// The key's failures at or after `since`.
-    fn failures_since(self, since: OffsetDateTime) -> login_failures::BoxedQuery<'a, Pg> {
-        let failures = login_failures::table
-            .filter(login_failures::at.ge(since))
+    /// The key's records at or after `since`.
+    fn records_since(self, since: OffsetDateTime) -> throttle_records::BoxedQuery<'a, Pg> {
+        let records = throttle_records::table
+            .filter(throttle_records::at.ge(since))
             .into_boxed();
         match self {
-            Self::Account(account) => failures.filter(login_failures::account.eq(account)),
-            Self::Ip(ip) => failures.filter(login_failures::ip.eq(ip)),
+            Self::Subject(purpose, subject) => records
+                .filter(throttle_records::purpose.eq(purpose.as_str()))
+                .filter(throttle_records::subject.eq(subject)),
+            Self::Ip(purpose, ip) => records
+                .filter(throttle_records::purpose.eq(purpose.as_str()))
+                .filter(throttle_records::ip.eq(ip)),
         }
     }
 
     /// `None` while the key's count at or after `since` is under `limit`;
-    /// once it has reached it, the time of the failure whose leaving the
+    /// once it has reached it, the time of the record whose leaving the
     /// window brings the count back under (the `count - limit + 1`-th
-    /// oldest). A limit of zero is reached by no failure at all, and no
-    /// failure's leaving frees it: `at`, the attempt's own time, stands in.
+    /// oldest). A limit of zero is reached by no record at all, and no
+    /// record's leaving frees it: `at`, the request's own time, stands in.
     fn frees_at(
         self,
         conn: &mut PgConnection,
@@ -74,20 +101,46 @@ impl<'a> Key<'a> {
         limit: u32,
         at: OffsetDateTime,
     ) -> Result<Option<OffsetDateTime>, Failure> {
-        let count: i64 = self.failures_since(since).count().get_result(conn)?;
+        let count: i64 = self.records_since(since).count().get_result(conn)?;
         let limit = i64::from(limit);
         if count < limit {
             return Ok(None);
         }
         let leaving = self
-            .failures_since(since)
-            .select(login_failures::at)
-            .order(login_failures::at.asc())
+            .records_since(since)
+            .select(throttle_records::at)
+            .order(throttle_records::at.asc())
             .offset(count - limit)
             .first(conn)
             .optional()?;
         Ok(Some(leaving.unwrap_or(at)))
     }
+}
+
+/// Counts `subject`'s and `ip`'s records of `purpose` since `since` against
+/// their limits and, if both are under, records one at `at`, in the
+/// caller's transaction.
+fn admit(
+    conn: &mut PgConnection,
+    purpose: Purpose,
+    (subject, per_subject): (&str, u32),
+    (ip, per_ip): (&str, u32),
+    at: OffsetDateTime,
+    since: OffsetDateTime,
+) -> Result<Admission, Failure> {
+    let (by_subject, by_ip) = (Key::Subject(purpose, subject), Key::Ip(purpose, ip));
+    // Subject first, then address: the one order every caller uses.
+    by_subject.lock(conn)?;
+    by_ip.lock(conn)?;
+    let subject_frees = by_subject.frees_at(conn, since, per_subject, at)?;
+    let ip_frees = by_ip.frees_at(conn, since, per_ip, at)?;
+    if let Some(frees_at) = subject_frees.max(ip_frees) {
+        return Ok(Admission::Refused { frees_at });
+    }
+    diesel::insert_into(throttle_records::table)
+        .values(ThrottleRow::new(purpose.as_str(), subject, ip, at))
+        .execute(conn)?;
+    Ok(Admission::Admitted)
 }
 
 impl LoginThrottleStore for PgStore {
@@ -99,34 +152,65 @@ impl LoginThrottleStore for PgStore {
         since: OffsetDateTime,
         limits: ThrottleLimits,
     ) -> Result<Admission, StoreError> {
-        let (by_account, by_ip) = (Key::Account(account), Key::Ip(ip));
         self.transaction(|conn| {
-            // Account first, then address: the one order every caller uses.
-            by_account.lock(conn)?;
-            by_ip.lock(conn)?;
-            let account_frees = by_account.frees_at(conn, since, limits.per_account, at)?;
-            let ip_frees = by_ip.frees_at(conn, since, limits.per_ip, at)?;
-            if let Some(frees_at) = account_frees.max(ip_frees) {
-                return Ok(Admission::Refused { frees_at });
-            }
-            diesel::insert_into(login_failures::table)
-                .values(FailureRow::new(account, ip, at))
-                .execute(conn)?;
-            Ok(Admission::Admitted)
+            admit(
+                conn,
+                Purpose::Login,
+                (account, limits.per_account),
+                (ip, limits.per_ip),
+                at,
+                since,
+            )
         })
     }
 
     fn clear_failed_logins(&self, account: &str, before: OffsetDateTime) -> Result<(), StoreError> {
         self.with_conn(|conn| {
             diesel::delete(
-                login_failures::table.filter(
-                    login_failures::account
-                        .eq(account)
-                        .or(login_failures::at.lt(before)),
-                ),
+                throttle_records::table
+                    .filter(throttle_records::purpose.eq(Purpose::Login.as_str()))
+                    .filter(
+                        throttle_records::subject
+                            .eq(account)
+                            .or(throttle_records::at.lt(before)),
+                    ),
             )
             .execute(conn)?;
             Ok(())
+        })
+    }
+}
+
+impl MailThrottleStore for PgStore {
+    fn admit_mail(
+        &self,
+        recipient: &str,
+        ip: &str,
+        at: OffsetDateTime,
+        since: OffsetDateTime,
+        limits: MailLimits,
+    ) -> Result<Admission, StoreError> {
+        // Forgetting what left the window is a statement of its own: in the
+        // admitting transaction its row locks would be held while waiting
+        // for the advisory locks.
+        self.with_conn(|conn| {
+            diesel::delete(
+                throttle_records::table
+                    .filter(throttle_records::purpose.eq(Purpose::Mail.as_str()))
+                    .filter(throttle_records::at.lt(since)),
+            )
+            .execute(conn)?;
+            Ok(())
+        })?;
+        self.transaction(|conn| {
+            admit(
+                conn,
+                Purpose::Mail,
+                (recipient, limits.per_recipient),
+                (ip, limits.per_ip),
+                at,
+                since,
+            )
         })
     }
 }

@@ -2,14 +2,14 @@
 
 use diesel::prelude::*;
 use domain::{CodeKind, PasswordHash, SecretDigest, SessionId, User, UserId};
-use ports::{OneTimeCode, PasswordStore, StoreError};
+use ports::{PasswordStore, StoreError};
 use time::OffsetDateTime;
 
 use crate::{
     codes::spend,
     error::Failure,
     queries::{lock_user, revoke_sessions_of, save_password_hash, save_user, spend_codes_of},
-    rows::{CodeRow, UserRow},
+    rows::UserRow,
     schema::{Id, Instant, one_time_codes, users},
     store::SqliteStore,
 };
@@ -25,19 +25,6 @@ fn code_holder(conn: &mut SqliteConnection, digest: &SecretDigest) -> Result<Use
 }
 
 impl PasswordStore for SqliteStore {
-    fn store_reset_code(&self, code: &OneTimeCode) -> Result<(), StoreError> {
-        self.transaction(|conn| {
-            // The transaction's write lock makes concurrent requests take
-            // turns, so exactly one code, the newest, stays usable.
-            lock_user(conn, code.user_id)?;
-            spend_codes_of(conn, code.user_id, CodeKind::ResetPassword, code.created_at)?;
-            diesel::insert_into(one_time_codes::table)
-                .values(CodeRow::from_domain(code))
-                .execute(conn)?;
-            Ok(())
-        })
-    }
-
     fn reset_code_user(
         &self,
         digest: &SecretDigest,

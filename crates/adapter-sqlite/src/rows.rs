@@ -15,8 +15,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::schema::{
-    Id, Instant, login_failures, memberships, one_time_codes, organizations, refresh_tokens,
-    sessions, users,
+    Id, Instant, memberships, one_time_codes, organizations, refresh_tokens, sessions,
+    throttle_records, users,
 };
 
 /// A row of `users`.
@@ -300,19 +300,26 @@ impl CodeRow {
     }
 }
 
-/// A new row of `login_failures`.
+/// A new row of `throttle_records`.
 #[derive(Insertable)]
-#[diesel(table_name = login_failures, check_for_backend(Sqlite))]
-pub(crate) struct FailureRow<'a> {
-    account: &'a str,
+#[diesel(table_name = throttle_records, check_for_backend(Sqlite))]
+pub(crate) struct ThrottleRow<'a> {
+    purpose: &'a str,
+    subject: &'a str,
     ip: &'a str,
     #[diesel(serialize_as = Instant)]
     at: OffsetDateTime,
 }
 
-impl<'a> FailureRow<'a> {
-    /// A failed login for `account` from `ip` at `at`.
-    pub(crate) fn new(account: &'a str, ip: &'a str, at: OffsetDateTime) -> Self {
-        Self { account, ip, at }
+impl<'a> ThrottleRow<'a> {
+    /// A record of `purpose` (a failed login, a mail) for `subject` from
+    /// `ip` at `at`.
+    pub(crate) fn new(purpose: &'a str, subject: &'a str, ip: &'a str, at: OffsetDateTime) -> Self {
+        Self {
+            purpose,
+            subject,
+            ip,
+            at,
+        }
     }
 }

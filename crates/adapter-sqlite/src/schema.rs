@@ -187,11 +187,12 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::schema::Micros;
 
-    login_failures (id) {
+    throttle_records (id) {
         id -> BigInt,
-        account -> Text,
+        subject -> Text,
         ip -> Text,
         at -> Micros,
+        purpose -> Text,
     }
 }
 
@@ -208,7 +209,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     refresh_tokens,
     one_time_codes,
-    login_failures,
+    throttle_records,
 );
 
 #[cfg(test)]

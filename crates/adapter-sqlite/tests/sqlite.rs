@@ -73,7 +73,7 @@ fn accepts_every_url_form() {
     ];
     for (url, file) in cases {
         let store = SqliteStore::connect(&url, 2).unwrap();
-        assert_eq!(store.migrate().unwrap().len(), 1, "{url}");
+        assert_eq!(store.migrate().unwrap().len(), 2, "{url}");
         store.ping().unwrap();
         assert!(file.is_file(), "{url} did not create {}", file.display());
         assert_eq!(
@@ -124,7 +124,10 @@ fn migrating_twice_is_a_no_op() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("authd.db").display());
     let store = SqliteStore::connect(&url, 2).unwrap();
-    assert_eq!(store.migrate().unwrap(), vec!["20261121000001".to_owned()]);
+    assert_eq!(
+        store.migrate().unwrap(),
+        vec!["20261121000001".to_owned(), "20261201000001".to_owned()]
+    );
     assert!(store.migrate().unwrap().is_empty());
     drop(store);
     let again = SqliteStore::connect(&url, 2).unwrap();

@@ -9,6 +9,7 @@ mod error;
 mod login;
 mod logout;
 mod mail;
+mod mail_limits;
 mod passwords;
 mod profile;
 mod refresh;

@@ -1,6 +1,6 @@
 //! Logging in, with throttling of failed attempts.
 
-use domain::{CodeKind, LoginIdentifier, SecretDigest, Session, SessionId, User, UserStatus};
+use domain::{CodeKind, LoginIdentifier, Session, SessionId, User, UserStatus};
 use ports::{
     Admission, HasherError, LoginThrottleStore, PasswordCheck, PasswordHasher, SessionStore,
     StoreError, ThrottleLimits, TokenError, UserStore,
@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use crate::{
     error::{Fault, faults_from},
+    mail_limits::digest_hex,
     service::{AuthService, Policy},
     tokens::{Tokens, grant, new_refresh_token},
 };
@@ -221,15 +222,7 @@ pub(crate) fn admit<E: From<StoreError> + From<Throttled>>(
 fn throttle_key(user: Option<&User>, identifier: &str) -> String {
     match user {
         Some(user) => account_key(user),
-        None => {
-            let digest = SecretDigest::of(&identifier.trim().to_lowercase());
-            let hex: String = digest
-                .as_bytes()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            format!("unknown:{hex}")
-        }
+        None => format!("unknown:{}", digest_hex(&identifier.trim().to_lowercase())),
     }
 }
 

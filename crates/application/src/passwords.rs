@@ -4,8 +4,8 @@ use domain::{
     CodeKind, Email, LoginIdentifier, Password, PasswordError, SecretDigest, User, UserId,
 };
 use ports::{
-    HasherError, LoginThrottleStore, OneTimeCode, PasswordCheck, PasswordHasher, PasswordStore,
-    StoreError, UserStore,
+    CodeStore, HasherError, LoginThrottleStore, OneTimeCode, PasswordCheck, PasswordHasher,
+    PasswordStore, StoreError, UserStore,
 };
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
@@ -100,12 +100,13 @@ impl AuthService {
     }
 
     /// Mails a password-reset code to the account with this address, if
-    /// there is one; older reset codes of the account stop working.
-    /// Answers the same whether or not the account exists.
+    /// there is one and the mail limits allow; older reset codes of the
+    /// account stop working. Answers the same whether or not the account
+    /// exists or a limit was reached.
     ///
     /// # Errors
     /// Only infrastructure failures.
-    pub fn forgot_password(&self, email: Email) -> Result<(), Fault> {
+    pub fn forgot_password(&self, email: Email, client: ClientInfo) -> Result<(), Fault> {
         let now = self.now();
         let Some(user) = self
             .ports
@@ -114,6 +115,9 @@ impl AuthService {
         else {
             return Ok(());
         };
+        if !self.admit_mail(&user.email, &client.ip, now, "reset")? {
+            return Ok(());
+        }
         let ttl = self.policy.reset_code_ttl;
         let secret = self.ports.secrets.secret();
         let code = reset_code(user.id, &secret, now, now + ttl);
@@ -199,10 +203,10 @@ fn check_current_password(
 /// Stores a new reset code, voiding the older ones; `false` if the account
 /// went away meanwhile (as if it never existed).
 fn store_reset_code(
-    store: &(impl PasswordStore + ?Sized),
+    store: &(impl CodeStore + ?Sized),
     code: &OneTimeCode,
 ) -> Result<bool, StoreError> {
-    match store.store_reset_code(code) {
+    match store.store_newest_code(code) {
         Ok(()) => Ok(true),
         Err(StoreError::NotFound) => Ok(false),
         Err(e) => Err(e),

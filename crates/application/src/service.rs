@@ -57,6 +57,13 @@ pub struct Policy {
     /// How long a session may live from its login, however often it is
     /// refreshed.
     pub session_max_age: Duration,
+    /// Mails (sign-up, resend, forgot) one recipient may be sent within
+    /// `mail_window`; past it they are skipped.
+    pub max_mails_per_recipient: u32,
+    /// Mails one client address may cause within `mail_window`.
+    pub max_mails_per_ip: u32,
+    /// The mail-limit window.
+    pub mail_window: Duration,
 }
 
 impl Policy {
@@ -81,6 +88,9 @@ impl Default for Policy {
             max_failed_logins_per_ip: 20,
             lockout: Duration::minutes(15),
             session_max_age: Duration::days(90),
+            max_mails_per_recipient: 5,
+            max_mails_per_ip: 20,
+            mail_window: Duration::hours(1),
         }
     }
 }

@@ -8,6 +8,7 @@ use ports::{HasherError, PasswordHasher, StoreError, UserStore};
 use time::OffsetDateTime;
 
 use crate::{
+    ClientInfo,
     error::{Fault, faults_from},
     service::AuthService,
 };
@@ -50,7 +51,7 @@ impl AuthService {
     ///
     /// # Errors
     /// See [`SignupError`].
-    pub fn signup(&self, req: SignupRequest) -> Result<User, SignupError> {
+    pub fn signup(&self, req: SignupRequest, client: ClientInfo) -> Result<User, SignupError> {
         let new = NewUser {
             email: req.email,
             username: req.username,
@@ -70,9 +71,9 @@ impl AuthService {
             req.organization_name,
             now,
         )?;
-        let ttl = self.policy.validation_code_ttl;
-        self.codes(now)
-            .mail_validation(&*self.ports.mailer, &user, ttl)?;
+        // Past the mail limits the account is still created; the user can
+        // ask for the mail again later.
+        self.send_validation(&user, &client.ip, now)?;
         tracing::info!(user_id = %user.id, "user signed up");
         Ok(user)
     }

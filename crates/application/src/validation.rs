@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use time::{Duration, OffsetDateTime};
 
 use crate::{
+    ClientInfo,
     error::{Fault, faults_from},
     mail,
     service::AuthService,
@@ -42,6 +43,20 @@ pub(crate) struct Codes<'a> {
 }
 
 impl Codes<'_> {
+    /// A new secret, and the code that stores its digest, of `kind` for
+    /// `user`, living `ttl` from now.
+    fn make(&self, user: UserId, kind: CodeKind, ttl: Duration) -> (SecretString, OneTimeCode) {
+        let secret = self.secrets.secret();
+        let code = OneTimeCode {
+            digest: SecretDigest::of(secret.expose_secret()),
+            kind,
+            user_id: user,
+            created_at: self.now,
+            expires_at: self.now + ttl,
+        };
+        (secret, code)
+    }
+
     /// Makes, stores and returns a new code of `kind` for `user`.
     pub(crate) fn issue(
         &self,
@@ -49,27 +64,22 @@ impl Codes<'_> {
         kind: CodeKind,
         ttl: Duration,
     ) -> Result<SecretString, StoreError> {
-        let secret = self.secrets.secret();
-        self.store.store_code(&OneTimeCode {
-            digest: SecretDigest::of(secret.expose_secret()),
-            kind,
-            user_id: user,
-            created_at: self.now,
-            expires_at: self.now + ttl,
-        })?;
+        let (secret, code) = self.make(user, kind, ttl);
+        self.store.store_code(&code)?;
         Ok(secret)
     }
 
-    /// Mails `user` a fresh validation code that lives `ttl`. A mail
-    /// failure is logged, not returned: the account exists and the user
-    /// can ask again.
+    /// Mails `user` a fresh validation code that lives `ttl`; the user's
+    /// older validation codes stop working. A mail failure is logged, not
+    /// returned: the account exists and the user can ask again.
     pub(crate) fn mail_validation(
         &self,
         mailer: &dyn Mailer,
         user: &User,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let code = self.issue(user.id, CodeKind::ValidateEmail, ttl)?;
+        let (code, stored) = self.make(user.id, CodeKind::ValidateEmail, ttl);
+        self.store.store_newest_code(&stored)?;
         if let Err(e) = mailer.send(&mail::validation(user, code, ttl, self.now)) {
             tracing::error!(error = %e, user_id = %user.id, "validation mail not sent");
         }
@@ -95,20 +105,19 @@ impl AuthService {
         validate_email(&*self.ports.store, code, self.now())
     }
 
-    /// Mails a new validation code to a pending account. Answers the same
-    /// whether or not the account exists, is pending, or the code is valid.
+    /// Mails a new validation code to a pending account, within the mail
+    /// limits; the older codes stop working. Answers the same whether or
+    /// not the account exists, is pending, the code is valid, or a limit
+    /// was reached.
     ///
     /// # Errors
     /// Only infrastructure failures.
-    pub fn resend_validation(&self, by: ResendBy) -> Result<(), Fault> {
+    pub fn resend_validation(&self, by: ResendBy, client: ClientInfo) -> Result<(), Fault> {
         let now = self.now();
         let Some(user) = pending_user(&*self.ports.store, by, now)? else {
             return Ok(());
         };
-        let ttl = self.policy.validation_code_ttl;
-        Ok(self
-            .codes(now)
-            .mail_validation(&*self.ports.mailer, &user, ttl)?)
+        Ok(self.send_validation(&user, &client.ip, now)?)
     }
 }
 

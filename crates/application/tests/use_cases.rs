@@ -127,15 +127,18 @@ fn signup(w: &World, email: &str) {
     let email = Email::parse(email).unwrap();
     let password = Password::new(SecretString::from(PASSWORD), &[email.as_str()]).unwrap();
     w.service
-        .signup(SignupRequest {
-            email,
-            password,
-            first_name: PersonName::parse("Ada").unwrap(),
-            last_name: PersonName::parse("Lovelace").unwrap(),
-            username: None,
-            phone: None,
-            organization_name: None,
-        })
+        .signup(
+            SignupRequest {
+                email,
+                password,
+                first_name: PersonName::parse("Ada").unwrap(),
+                last_name: PersonName::parse("Lovelace").unwrap(),
+                username: None,
+                phone: None,
+                organization_name: None,
+            },
+            ClientInfo::default(),
+        )
         .unwrap();
 }
 
@@ -221,7 +224,7 @@ fn status_is_revealed_only_after_the_password() {
         panic!("expected account-not-validated");
     };
     w.service
-        .resend_validation(ResendBy::Code(resend_code))
+        .resend_validation(ResendBy::Code(resend_code), ClientInfo::default())
         .unwrap();
     w.service.validate_email(&last_code(&w)).unwrap();
     let user = login(&w, "ada@example.com", PASSWORD).unwrap().user;
@@ -532,7 +535,9 @@ fn a_reset_code_works_for_the_reset_code_lifetime() {
     active(&w, "ada@example.com");
     let forgot = || {
         let email = Email::parse("ada@example.com").unwrap();
-        w.service.forgot_password(email).unwrap();
+        w.service
+            .forgot_password(email, ClientInfo::default())
+            .unwrap();
         SecretString::from(last_code(&w))
     };
     let new_password = || SecretString::from("purple mountains drink quietly");
@@ -610,4 +615,40 @@ fn administration_needs_an_active_admin_who_keeps_their_own_rights() {
             .update_user_by_email(&Admin::console(), &email("nobody@example.com"), &off),
         UpdateUserError::NotFound
     );
+}
+
+#[test]
+fn mails_past_the_limit_are_skipped_until_the_window_slides() {
+    let policy = Policy {
+        max_mails_per_recipient: 2,
+        ..Policy::default()
+    };
+    let w = world_with(policy, 256, None);
+    let mails = || {
+        std::fs::read_to_string(w.dir.path().join("mailbox.jsonl"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    let forgot = || {
+        let email = Email::parse("ada@example.com").unwrap();
+        w.service
+            .forgot_password(email, ClientInfo::default())
+            .unwrap();
+    };
+    active(&w, "ada@example.com");
+    w.clock.advance(Duration::minutes(1));
+    forgot();
+    assert_eq!(mails(), 2, "the validation mail and one reset mail");
+    forgot();
+    assert_eq!(mails(), 2, "past the limit: skipped, without an error");
+    // Just past a window after it, the validation mail stops counting:
+    // one slot frees.
+    let window = Policy::default().mail_window;
+    w.clock
+        .advance(window - Duration::minutes(1) + Duration::seconds(1));
+    forgot();
+    assert_eq!(mails(), 3);
+    forgot();
+    assert_eq!(mails(), 3);
 }

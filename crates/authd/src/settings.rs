@@ -266,6 +266,13 @@ pub struct SecuritySettings {
     pub argon2_iterations: NonZeroU32,
     /// argon2id lanes.
     pub argon2_parallelism: NonZeroU32,
+    /// Mails (sign-up, resend, forgot) one recipient may be sent within
+    /// `mail_window_seconds`; past it they are skipped, the answers unchanged.
+    pub max_mails_per_recipient: NonZeroU32,
+    /// Mails one client address may cause within `mail_window_seconds`.
+    pub max_mails_per_ip: NonZeroU32,
+    /// The mail-limit window.
+    pub mail_window_seconds: NonZeroU32,
 }
 
 impl Default for SecuritySettings {
@@ -279,6 +286,9 @@ impl Default for SecuritySettings {
             argon2_memory_kib: positive(hash.memory_kib),
             argon2_iterations: positive(hash.iterations),
             argon2_parallelism: positive(hash.parallelism),
+            max_mails_per_recipient: positive(policy.max_mails_per_recipient),
+            max_mails_per_ip: positive(policy.max_mails_per_ip),
+            mail_window_seconds: positive(whole_seconds(policy.mail_window)),
         }
     }
 }
@@ -361,6 +371,9 @@ impl Settings {
             max_failed_logins_per_ip: s.max_failed_logins_per_ip.get(),
             lockout: seconds(s.lockout_seconds.get()),
             session_max_age: seconds(t.session_max_age_seconds.get()),
+            max_mails_per_recipient: s.max_mails_per_recipient.get(),
+            max_mails_per_ip: s.max_mails_per_ip.get(),
+            mail_window: seconds(s.mail_window_seconds.get()),
         }
     }
 
@@ -494,6 +507,9 @@ mod tests {
             ("security", "argon2_iterations"),
             ("security", "argon2_parallelism"),
             ("tokens", "session_max_age_seconds"),
+            ("security", "max_mails_per_recipient"),
+            ("security", "max_mails_per_ip"),
+            ("security", "mail_window_seconds"),
         ] {
             let message = refusal(&format!("[{section}]\n{key} = 0\n"));
             assert!(message.contains(&format!("{section}.{key}")), "{message}");

@@ -21,4 +21,5 @@ pub use store::{
     OrganizationStore, PasswordStore, Rotation, SessionStore, Store, StoreError, Successor,
     ThrottleLimits, UniqueField, UserAdminStore, UserStore,
 };
+pub use store::{MailLimits, MailThrottleStore};
 pub use tokens::{PublicJwk, TokenError, TokenIssuer};

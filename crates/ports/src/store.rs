@@ -157,11 +157,12 @@ pub struct ThrottleLimits {
     pub per_ip: u32,
 }
 
-/// Whether a login attempt may go ahead.
+/// Whether a login attempt (or a mail, for [`MailThrottleStore`]) may go
+/// ahead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
     /// It may: a failure is now recorded for it, which a successful login
-    /// clears.
+    /// clears (for a mail: the mail is recorded).
     Admitted,
     /// It may not; nothing was recorded. `frees_at` is when the limits that
     /// were reached free a slot: for each such limit, the time of the
@@ -270,6 +271,16 @@ pub trait CodeStore {
         digest: &SecretDigest,
         now: OffsetDateTime,
     ) -> Result<User, StoreError>;
+
+    /// Records `code` and spends (at `code.created_at`) every other unspent
+    /// code of its kind and user, in one transaction: only the newest mailed
+    /// code of a kind (reset, validation) works. Concurrent calls for one
+    /// user take turns, so exactly one code, the newest, stays usable.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] if the user does not exist;
+    /// nothing is written then.
+    fn store_newest_code(&self, code: &OneTimeCode) -> Result<(), StoreError>;
 }
 
 /// Login sessions and their rotating refresh tokens.
@@ -407,6 +418,7 @@ pub trait Store:
     + LoginThrottleStore
     + PasswordStore
     + UserAdminStore
+    + MailThrottleStore
     + Send
     + Sync
 {
@@ -422,15 +434,6 @@ pub trait Store:
 /// and revokes sessions, so that nothing granted under the old password
 /// outlives it.
 pub trait PasswordStore {
-    /// Records `code`, a new [`CodeKind::ResetPassword`] code, and spends
-    /// (at `code.created_at`) every other unspent reset code of its user, in
-    /// one transaction: only the newest reset mail works.
-    ///
-    /// # Errors
-    /// MUST return [`StoreError::NotFound`] if the user does not exist;
-    /// nothing is written then.
-    fn store_reset_code(&self, code: &OneTimeCode) -> Result<(), StoreError>;
-
     /// The user a [`CodeKind::ResetPassword`] code belongs to, if the code
     /// is usable at `now` (unspent, `now < expires_at`); `None` otherwise,
     /// and for a code of another kind. Spends nothing: the caller checks
@@ -474,4 +477,42 @@ pub trait PasswordStore {
         hash: &PasswordHash,
         now: OffsetDateTime,
     ) -> Result<User, StoreError>;
+}
+
+/// The limits of mail sending, within one window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailLimits {
+    /// Mails one recipient may be sent in the window.
+    pub per_recipient: u32,
+    /// Mails one client address may cause in the window.
+    pub per_ip: u32,
+}
+
+/// Counters of the mails sent on request (sign-up, resend, forgot), shared
+/// by every instance on the same database, so that nobody can use the
+/// service to flood a mailbox. The same machinery as
+/// [`LoginThrottleStore`], counting mails instead of failures.
+pub trait MailThrottleStore {
+    /// Decides, and records, a mail to `recipient` (a bounded key that
+    /// names a normalised address without holding it) asked for from
+    /// client address `ip` at `at`, counting the mails recorded at or after
+    /// `since`; older records of mails are forgotten.
+    ///
+    /// If the recipient's count has reached `limits.per_recipient`, or the
+    /// address's has reached `limits.per_ip`, nothing is recorded and
+    /// [`Admission::Refused`] is returned. Otherwise the mail is recorded
+    /// and [`Admission::Admitted`] is returned.
+    ///
+    /// Counting and recording are one atomic step: of concurrent requests
+    /// for one recipient (or from one address), never more are admitted
+    /// than the limit allows. Mails and failed logins never count toward
+    /// each other's limits.
+    fn admit_mail(
+        &self,
+        recipient: &str,
+        ip: &str,
+        at: OffsetDateTime,
+        since: OffsetDateTime,
+        limits: MailLimits,
+    ) -> Result<Admission, StoreError>;
 }

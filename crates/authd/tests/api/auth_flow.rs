@@ -50,7 +50,7 @@ fn resend_answers_the_same_for_everyone(app: TestApp) {
     assert_eq!(body["detail"], "resend_code or email is required");
     let res = app.post_json("/api/v1/auth/validate/resend", &json!({ "email": "bad" }));
     assert_problem(res, 422, "validation-failed");
-    // Either code validates until one is used.
+    // The newest code validates.
     let res = app.post_json("/api/v1/auth/validate", &json!({ "code": second }));
     assert_eq!(res.status(), 200);
 }

@@ -7,6 +7,7 @@ mod auth_flow;
 mod cli;
 mod errors;
 mod login;
+mod mail_limits;
 mod passwords;
 mod refresh_grace;
 mod scale;

@@ -21,7 +21,9 @@ use crate::{
 operation_errors!(SignupErrors: JsonBody<SignupBody>, FieldRules, SignupError);
 
 /// Sign up: creates a pending account and its organization, mails a
-/// validation code.
+/// validation code. Past the mail limits (per recipient and per client
+/// address, `security.max_mails_*`) the account is still created and the
+/// answer is the same; only the mail is skipped.
 #[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", request_body = SignupBody,
     responses(
         (status = 201, description = "Account created, pending validation", body = UserDto),
@@ -29,12 +31,13 @@ operation_errors!(SignupErrors: JsonBody<SignupBody>, FieldRules, SignupError);
     ))]
 pub(crate) async fn signup(
     svc: Service,
+    client: Client,
     body: JsonBody<SignupBody>,
 ) -> Result<HttpResponse, ApiError> {
     // The password strength estimate is CPU work: off the worker, too.
     let user = blocking(move || -> Result<_, ApiError> {
         let request = body.0.try_into_domain()?;
-        svc.signup(request).map_err(SignupErrors::fail)
+        svc.signup(request, client.0).map_err(SignupErrors::fail)
     })
     .await?;
     Ok(HttpResponse::Created().json(UserDto::from(user)))
@@ -60,7 +63,9 @@ pub(crate) async fn validate(
 // The mail goes out after the answer: its failures are logged, not answered.
 operation_errors!(ResendErrors: JsonBody<ResendBody>, FieldRules);
 
-/// Ask for a new validation mail. Answers 202 whether or not the account exists.
+/// Ask for a new validation mail; the older validation codes stop working.
+/// Answers 202 whether or not the account exists, and past the mail limits
+/// (which send nothing).
 #[utoipa::path(post, path = "/api/v1/auth/validate/resend", tag = "auth", request_body = ResendBody,
     responses(
         (status = 202, description = "Accepted"),
@@ -69,6 +74,7 @@ operation_errors!(ResendErrors: JsonBody<ResendBody>, FieldRules);
 pub(crate) async fn resend(
     svc: Service,
     background: web::Data<Background>,
+    client: Client,
     body: JsonBody<ResendBody>,
 ) -> Result<HttpResponse, ApiError> {
     let by = body.0.try_into_domain().ok_or_else(|| {
@@ -76,7 +82,9 @@ pub(crate) async fn resend(
     })??;
     // Answer before doing the work: how long a lookup and a mail take
     // would otherwise tell whether the address has a pending account.
-    background.spawn("validation mail", move || svc.resend_validation(by));
+    background.spawn("validation mail", move || {
+        svc.resend_validation(by, client.0)
+    });
     Ok(HttpResponse::Accepted().finish())
 }
 

@@ -52,8 +52,9 @@ pub(crate) async fn change_password(
 operation_errors!(ForgotPasswordErrors: JsonBody<ForgotPasswordBody>, FieldRules);
 
 /// Ask for a password-reset mail. Answers 202 whether or not the account
-/// exists; the mailed code works for `tokens.reset_code_ttl_seconds` and
-/// voids the codes mailed before it.
+/// exists, and past the mail limits (which send nothing); the mailed code
+/// works for `tokens.reset_code_ttl_seconds` and voids the codes mailed
+/// before it.
 #[utoipa::path(post, path = "/api/v1/auth/password/forgot", tag = "auth",
     request_body = ForgotPasswordBody,
     responses(
@@ -63,13 +64,14 @@ operation_errors!(ForgotPasswordErrors: JsonBody<ForgotPasswordBody>, FieldRules
 pub(crate) async fn forgot_password(
     svc: Service,
     background: web::Data<Background>,
+    client: Client,
     body: JsonBody<ForgotPasswordBody>,
 ) -> Result<HttpResponse, ApiError> {
     // A malformed address is refused for its shape alone, before any lookup.
     let email = body.0.try_into_domain()?;
     // Answer before doing the work: how long a lookup and a mail take
     // would otherwise tell whether the address has an account.
-    background.spawn("reset mail", move || svc.forgot_password(email));
+    background.spawn("reset mail", move || svc.forgot_password(email, client.0));
     Ok(HttpResponse::Accepted().finish())
 }
 

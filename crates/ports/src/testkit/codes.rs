@@ -23,6 +23,8 @@ macro_rules! __contract_checks_codes {
             validate_email_keeps_an_inactive_user_inactive,
             validate_email_spends_the_other_validation_codes,
             validate_email_with_an_unusable_code_changes_nothing,
+            store_newest_code_spends_the_older_codes_of_its_kind,
+            store_newest_code_for_an_unknown_user_is_not_found,
         }
     };
 }
@@ -181,4 +183,40 @@ pub fn validate_email_with_an_unusable_code_changes_nothing(store: &dyn Store) {
             .expect("consume_code"),
         pending
     );
+}
+
+/// A new code spends the user's older codes of its kind (reset or
+/// validation), but neither other kinds of code nor other users' codes.
+pub fn store_newest_code_spends_the_older_codes_of_its_kind(store: &dyn Store) {
+    let user = signed_up(store, "ada@example.com");
+    let other_user = signed_up(store, "bob@example.com");
+    for (kind, other_kind) in [
+        (CodeKind::ResetPassword, CodeKind::ValidateEmail),
+        (CodeKind::ValidateEmail, CodeKind::ResetPassword),
+    ] {
+        let newest_of = |user, secret: &str| {
+            let code = code(user, kind, secret, at(3600));
+            store.store_newest_code(&code).expect("store_newest_code");
+            code
+        };
+        let older = newest_of(&user, &format!("older-{kind:?}"));
+        let other = stored_code(store, &user, other_kind, &format!("other-{kind:?}"));
+        let others = newest_of(&other_user, &format!("others-{kind:?}"));
+        let newest = newest_of(&user, &format!("newest-{kind:?}"));
+        let usable = |code: &crate::OneTimeCode| {
+            store.consume_code(&code.digest, code.kind, at(100)).is_ok()
+        };
+        assert!(!usable(&older), "the older {kind:?} code is spent");
+        assert!(usable(&newest), "{kind:?}");
+        assert!(usable(&other), "{kind:?}");
+        assert!(usable(&others), "{kind:?}");
+    }
+}
+
+/// `store_newest_code` for a user that does not exist is `NotFound`.
+pub fn store_newest_code_for_an_unknown_user_is_not_found(store: &dyn Store) {
+    let ghost = new_user("ghost@example.com", None, None);
+    for kind in [CodeKind::ResetPassword, CodeKind::ValidateEmail] {
+        assert_not_found(store.store_newest_code(&code(&ghost, kind, "c", at(60))));
+    }
 }

@@ -26,6 +26,7 @@ mod admin;
 mod codes;
 mod fixtures;
 mod health;
+mod mail_throttle;
 mod organizations;
 mod passwords;
 mod races;
@@ -38,6 +39,7 @@ pub use admin::*;
 pub use codes::*;
 pub use fixtures::T0;
 pub use health::*;
+pub use mail_throttle::*;
 pub use organizations::*;
 pub use passwords::*;
 pub use races::*;
@@ -82,6 +84,7 @@ macro_rules! store_contract_tests {
         $crate::__contract_checks_session_management! { $($mode)* }
         $crate::__contract_checks_passwords! { $($mode)* }
         $crate::__contract_checks_admin! { $($mode)* }
+        $crate::__contract_checks_mail_throttle! { $($mode)* }
     };
     (@tests $fixture:expr; $module:ident: $($check:ident),+ $(,)?) => {
         $(

@@ -19,8 +19,6 @@ use crate::{OneTimeCode, Store};
 macro_rules! __contract_checks_passwords {
     ($($mode:tt)*) => {
         $crate::store_contract_tests! { $($mode)* passwords:
-            store_reset_code_spends_the_older_reset_codes,
-            store_reset_code_for_an_unknown_user_is_not_found,
             reset_code_user_names_the_holder_without_spending,
             reset_code_user_is_none_for_an_unusable_code,
             change_password_replaces_the_hash_and_keeps_one_session,
@@ -49,10 +47,10 @@ fn active(store: &dyn Store, email: &str) -> User {
     user
 }
 
-/// Stores a reset code usable for an hour through `store_reset_code`.
+/// Stores a reset code usable for an hour through `store_newest_code`.
 fn reset_code(store: &dyn Store, user: &User, secret: &str) -> OneTimeCode {
     let code = code(user, CodeKind::ResetPassword, secret, at(3600));
-    store.store_reset_code(&code).expect("store_reset_code");
+    store.store_newest_code(&code).expect("store_newest_code");
     code
 }
 
@@ -78,27 +76,6 @@ fn unusable_reset_codes(store: &dyn Store, user: &User) -> [SecretDigest; 4] {
 /// Whether a reset code can still be spent at `at(100)` (spending it).
 fn usable(store: &dyn Store, code: &OneTimeCode) -> bool {
     store.consume_code(&code.digest, code.kind, at(100)).is_ok()
-}
-
-/// A new reset code spends the user's older reset codes, but neither other
-/// kinds of code nor other users' reset codes.
-pub fn store_reset_code_spends_the_older_reset_codes(store: &dyn Store) {
-    let user = signed_up(store, "ada@example.com");
-    let other_user = signed_up(store, "bob@example.com");
-    let older = reset_code(store, &user, "older");
-    let validation = stored_code(store, &user, CodeKind::ValidateEmail, "validate");
-    let others = reset_code(store, &other_user, "others");
-    let newest = reset_code(store, &user, "newest");
-    assert!(!usable(store, &older), "the older code is spent");
-    assert!(usable(store, &newest));
-    assert!(usable(store, &validation));
-    assert!(usable(store, &others));
-}
-
-/// `store_reset_code` for a user that does not exist is `NotFound`.
-pub fn store_reset_code_for_an_unknown_user_is_not_found(store: &dyn Store) {
-    let ghost = new_user("ghost@example.com", None, None);
-    assert_not_found(store.store_reset_code(&code(&ghost, CodeKind::ResetPassword, "c", at(60))));
 }
 
 /// `reset_code_user` names the user of a usable reset code, as stored,
@@ -311,7 +288,7 @@ pub fn concurrent_password_writes_of_one_user_all_complete(store: &dyn Store) {
             .reset_password(&first.digest, &new_hash(), at(60))
             .map(drop),
         1 => store.change_password(user.id, &new_hash(), session.id, at(60)),
-        _ => store.store_reset_code(&code(
+        _ => store.store_newest_code(&code(
             &user,
             CodeKind::ResetPassword,
             &format!("new-{i}"),

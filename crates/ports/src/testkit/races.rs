@@ -37,7 +37,7 @@ pub(super) const RACERS: usize = 8;
 
 /// How many threads the login-throttle races start: well beyond the limit
 /// they race for, and beyond a small connection pool.
-const THROTTLE_RACERS: usize = 16;
+pub(super) const THROTTLE_RACERS: usize = 16;
 
 /// Runs `attempt(i)` on `threads` threads released at once, and returns
 /// the results in thread order.

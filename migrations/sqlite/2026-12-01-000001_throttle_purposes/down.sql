@@ -1,0 +1,10 @@
+DELETE FROM throttle_records WHERE purpose <> 'login';
+DROP INDEX throttle_records_subject_at_idx;
+DROP INDEX throttle_records_ip_at_idx;
+DROP INDEX throttle_records_at_idx;
+ALTER TABLE throttle_records DROP COLUMN purpose;
+ALTER TABLE throttle_records RENAME COLUMN subject TO account;
+ALTER TABLE throttle_records RENAME TO login_failures;
+CREATE INDEX login_failures_account_at_idx ON login_failures (account, at);
+CREATE INDEX login_failures_ip_at_idx      ON login_failures (ip, at);
+CREATE INDEX login_failures_at_idx         ON login_failures (at);
