@@ -3,6 +3,10 @@
 //! [`FileMailer`] is the development default: instead of sending mail it
 //! appends each one, as one JSON object per line, to a mailbox file that
 //! people and tests can read.
+//!
+//! [`QueuedMailer`] wraps any of them so that no request waits on the mail
+//! server: mails are queued in memory and delivered, with retries, by a
+//! thread of their own.
 
 use std::fmt;
 use std::fs::{self, OpenOptions};
@@ -14,6 +18,9 @@ use ports::{Mail, MailError, Mailer};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use time::{UtcOffset, format_description::well_known::Rfc3339};
+
+mod delivery;
+pub use delivery::{DeliveryPolicy, QueuedMailer};
 
 /// A [`Mailer`] that appends every mail to a file, one JSON object per line:
 ///
