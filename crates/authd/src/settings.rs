@@ -15,6 +15,7 @@ use std::{
 
 use adapter_argon2::HashParams;
 use adapter_jwt::{JwtSettings, SigningAlgorithm};
+use adapter_mail::DeliveryPolicy;
 use anyhow::Context;
 use application::Policy;
 use http_actix::HttpSettings;
@@ -44,6 +45,8 @@ pub struct Settings {
     pub security: SecuritySettings,
     /// Logging.
     pub log: LogSettings,
+    /// Background mail delivery.
+    pub delivery: DeliverySettings,
 }
 
 /// `[server]`
@@ -345,6 +348,40 @@ impl TryFrom<String> for LogFormat {
     }
 }
 
+/// `[delivery]`: how mails wait and are retried between the use cases and
+/// the transport.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliverySettings {
+    /// How long a mail that fails is retried, from its first attempt.
+    pub retry_for_seconds: NonZeroU32,
+    /// Mails waiting at most; past it new mails are dropped (logged).
+    pub queue_capacity: NonZeroUsize,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        let policy = DeliveryPolicy::default();
+        Self {
+            retry_for_seconds: positive(
+                u32::try_from(policy.retry_for.as_secs()).expect("the default fits in u32"),
+            ),
+            queue_capacity: positive(policy.queue_capacity),
+        }
+    }
+}
+
+impl DeliverySettings {
+    /// The delivery policy, the backoff steps left at their defaults.
+    pub fn policy(&self) -> DeliveryPolicy {
+        DeliveryPolicy {
+            retry_for: std::time::Duration::from_secs(u64::from(self.retry_for_seconds.get())),
+            queue_capacity: self.queue_capacity.get(),
+            ..DeliveryPolicy::default()
+        }
+    }
+}
+
 /// The choice that `name` names, in any case.
 fn one_of<T: Copy>(what: &str, name: &str, choices: &[(&str, T)]) -> Result<T, String> {
     choices
@@ -510,6 +547,8 @@ mod tests {
             ("security", "max_mails_per_recipient"),
             ("security", "max_mails_per_ip"),
             ("security", "mail_window_seconds"),
+            ("delivery", "retry_for_seconds"),
+            ("delivery", "queue_capacity"),
         ] {
             let message = refusal(&format!("[{section}]\n{key} = 0\n"));
             assert!(message.contains(&format!("{section}.{key}")), "{message}");
@@ -552,5 +591,19 @@ mod tests {
             settings.database.url.expose_secret(),
             "postgres://u:hunter2@h/db?password=hunter2"
         );
+    }
+
+    #[test]
+    fn delivery_defaults_to_fifteen_minutes_of_retries_and_a_thousand_mails() {
+        let default = from_toml("").unwrap().delivery.policy();
+        assert_eq!(default, DeliveryPolicy::default());
+        assert_eq!(default.retry_for, std::time::Duration::from_secs(900));
+        assert_eq!(default.queue_capacity, 1000);
+        let set = from_toml("[delivery]\nretry_for_seconds = 60\nqueue_capacity = 5\n")
+            .unwrap()
+            .delivery
+            .policy();
+        assert_eq!(set.retry_for, std::time::Duration::from_secs(60));
+        assert_eq!(set.queue_capacity, 5);
     }
 }

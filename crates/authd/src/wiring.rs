@@ -2,7 +2,7 @@ use std::{net::TcpListener, sync::Arc};
 
 use adapter_argon2::Argon2Hasher;
 use adapter_jwt::{JwtIssuer, RefreshKey};
-use adapter_mail::FileMailer;
+use adapter_mail::{FileMailer, QueuedMailer};
 use adapter_postgres::PgStore;
 use adapter_sqlite::SqliteStore;
 use anyhow::{Context, bail};
@@ -64,6 +64,8 @@ pub fn build_service(settings: &Settings) -> anyhow::Result<AuthService> {
     let mailer: Arc<dyn Mailer> = match settings.mail.transport {
         MailTransport::File => Arc::new(FileMailer::new(&settings.mail.file)),
     };
+    // Whatever the transport, no request waits on it.
+    let mailer = Arc::new(QueuedMailer::start(mailer, settings.delivery.policy()));
     let ports = Ports {
         store,
         tokens: Arc::new(tokens),

@@ -154,14 +154,25 @@ impl TestApp {
             .expect("request sent")
     }
 
-    /// The newest code of `kind` mailed to `to`.
+    /// The newest code of `kind` mailed to `to`, waiting (a few seconds at
+    /// most) for the first such mail: mails are delivered in the background.
     pub fn last_code(&self, to: &str, kind: &str) -> String {
-        self.mails()
-            .into_iter()
-            .rev()
-            .find(|m| m["to"] == to && m["kind"] == kind)
-            .and_then(|m| m["code"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| panic!("no {kind} mail to {to}"))
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let code = self
+                .mails()
+                .into_iter()
+                .rev()
+                .find(|m| m["to"] == to && m["kind"] == kind)
+                .and_then(|m| m["code"].as_str().map(str::to_owned));
+            match code {
+                Some(code) => return code,
+                None if std::time::Instant::now() > deadline => {
+                    panic!("no {kind} mail to {to}")
+                }
+                None => thread::sleep(std::time::Duration::from_millis(20)),
+            }
+        }
     }
 
     /// Waits (a few seconds at most) until `n` mails have been sent, for

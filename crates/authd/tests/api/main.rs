@@ -5,6 +5,7 @@ mod helpers;
 mod admin;
 mod auth_flow;
 mod cli;
+mod delivery;
 mod errors;
 mod login;
 mod mail_limits;

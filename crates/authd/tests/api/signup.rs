@@ -19,7 +19,7 @@ fn signup_creates_a_pending_user_and_mails_a_code(app: TestApp) {
     let id = user["id"].as_str().unwrap();
     assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 7);
     assert!(user.get("password_hash").is_none() && user.get("password").is_none());
-    let mails = app.mails();
+    let mails = app.wait_for_mails(1);
     assert_eq!(mails.len(), 1);
     let mail = &mails[0];
     assert_eq!(mail["to"], "ada@example.com");
@@ -52,7 +52,11 @@ fn duplicates_are_refused_case_insensitively(app: TestApp) {
         let res = app.post_json("/api/v1/auth/signup", &body);
         assert_problem(res, 409, "user-already-exists");
     }
-    assert_eq!(app.mails().len(), 1, "no mail for refused sign-ups");
+    assert_eq!(
+        app.wait_for_mails(1).len(),
+        1,
+        "no mail for refused sign-ups"
+    );
 }
 
 fn rule_violations_are_listed_per_field(app: TestApp) {
