@@ -25,6 +25,7 @@ pub use authenticate::{AuthenticateError, Principal};
 pub use error::Fault;
 pub use login::{ClientInfo, LoginError, LoginRequest};
 pub use logout::LogoutError;
+pub use mail::AppInfo;
 pub use passwords::{ChangePasswordError, ChangePasswordRequest, ResetPasswordError};
 pub use profile::{MeError, UpdateProfileError};
 pub use refresh::RefreshError;

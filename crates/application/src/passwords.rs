@@ -124,11 +124,14 @@ impl AuthService {
         if !store_reset_code(&*self.ports.store, &code)? {
             return Ok(());
         }
-        if let Err(e) = self
-            .ports
-            .mailer
-            .send(&mail::reset(&user, secret, ttl, now))
-        {
+        if let Err(e) = self.ports.mailer.send(&mail::compose(
+            &self.app,
+            &user,
+            secret,
+            ttl,
+            now,
+            mail::reset(&self.app),
+        )) {
             tracing::error!(error = %e, user_id = %user.id, "reset mail not sent");
         }
         Ok(())

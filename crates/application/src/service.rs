@@ -7,7 +7,7 @@ use ports::{
 };
 use time::{Duration, OffsetDateTime};
 
-use crate::error::Fault;
+use crate::{error::Fault, mail::AppInfo};
 
 /// The adapters a service works through.
 #[derive(Clone)]
@@ -100,12 +100,26 @@ impl Default for Policy {
 pub struct AuthService {
     pub(crate) ports: Ports,
     pub(crate) policy: Policy,
+    /// What the mails say about the product.
+    pub(crate) app: AppInfo,
 }
 
 impl AuthService {
     /// A service over `ports`, following `policy`.
+    /// Its mails name the product [`AppInfo::default`]; see
+    /// [`AuthService::with_app`].
     pub fn new(ports: Ports, policy: Policy) -> Self {
-        Self { ports, policy }
+        Self {
+            ports,
+            policy,
+            app: AppInfo::default(),
+        }
+    }
+
+    /// The same service, its mails naming the product `app`.
+    #[must_use]
+    pub fn with_app(self, app: AppInfo) -> Self {
+        Self { app, ..self }
     }
 
     /// The service's policy.

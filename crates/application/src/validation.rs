@@ -40,6 +40,8 @@ pub(crate) struct Codes<'a> {
     pub(crate) store: &'a dyn CodeStore,
     pub(crate) secrets: &'a dyn SecretGenerator,
     pub(crate) now: OffsetDateTime,
+    /// What the mails say about the product.
+    pub(crate) app: &'a mail::AppInfo,
 }
 
 impl Codes<'_> {
@@ -80,7 +82,14 @@ impl Codes<'_> {
     ) -> Result<(), StoreError> {
         let (code, stored) = self.make(user.id, CodeKind::ValidateEmail, ttl);
         self.store.store_newest_code(&stored)?;
-        if let Err(e) = mailer.send(&mail::validation(user, code, ttl, self.now)) {
+        if let Err(e) = mailer.send(&mail::compose(
+            self.app,
+            user,
+            code,
+            ttl,
+            self.now,
+            mail::validation(self.app),
+        )) {
             tracing::error!(error = %e, user_id = %user.id, "validation mail not sent");
         }
         Ok(())
@@ -94,6 +103,7 @@ impl AuthService {
             store: &*self.ports.store,
             secrets: &*self.ports.secrets,
             now,
+            app: &self.app,
         }
     }
 

@@ -17,7 +17,7 @@ use adapter_argon2::HashParams;
 use adapter_jwt::{JwtSettings, SigningAlgorithm};
 use adapter_mail::DeliveryPolicy;
 use anyhow::Context;
-use application::Policy;
+use application::{AppInfo, Policy};
 use http_actix::HttpSettings;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -47,6 +47,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// Background mail delivery.
     pub delivery: DeliverySettings,
+    /// What the mails say about the product.
+    pub app: AppSettings,
 }
 
 /// `[server]`
@@ -382,6 +384,63 @@ impl DeliverySettings {
     }
 }
 
+/// `[app]`: the product the mails name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AppSettings {
+    /// The product's name, in subjects and bodies.
+    pub name: String,
+    /// The client's public address: mails link to its `/validate` and
+    /// `/reset-password` pages with the code.
+    pub public_url: Option<PublicUrl>,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            name: AppInfo::default().name,
+            public_url: None,
+        }
+    }
+}
+
+impl AppSettings {
+    /// What the use cases put in mails.
+    pub fn info(&self) -> AppInfo {
+        AppInfo {
+            name: self.name.clone(),
+            public_url: self.public_url.as_ref().map(|u| u.0.clone()),
+        }
+    }
+}
+
+/// `app.public_url`: an `http://` or `https://` address, kept without a
+/// trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct PublicUrl(String);
+
+impl TryFrom<String> for PublicUrl {
+    type Error = String;
+
+    fn try_from(url: String) -> Result<Self, Self::Error> {
+        let lower = url.to_ascii_lowercase();
+        let host = lower
+            .strip_prefix("https://")
+            .or_else(|| lower.strip_prefix("http://"));
+        match host {
+            Some(rest)
+                if !rest.is_empty() && !rest.starts_with('/') && !url.contains(['?', '#']) =>
+            {
+                Ok(Self(url.trim_end_matches('/').to_owned()))
+            }
+            _ => Err(format!(
+                "public URL {url:?} must be http:// or https:// with a host, and no query"
+            )),
+        }
+    }
+}
+
 /// The choice that `name` names, in any case.
 fn one_of<T: Copy>(what: &str, name: &str, choices: &[(&str, T)]) -> Result<T, String> {
     choices
@@ -605,5 +664,23 @@ mod tests {
             .policy();
         assert_eq!(set.retry_for, std::time::Duration::from_secs(60));
         assert_eq!(set.queue_capacity, 5);
+    }
+
+    #[test]
+    fn the_app_names_the_product_with_an_optional_public_url() {
+        let default = from_toml("").unwrap().app.info();
+        assert_eq!(default, AppInfo::default());
+        assert_eq!(default.name, "authd");
+        let set =
+            from_toml("[app]\nname = \"Engines\"\npublic_url = \"https://app.example.com/\"\n")
+                .unwrap()
+                .app
+                .info();
+        assert_eq!(set.name, "Engines");
+        assert_eq!(set.public_url.as_deref(), Some("https://app.example.com"));
+        for bad in ["app.example.com", "ftp://x", "https://", "https://x/?a=1"] {
+            let message = refusal(&format!("[app]\npublic_url = {bad:?}\n"));
+            assert!(message.contains("app.public_url"), "{message}");
+        }
     }
 }

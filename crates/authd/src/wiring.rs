@@ -75,7 +75,7 @@ pub fn build_service(settings: &Settings) -> anyhow::Result<AuthService> {
         secrets: Arc::new(OsSecrets),
         refresh_tokens: Arc::new(refresh_key),
     };
-    Ok(AuthService::new(ports, settings.policy()))
+    Ok(AuthService::new(ports, settings.policy()).with_app(settings.app.info()))
 }
 
 /// The service, ready to serve: adapters started, listener bound.

@@ -37,4 +37,27 @@ fn signup_answers_while_the_mailbox_is_broken_and_the_mail_follows(backend: Back
     assert_eq!(app.mails().len(), 1);
 }
 
-on_both_backends!(signup_answers_while_the_mailbox_is_broken_and_the_mail_follows);
+fn mails_name_the_product_and_link_to_the_client(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.app.name = "Engines".into();
+        s.app.public_url = Some("https://app.example.com/".to_owned().try_into().unwrap());
+    });
+    app.signup("ada@example.com", json!({}));
+    let code = app.last_code("ada@example.com", "validate-email");
+    let mail = app.wait_for_mails(1).remove(0);
+    assert_eq!(mail["subject"], "Confirm your e-mail address for Engines");
+    let text = mail["text"].as_str().unwrap();
+    assert!(text.contains(&code), "{text}");
+    assert!(
+        text.contains(&format!("https://app.example.com/validate?code={code}")),
+        "{text}"
+    );
+    // Opening the link spends nothing: the code still validates.
+    let res = app.post_json("/api/v1/auth/validate", &json!({ "code": code }));
+    assert!(res.status().is_success(), "{}", res.status());
+}
+
+on_both_backends!(
+    signup_answers_while_the_mailbox_is_broken_and_the_mail_follows,
+    mails_name_the_product_and_link_to_the_client,
+);
