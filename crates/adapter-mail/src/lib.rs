@@ -15,6 +15,9 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 use time::{UtcOffset, format_description::well_known::Rfc3339};
 
+mod smtp;
+pub use smtp::{MailFrom, SmtpMailer, SmtpSettings, SmtpSetupError, SmtpTls};
+
 /// A [`Mailer`] that appends every mail to a file, one JSON object per line:
 ///
 /// ```json
