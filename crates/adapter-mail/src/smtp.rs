@@ -186,6 +186,8 @@ impl Mailer for SmtpMailer {
             .from(self.from.clone())
             .to(Mailbox::new(None, to))
             .subject(mail.subject.as_str())
+            .date(mail.sent_at.into())
+            .message_id(None)
             .header(ContentType::TEXT_PLAIN)
             .body(mail.text.clone())
             .map_err(|_| failure("the mail could not be composed".to_owned()))?;

@@ -156,6 +156,8 @@ fn assert_delivered(got: &Received, to: &str, kind: CodeKind, code: &str) {
     let subject = format!("Subject: Your {} code", kind.as_str());
     assert!(got.data.contains(&subject), "{}", got.data);
     assert!(got.data.contains("text/plain"), "{}", got.data);
+    assert!(got.data.contains("Message-ID: <"), "{}", got.data);
+    assert!(got.data.contains("Date: "), "{}", got.data);
     assert!(
         got.data.contains(&format!("your code is {code}.")),
         "{}",
