@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use adapter_mail::{SmtpMailer, SmtpSettings, SmtpTls};
 use domain::{CodeKind, Email};
-use mailin_embedded::{Handler, Response, Server, SslConfig, response};
+use mailin_embedded::{AuthMechanism, Handler, Response, Server, SslConfig, response};
 use ports::{Mail, Mailer};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use secrecy::SecretString;
@@ -27,6 +27,12 @@ struct Received {
 struct Inbox {
     mails: Arc<Mutex<Vec<Received>>>,
     current: Arc<Mutex<Received>>,
+    /// The (user, password) pairs that logged in.
+    logins: Arc<Mutex<Vec<(String, String)>>>,
+    /// Refuse every mail at its end, quoting it back.
+    refuse: bool,
+    /// Offer (and require) a PLAIN login after STARTTLS.
+    login: bool,
 }
 
 impl Inbox {
@@ -56,8 +62,20 @@ impl Handler for Inbox {
 
     fn data_end(&mut self) -> Response {
         let mail = std::mem::take(&mut *self.current.lock().unwrap());
+        if self.refuse {
+            let quote = mail.data.lines().last().unwrap_or_default().to_owned();
+            return Response::custom(554, format!("refused: {quote}"));
+        }
         self.mails.lock().unwrap().push(mail);
         response::OK
+    }
+
+    fn auth_plain(&mut self, _authorization: &str, user: &str, password: &str) -> Response {
+        self.logins
+            .lock()
+            .unwrap()
+            .push((user.to_owned(), password.to_owned()));
+        response::AUTH_OK
     }
 }
 
@@ -96,6 +114,11 @@ impl Pki {
 /// Starts a server on a free loopback port, offering STARTTLS with `pki`'s
 /// certificate when given; returns its port and inbox.
 fn serve(pki: Option<&Pki>) -> (u16, Inbox) {
+    serve_into(pki, Inbox::default())
+}
+
+/// [`serve`] delivering into `inbox`, as its flags say.
+fn serve_into(pki: Option<&Pki>, inbox: Inbox) -> (u16, Inbox) {
     static PROVIDER: Once = Once::new();
     PROVIDER.call_once(|| {
         // Both rustls back ends are compiled in; the server needs one chosen.
@@ -103,7 +126,6 @@ fn serve(pki: Option<&Pki>) -> (u16, Inbox) {
     });
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let inbox = Inbox::default();
     let mut server = Server::new(inbox.clone());
     let ssl = pki.map_or(SslConfig::None, |pki| SslConfig::SelfSigned {
         cert_path: pki.path("server.pem"),
@@ -114,6 +136,9 @@ fn serve(pki: Option<&Pki>) -> (u16, Inbox) {
         .with_ssl(ssl)
         .unwrap()
         .with_tcp_listener(listener);
+    if inbox.login {
+        server.with_auth(AuthMechanism::Plain);
+    }
     std::thread::spawn(move || {
         let _ = server.serve();
     });
@@ -196,6 +221,54 @@ fn starttls_with_a_trusted_ca_delivers() {
     let ca = pki.file("ca.pem");
     let mailer = SmtpMailer::new(&settings(port, SmtpTls::StartTls, Some(&ca))).unwrap();
     delivers_validation_and_reset_mails(&mailer, &inbox);
+}
+
+#[test]
+fn credentials_are_given_over_starttls() {
+    let pki = Pki::new();
+    let inbox = Inbox {
+        login: true,
+        ..Inbox::default()
+    };
+    let (port, inbox) = serve_into(Some(&pki), inbox);
+    let ca = pki.file("ca.pem");
+    let mut settings = settings(port, SmtpTls::StartTls, Some(&ca));
+    settings.username = Some("authd".to_owned());
+    settings.password = Some(SecretString::from("hunter2"));
+    let mailer = SmtpMailer::new(&settings).unwrap();
+    mailer
+        .send(&mail("ada@example.com", CodeKind::ValidateEmail, "L0G1N5"))
+        .unwrap();
+    assert_eq!(
+        *inbox.logins.lock().unwrap(),
+        [("authd".to_owned(), "hunter2".to_owned())]
+    );
+    assert_eq!(inbox.mails().len(), 1);
+}
+
+#[test]
+fn a_refusal_names_its_status_but_not_the_servers_words() {
+    let inbox = Inbox {
+        refuse: true,
+        ..Inbox::default()
+    };
+    let (port, inbox) = serve_into(None, inbox);
+    let mut settings = settings(port, SmtpTls::None, None);
+    // With this server the exchange after a refusal ends only at the
+    // timeout: keep it short.
+    settings.timeout = Duration::from_millis(300);
+    let mailer = SmtpMailer::new(&settings).unwrap();
+    let err = mailer
+        .send(&mail("ada@example.com", CodeKind::ResetPassword, "S3CR3T"))
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("refused the mail (status 554)"),
+        "{message}"
+    );
+    assert!(!message.contains("S3CR3T"), "{message}");
+    assert!(!message.contains("refused:"), "{message}");
+    assert!(inbox.mails().is_empty());
 }
 
 #[test]
