@@ -21,6 +21,8 @@ use time::{UtcOffset, format_description::well_known::Rfc3339};
 
 mod delivery;
 pub use delivery::{DeliveryPolicy, QueuedMailer};
+mod smtp;
+pub use smtp::{MailFrom, SmtpMailer, SmtpSettings, SmtpSetupError, SmtpTls};
 
 /// A [`Mailer`] that appends every mail to a file, one JSON object per line:
 ///

@@ -9,13 +9,13 @@
 use std::{
     fmt,
     net::IpAddr,
-    num::{NonZeroU32, NonZeroUsize},
+    num::{NonZeroU16, NonZeroU32, NonZeroUsize},
     path::{Path, PathBuf},
 };
 
 use adapter_argon2::HashParams;
 use adapter_jwt::{JwtSettings, SigningAlgorithm};
-use adapter_mail::DeliveryPolicy;
+use adapter_mail::{DeliveryPolicy, MailFrom, SmtpSettings, SmtpTls};
 use anyhow::Context;
 use application::{AppInfo, Policy};
 use http_actix::HttpSettings;
@@ -148,22 +148,121 @@ impl Default for DataSettings {
     }
 }
 
-/// `[mail]`
+/// `[mail]`, checked as a whole when read: the `smtp` transport needs
+/// `mail.smtp.host` and `mail.from`, and `mail.from` must be a mailbox.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(try_from = "MailSection")]
 pub struct MailSettings {
     /// How mail leaves the service.
     pub transport: MailTransport,
     /// The mailbox file of the `file` transport.
     pub file: PathBuf,
+    /// The `From` of every mail, e.g. `authd <no-reply@example.com>`.
+    pub from: Option<MailFrom>,
+    /// The SMTP server, when `transport` is `smtp`.
+    pub smtp: Option<SmtpSettings>,
 }
 
 impl Default for MailSettings {
     fn default() -> Self {
+        Self::try_from(MailSection::default()).expect("the default mail settings are valid")
+    }
+}
+
+/// `[mail]` as written.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct MailSection {
+    transport: MailTransport,
+    file: PathBuf,
+    from: Option<String>,
+    smtp: SmtpSection,
+}
+
+impl Default for MailSection {
+    fn default() -> Self {
         Self {
             transport: MailTransport::File,
             file: Path::new(DATA_DIR).join("mailbox.jsonl"),
+            from: None,
+            smtp: SmtpSection::default(),
         }
+    }
+}
+
+/// `[mail.smtp]` as written.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct SmtpSection {
+    host: Option<String>,
+    /// Defaults by `tls`: 587, 465 or 25.
+    port: Option<NonZeroU16>,
+    tls: SmtpTlsName,
+    username: Option<String>,
+    password: Option<SecretString>,
+    timeout_seconds: NonZeroU32,
+    ca_file: Option<PathBuf>,
+}
+
+impl Default for SmtpSection {
+    fn default() -> Self {
+        Self {
+            host: None,
+            port: None,
+            tls: SmtpTlsName(SmtpTls::StartTls),
+            username: None,
+            password: None,
+            timeout_seconds: positive(10_u32),
+            ca_file: None,
+        }
+    }
+}
+
+impl TryFrom<MailSection> for MailSettings {
+    type Error = String;
+
+    fn try_from(section: MailSection) -> Result<Self, Self::Error> {
+        let from = section
+            .from
+            .map(|from| {
+                from.parse::<MailFrom>()
+                    .map_err(|e| format!("mail.from: {e}"))
+            })
+            .transpose()?;
+        let smtp = match section.transport {
+            MailTransport::File => None,
+            MailTransport::Smtp => {
+                let needed =
+                    |key: &str| format!("{key} must be set when mail.transport is \"smtp\"");
+                let smtp = section.smtp;
+                let host = smtp
+                    .host
+                    .filter(|host| !host.is_empty())
+                    .ok_or_else(|| needed("mail.smtp.host"))?;
+                if smtp.password.is_some() && smtp.username.is_none() {
+                    return Err(needed("mail.smtp.username (with mail.smtp.password)"));
+                }
+                let tls = smtp.tls.0;
+                Some(SmtpSettings {
+                    host,
+                    port: smtp
+                        .port
+                        .map_or_else(|| tls.default_port(), NonZeroU16::get),
+                    tls,
+                    username: smtp.username,
+                    password: smtp.password,
+                    from: from.clone().ok_or_else(|| needed("mail.from"))?,
+                    timeout: std::time::Duration::from_secs(smtp.timeout_seconds.get().into()),
+                    ca_file: smtp.ca_file,
+                })
+            }
+        };
+        Ok(Self {
+            transport: section.transport,
+            file: section.file,
+            from,
+            smtp,
+        })
     }
 }
 
@@ -173,13 +272,41 @@ impl Default for MailSettings {
 pub enum MailTransport {
     /// JSON lines appended to `mail.file` (the development default).
     File,
+    /// An SMTP server, `[mail.smtp]`.
+    Smtp,
 }
 
 impl TryFrom<String> for MailTransport {
     type Error = String;
 
     fn try_from(name: String) -> Result<Self, Self::Error> {
-        one_of("mail transport", &name, &[("file", Self::File)])
+        one_of(
+            "mail transport",
+            &name,
+            &[("file", Self::File), ("smtp", Self::Smtp)],
+        )
+    }
+}
+
+/// `mail.smtp.tls`.
+#[derive(Deserialize)]
+#[serde(try_from = "String")]
+struct SmtpTlsName(SmtpTls);
+
+impl TryFrom<String> for SmtpTlsName {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        one_of(
+            "SMTP TLS mode",
+            &name,
+            &[
+                ("starttls", SmtpTls::StartTls),
+                ("tls", SmtpTls::Tls),
+                ("none", SmtpTls::None),
+            ],
+        )
+        .map(Self)
     }
 }
 
@@ -608,6 +735,8 @@ mod tests {
             ("security", "mail_window_seconds"),
             ("delivery", "retry_for_seconds"),
             ("delivery", "queue_capacity"),
+            ("mail.smtp", "port"),
+            ("mail.smtp", "timeout_seconds"),
         ] {
             let message = refusal(&format!("[{section}]\n{key} = 0\n"));
             assert!(message.contains(&format!("{section}.{key}")), "{message}");
@@ -618,7 +747,8 @@ mod tests {
     #[test]
     fn an_unknown_name_is_refused_naming_the_key() {
         for (section, key, value, expected) in [
-            ("mail", "transport", "smtp", "file"),
+            ("mail", "transport", "sendmail", "smtp"),
+            ("mail.smtp", "tls", "ssl", "starttls"),
             ("tokens", "algorithm", "HS257", "EdDSA"),
             ("log", "format", "jsno", "json"),
         ] {
@@ -682,5 +812,75 @@ mod tests {
             let message = refusal(&format!("[app]\npublic_url = {bad:?}\n"));
             assert!(message.contains("app.public_url"), "{message}");
         }
+    }
+
+    #[test]
+    fn smtp_settings_are_read_with_defaults_by_tls_mode() {
+        let smtp = |extra: &str| {
+            from_toml(&format!(
+                "[mail]\ntransport = \"SMTP\"\nfrom = \"authd <no-reply@example.com>\"\n\
+                 [mail.smtp]\nhost = \"smtp.example.com\"\n{extra}"
+            ))
+            .unwrap()
+            .mail
+            .smtp
+            .unwrap()
+        };
+        let default = smtp("");
+        assert_eq!(default.host, "smtp.example.com");
+        assert_eq!((default.tls, default.port), (SmtpTls::StartTls, 587));
+        assert_eq!(default.timeout, std::time::Duration::from_secs(10));
+        assert_eq!(default.from.to_string(), "authd <no-reply@example.com>");
+        assert!(default.username.is_none() && default.password.is_none());
+        assert_eq!(smtp("tls = \"tls\"\n").port, 465);
+        assert_eq!(smtp("tls = \"none\"\n").port, 25);
+        let custom = smtp(
+            "tls = \"none\"\nport = 2525\ntimeout_seconds = 3\nusername = \"u\"\n\
+             password = \"p\"\nca_file = \"ca.pem\"\n",
+        );
+        assert_eq!((custom.tls, custom.port), (SmtpTls::None, 2525));
+        assert_eq!(custom.timeout, std::time::Duration::from_secs(3));
+        assert_eq!(custom.username.as_deref(), Some("u"));
+        assert_eq!(custom.password.unwrap().expose_secret(), "p");
+        assert_eq!(custom.ca_file.unwrap(), Path::new("ca.pem"));
+        assert!(from_toml("").unwrap().mail.smtp.is_none());
+    }
+
+    #[test]
+    fn smtp_without_host_or_sender_is_refused_naming_the_key() {
+        let message = refusal("[mail]\ntransport = \"smtp\"\nfrom = \"a@example.com\"\n");
+        assert!(message.contains("mail.smtp.host must be set"), "{message}");
+        let message = refusal(
+            "[mail]\ntransport = \"smtp\"\nfrom = \"a@example.com\"\n[mail.smtp]\nhost = \"\"\n",
+        );
+        assert!(message.contains("mail.smtp.host must be set"), "{message}");
+        let message = refusal("[mail]\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"h\"\n");
+        assert!(message.contains("mail.from must be set"), "{message}");
+        let message = refusal(
+            "[mail]\ntransport = \"smtp\"\nfrom = \"a@example.com\"\n\
+             [mail.smtp]\nhost = \"h\"\npassword = \"p\"\n",
+        );
+        assert!(message.contains("mail.smtp.username"), "{message}");
+    }
+
+    #[test]
+    fn a_bad_sender_is_refused_naming_the_key() {
+        for from in ["not a mailbox", "authd <no-reply>", "a@b@c"] {
+            let message = refusal(&format!("[mail]\nfrom = {from:?}\n"));
+            assert!(message.contains("mail.from"), "{message}");
+            assert!(message.contains(from), "{message}");
+        }
+    }
+
+    #[test]
+    fn the_smtp_password_never_reaches_debug() {
+        let settings = from_toml(
+            "[mail]\ntransport = \"smtp\"\nfrom = \"a@example.com\"\n\
+             [mail.smtp]\nhost = \"h\"\nusername = \"u\"\npassword = \"hunter2\"\n",
+        )
+        .unwrap();
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("username: Some(\"u\")"), "{shown}");
     }
 }

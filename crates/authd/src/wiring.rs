@@ -63,6 +63,14 @@ pub fn build_service(settings: &Settings) -> anyhow::Result<AuthService> {
         Argon2Hasher::new(settings.security.hash_params()).context("invalid argon2 parameters")?;
     let mailer: Arc<dyn Mailer> = match settings.mail.transport {
         MailTransport::File => Arc::new(FileMailer::new(&settings.mail.file)),
+        MailTransport::Smtp => {
+            let smtp = settings
+                .mail
+                .smtp
+                .as_ref()
+                .context("mail.transport is \"smtp\" but [mail.smtp] is not set")?;
+            Arc::new(adapter_mail::SmtpMailer::new(smtp).context("cannot set up the SMTP mailer")?)
+        }
     };
     // Whatever the transport, no request waits on it.
     let mailer = Arc::new(QueuedMailer::start(mailer, settings.delivery.policy()));

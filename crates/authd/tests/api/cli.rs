@@ -106,7 +106,12 @@ fn out_of_range_and_unknown_values_are_refused_naming_the_key() {
         (
             "AUTHD__MAIL__TRANSPORT",
             "smpt",
-            r#"unknown mail transport "smpt": expected "file" for key `mail.transport`"#,
+            r#"unknown mail transport "smpt": expected "file" or "smtp" for key `mail.transport`"#,
+        ),
+        (
+            "AUTHD__MAIL__TRANSPORT",
+            "smtp",
+            r#"mail.smtp.host must be set when mail.transport is "smtp""#,
         ),
         (
             "AUTHD__TOKENS__ALGORITHM",

@@ -1,0 +1,3 @@
+//! Integration tests of the mailers against real servers.
+
+mod smtp;
