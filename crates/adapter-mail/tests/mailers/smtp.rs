@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
-use adapter_mail::{SmtpMailer, SmtpSettings, SmtpTls};
+use adapter_mail::{DeliveryPolicy, QueuedMailer, SmtpMailer, SmtpSettings, SmtpTls};
 use domain::{CodeKind, Email};
 use mailin_embedded::{AuthMechanism, Handler, Response, Server, SslConfig, response};
 use ports::{Mail, Mailer};
@@ -119,12 +119,16 @@ fn serve(pki: Option<&Pki>) -> (u16, Inbox) {
 
 /// [`serve`] delivering into `inbox`, as its flags say.
 fn serve_into(pki: Option<&Pki>, inbox: Inbox) -> (u16, Inbox) {
+    serve_on(TcpListener::bind("127.0.0.1:0").unwrap(), pki, inbox)
+}
+
+/// [`serve_into`] on an already bound `listener`.
+fn serve_on(listener: TcpListener, pki: Option<&Pki>, inbox: Inbox) -> (u16, Inbox) {
     static PROVIDER: Once = Once::new();
     PROVIDER.call_once(|| {
         // Both rustls back ends are compiled in; the server needs one chosen.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let mut server = Server::new(inbox.clone());
     let ssl = pki.map_or(SslConfig::None, |pki| SslConfig::SelfSigned {
@@ -359,4 +363,48 @@ fn the_password_never_reaches_debug() {
     assert!(!format!("{settings:?}").contains("hunter2"));
     let mailer = SmtpMailer::new(&settings).unwrap();
     assert!(!format!("{mailer:?}").contains("hunter2"));
+}
+
+/// A mail handed over while the server is down is queued, retried with
+/// backoff, and delivered once the server comes back.
+#[test]
+fn a_mail_sent_while_the_server_is_down_arrives_when_it_comes_back() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let transport = SmtpMailer::new(&settings(port, SmtpTls::None, None)).unwrap();
+    let mailer = QueuedMailer::start(
+        Arc::new(transport),
+        DeliveryPolicy {
+            first_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(200),
+            retry_for: Duration::from_secs(20),
+            ..DeliveryPolicy::default()
+        },
+    );
+    let handed_over = Instant::now();
+    mailer
+        .send(&mail("ada@example.com", CodeKind::ResetPassword, "R3S3T"))
+        .expect("queued, whatever the server");
+    assert!(handed_over.elapsed() < Duration::from_millis(100));
+    // Let a few attempts fail against the closed port.
+    std::thread::sleep(Duration::from_millis(300));
+    let (_, inbox) = serve_on(
+        TcpListener::bind(("127.0.0.1", port)).unwrap(),
+        None,
+        Inbox::default(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while inbox.mails().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mails = inbox.mails();
+    assert_eq!(mails.len(), 1, "delivered once the server came back");
+    assert_delivered(
+        &mails[0],
+        "ada@example.com",
+        CodeKind::ResetPassword,
+        "R3S3T",
+    );
 }
