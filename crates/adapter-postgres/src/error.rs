@@ -69,6 +69,7 @@ fn unique_field(constraint: Option<&str>) -> Option<UniqueField> {
         "users_email_key" => Some(UniqueField::Email),
         "users_username_key" => Some(UniqueField::Username),
         "users_phone_key" => Some(UniqueField::Phone),
+        "memberships_pkey" => Some(UniqueField::Member),
         _ => None,
     }
 }

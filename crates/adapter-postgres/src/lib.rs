@@ -12,6 +12,8 @@
 mod admin;
 mod codes;
 mod error;
+mod invites;
+mod organizations;
 mod passwords;
 mod queries;
 mod rows;

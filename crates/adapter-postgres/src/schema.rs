@@ -78,11 +78,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    invites (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        email -> Text,
+        role -> Text,
+        digest -> Bytea,
+        invited_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        accepted_at -> Nullable<Timestamptz>,
+        accepted_by -> Nullable<Uuid>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (organization_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(one_time_codes -> users (user_id));
+diesel::joinable!(invites -> organizations (organization_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -92,4 +109,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     one_time_codes,
     throttle_records,
+    invites,
 );

@@ -76,7 +76,7 @@ pub(crate) fn pool_error(error: diesel::r2d2::PoolError) -> StoreError {
 /// 'users_email_key'`) and a column index by column (`UNIQUE constraint
 /// failed: users.phone`); both spellings are recognised.
 fn unique_field(message: &str) -> Option<UniqueField> {
-    const NAMES: [(&str, &str, UniqueField); 3] = [
+    const NAMES: [(&str, &str, UniqueField); 4] = [
         ("'users_email_key'", "users.email", UniqueField::Email),
         (
             "'users_username_key'",
@@ -84,6 +84,11 @@ fn unique_field(message: &str) -> Option<UniqueField> {
             UniqueField::Username,
         ),
         ("'users_phone_key'", "users.phone", UniqueField::Phone),
+        (
+            "'memberships_pkey'",
+            "memberships.user_id",
+            UniqueField::Member,
+        ),
     ];
     NAMES
         .iter()

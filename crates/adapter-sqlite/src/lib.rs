@@ -21,6 +21,8 @@
 mod admin;
 mod codes;
 mod error;
+mod invites;
+mod organizations;
 mod passwords;
 mod pool;
 mod queries;

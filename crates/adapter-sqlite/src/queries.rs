@@ -1,18 +1,71 @@
 //! Statements that more than one port runs, each inside the caller's
 //! transaction: a user loaded for a domain rule and saved with what the rule
 //! decided, a user's sessions revoked, a password hash replaced and a
-//! user's codes of one kind spent.
+//! user's codes of one kind spent, an organization stored with its owner and a
+//! membership added.
 
 use diesel::prelude::*;
-use domain::{CodeKind, PasswordHash, SessionId, User, UserId};
-use ports::StoreError;
+use domain::{CodeKind, Organization, OrganizationId, PasswordHash, Role, SessionId, User, UserId};
+use ports::{StoreError, UniqueField};
 use time::OffsetDateTime;
 
 use crate::{
     error::Failure,
-    rows::{UserChanges, UserRow},
-    schema::{Id, Instant, one_time_codes, sessions, users},
+    rows::{MembershipRow, OrganizationRow, UserChanges, UserRow},
+    schema::{Id, Instant, memberships, one_time_codes, organizations, sessions, users},
 };
+
+/// Stores `organization` with `owner` as its owner since its creation.
+pub(crate) fn insert_organization(
+    conn: &mut SqliteConnection,
+    organization: &Organization,
+    owner: UserId,
+) -> Result<(), Failure> {
+    diesel::insert_into(organizations::table)
+        .values(OrganizationRow::from_domain(organization))
+        .execute(conn)?;
+    diesel::insert_into(memberships::table)
+        .values(MembershipRow::new(
+            organization.id,
+            owner,
+            Role::Owner,
+            organization.created_at,
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The role of `user` in `organization`, if a member.
+pub(crate) fn role_in(
+    conn: &mut SqliteConnection,
+    organization: OrganizationId,
+    user: UserId,
+) -> Result<Option<Role>, Failure> {
+    let role: Option<String> = memberships::table
+        .find((Id(organization.as_uuid()), Id(user.as_uuid())))
+        .select(memberships::role)
+        .first(conn)
+        .optional()?;
+    Ok(role.as_deref().map(crate::rows::role).transpose()?)
+}
+
+/// Makes `user` a member of `organization` with `role` since `at`;
+/// `Duplicate(Member)` if they are one already.
+pub(crate) fn add_member(
+    conn: &mut SqliteConnection,
+    organization: OrganizationId,
+    user: UserId,
+    role: Role,
+    at: OffsetDateTime,
+) -> Result<(), Failure> {
+    if role_in(conn, organization, user)?.is_some() {
+        return Err(Failure(StoreError::Duplicate(UniqueField::Member)));
+    }
+    diesel::insert_into(memberships::table)
+        .values(MembershipRow::new(organization, user, role, at))
+        .execute(conn)?;
+    Ok(())
+}
 
 /// The user with this id, for a rule whose decision is then written over
 /// what it judged: the caller's `BEGIN IMMEDIATE` transaction already holds

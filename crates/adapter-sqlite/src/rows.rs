@@ -7,15 +7,16 @@
 
 use diesel::{prelude::*, sqlite::Sqlite};
 use domain::{
-    CodeKind, Email, Organization, OrganizationId, OrganizationName, PasswordHash, PersonName,
-    Phone, Role, SecretDigest, Session, SessionId, User, UserId, UserStatus, Username,
+    CodeKind, Email, Invite, InviteId, InviteRole, Member, Organization, OrganizationId,
+    OrganizationName, PasswordHash, PersonName, Phone, Role, SecretDigest, Session, SessionId,
+    User, UserId, UserStatus, Username,
 };
 use ports::{NewRefreshToken, OneTimeCode, StoreError};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::schema::{
-    Id, Instant, memberships, one_time_codes, organizations, refresh_tokens, sessions,
+    Id, Instant, invites, memberships, one_time_codes, organizations, refresh_tokens, sessions,
     throttle_records, users,
 };
 
@@ -183,6 +184,78 @@ impl MembershipRow {
 /// A stored `memberships.role`.
 pub(crate) fn role(raw: &str) -> Result<Role, StoreError> {
     Role::parse(raw).map_err(StoreError::corrupt_with("memberships.role"))
+}
+
+/// A member as read: the account, the role and when they joined.
+pub(crate) type MemberRow = (UserRow, String, OffsetDateTime);
+
+/// The columns of a [`MemberRow`], from `memberships` joined with `users`.
+pub(crate) fn member_columns() -> (
+    diesel::dsl::AsSelect<UserRow, Sqlite>,
+    memberships::role,
+    memberships::created_at,
+) {
+    (
+        UserRow::as_select(),
+        memberships::role,
+        memberships::created_at,
+    )
+}
+
+/// The member a [`MemberRow`] holds.
+pub(crate) fn member((user, role, joined_at): MemberRow) -> Result<Member, StoreError> {
+    Ok(Member {
+        user: user.into_domain()?,
+        role: self::role(&role)?,
+        joined_at,
+    })
+}
+
+/// A row of `invites`, less what accepting or revoking it records.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = invites, check_for_backend(Sqlite))]
+pub(crate) struct InviteRow {
+    #[diesel(serialize_as = Id, deserialize_as = Id)]
+    id: Uuid,
+    #[diesel(serialize_as = Id, deserialize_as = Id)]
+    organization_id: Uuid,
+    email: String,
+    role: String,
+    digest: Vec<u8>,
+    invited_by: Option<Id>,
+    #[diesel(serialize_as = Instant)]
+    created_at: OffsetDateTime,
+    #[diesel(serialize_as = Instant)]
+    expires_at: OffsetDateTime,
+}
+
+impl InviteRow {
+    /// `invite`, whose code has `digest`.
+    pub(crate) fn from_domain(invite: &Invite, digest: &SecretDigest) -> Self {
+        Self {
+            id: invite.id.as_uuid(),
+            organization_id: invite.organization_id.as_uuid(),
+            email: invite.email.as_str().to_owned(),
+            role: invite.role.as_str().to_owned(),
+            digest: digest.as_bytes().to_vec(),
+            invited_by: invite.invited_by.map(|id| Id(id.as_uuid())),
+            created_at: invite.created_at,
+            expires_at: invite.expires_at,
+        }
+    }
+
+    pub(crate) fn into_domain(self) -> Result<Invite, StoreError> {
+        Ok(Invite {
+            id: InviteId::from_uuid(self.id),
+            organization_id: OrganizationId::from_uuid(self.organization_id),
+            email: Email::parse(&self.email).map_err(StoreError::corrupt_with("invites.email"))?,
+            role: InviteRole::parse(&self.role)
+                .map_err(StoreError::corrupt_with("invites.role"))?,
+            invited_by: self.invited_by.map(|Id(id)| UserId::from_uuid(id)),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        })
+    }
 }
 
 /// A row of `sessions`.

@@ -196,11 +196,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::schema::{Micros, UuidText};
+
+    invites (id) {
+        id -> UuidText,
+        organization_id -> UuidText,
+        email -> Text,
+        role -> Text,
+        digest -> Binary,
+        invited_by -> Nullable<UuidText>,
+        created_at -> Micros,
+        expires_at -> Micros,
+        accepted_at -> Nullable<Micros>,
+        accepted_by -> Nullable<UuidText>,
+        revoked_at -> Nullable<Micros>,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (organization_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(one_time_codes -> users (user_id));
+diesel::joinable!(invites -> organizations (organization_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -210,6 +230,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     one_time_codes,
     throttle_records,
+    invites,
 );
 
 #[cfg(test)]

@@ -1,16 +1,14 @@
-//! Users, organizations and memberships.
+//! Users and their credentials.
 
 use diesel::{prelude::*, sql_types::Text};
-use domain::{
-    LoginIdentifier, Organization, PasswordHash, ProfilePatch, Role, User, UserId, UserStatus,
-};
-use ports::{OrganizationStore, StoreError, UserStore};
+use domain::{LoginIdentifier, Organization, PasswordHash, ProfilePatch, User, UserId, UserStatus};
+use ports::{StoreError, UserStore};
 use time::OffsetDateTime;
 
 use crate::{
-    queries::{lock_user, revoke_sessions_of, save_password_hash, save_user},
-    rows::{self, MembershipRow, OrganizationRow, UserRow},
-    schema::{Id, memberships, organizations, users},
+    queries::{insert_organization, lock_user, revoke_sessions_of, save_password_hash, save_user},
+    rows::UserRow,
+    schema::{Id, users},
     store::SqliteStore,
 };
 
@@ -25,18 +23,7 @@ impl UserStore for SqliteStore {
             diesel::insert_into(users::table)
                 .values(UserRow::from_domain(user))
                 .execute(conn)?;
-            diesel::insert_into(organizations::table)
-                .values(OrganizationRow::from_domain(organization))
-                .execute(conn)?;
-            diesel::insert_into(memberships::table)
-                .values(MembershipRow::new(
-                    organization.id,
-                    user.id,
-                    Role::Owner,
-                    organization.created_at,
-                ))
-                .execute(conn)?;
-            Ok(())
+            insert_organization(conn, organization, user.id)
         })
     }
 
@@ -103,24 +90,6 @@ impl UserStore for SqliteStore {
                 revoke_sessions_of(conn, id, None, now)?;
             }
             Ok(user)
-        })
-    }
-}
-
-impl OrganizationStore for SqliteStore {
-    fn organizations_of(&self, user: UserId) -> Result<Vec<(Organization, Role)>, StoreError> {
-        self.with_conn(|conn| {
-            let rows: Vec<(OrganizationRow, String)> = memberships::table
-                .inner_join(organizations::table)
-                .filter(memberships::user_id.eq(Id(user.as_uuid())))
-                .order((organizations::created_at, organizations::id))
-                .select((OrganizationRow::as_select(), memberships::role))
-                .load(conn)?;
-            let organizations = rows
-                .into_iter()
-                .map(|(organization, role)| Ok((organization.into_domain()?, rows::role(&role)?)))
-                .collect::<Result<_, StoreError>>()?;
-            Ok(organizations)
         })
     }
 }

@@ -44,6 +44,10 @@ pub enum ErrorCode {
     InternalError,
     /// An administrator tried to deactivate or demote their own account.
     CannotChangeOwnAccount,
+    /// The change would leave an organization without an owner.
+    LastOwner,
+    /// The person is already a member of the organization.
+    AlreadyMember,
 }
 
 impl ErrorCode {
@@ -69,6 +73,8 @@ impl ErrorCode {
             Self::ServiceUnavailable => "service-unavailable",
             Self::InternalError => "internal-error",
             Self::CannotChangeOwnAccount => "cannot-change-own-account",
+            Self::LastOwner => "last-owner",
+            Self::AlreadyMember => "already-member",
         }
     }
 
@@ -96,6 +102,8 @@ impl ErrorCode {
             Self::CannotChangeOwnAccount => {
                 "An administrator cannot deactivate or demote their own account"
             }
+            Self::LastOwner => "The organization would have no owner left",
+            Self::AlreadyMember => "This person is already a member of the organization",
         }
     }
 }
@@ -151,6 +159,8 @@ mod tests {
             ErrorCode::ServiceUnavailable,
             ErrorCode::InternalError,
             ErrorCode::CannotChangeOwnAccount,
+            ErrorCode::LastOwner,
+            ErrorCode::AlreadyMember,
         ];
         let mut seen = std::collections::HashSet::new();
         for code in all {

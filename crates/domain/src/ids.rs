@@ -56,6 +56,10 @@ id_type!(
     /// Identifies an API key.
     ApiKeyId
 );
+id_type!(
+    /// Identifies an invitation to an organization.
+    InviteId
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@ mod code;
 mod email;
 mod error;
 mod ids;
+mod invite;
 mod lifetime;
 mod login;
 mod name;
@@ -28,11 +29,15 @@ pub use admin::{
 pub use code::{CodeKind, SecretDigest};
 pub use email::{Email, EmailError};
 pub use error::{ErrorCode, FieldError};
-pub use ids::{ApiKeyId, OrganizationId, SessionId, UserId};
+pub use ids::{ApiKeyId, InviteId, OrganizationId, SessionId, UserId};
+pub use invite::Invite;
 pub use lifetime::SessionLifetime;
 pub use login::LoginIdentifier;
 pub use name::{NameError, OrganizationName, PersonName};
-pub use organization::{Membership, Organization, Role, RoleError};
+pub use organization::{
+    InviteRole, InviteRoleError, Member, MemberChange, MemberRefusal, Membership, Organization,
+    OrganizationAction, OrganizationRefusal, Role, RoleError, Standing, judge_member_change,
+};
 pub use password::{Password, PasswordError, PasswordHash};
 pub use phone::{Phone, PhoneError};
 pub use refresh::{RefreshVerdict, judge_refresh};

@@ -121,7 +121,9 @@ pub(crate) const fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
-        ErrorCode::CannotChangeOwnAccount => StatusCode::CONFLICT,
+        ErrorCode::CannotChangeOwnAccount | ErrorCode::LastOwner | ErrorCode::AlreadyMember => {
+            StatusCode::CONFLICT
+        }
     }
 }
 

@@ -17,7 +17,7 @@ pub use clock::{Clock, RefreshTokenDeriver, SecretGenerator};
 pub use hasher::{HasherError, PasswordCheck, PasswordHasher};
 pub use mailer::{Mail, MailError, Mailer};
 pub use store::{
-    Admission, BoxError, CodeStore, LoginThrottleStore, NewRefreshToken, OneTimeCode,
+    Admission, BoxError, CodeStore, InviteStore, LoginThrottleStore, NewRefreshToken, OneTimeCode,
     OrganizationStore, PasswordStore, Rotation, SessionStore, Store, StoreError, Successor,
     ThrottleLimits, UniqueField, UserAdminStore, UserStore,
 };

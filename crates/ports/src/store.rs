@@ -1,9 +1,9 @@
 use std::fmt;
 
 use domain::{
-    AdminPatch, CodeKind, LoginIdentifier, Organization, PasswordHash, ProfilePatch, Role,
-    SecretDigest, Session, SessionId, SessionLifetime, User, UserId, UserPage, UserQuery,
-    UserStatus,
+    AdminPatch, CodeKind, Invite, InviteId, LoginIdentifier, Member, MemberChange, MemberRefusal,
+    Organization, OrganizationId, OrganizationName, PasswordHash, ProfilePatch, Role, SecretDigest,
+    Session, SessionId, SessionLifetime, User, UserId, UserPage, UserQuery, UserStatus,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -19,6 +19,9 @@ pub enum UniqueField {
     Username,
     /// The phone number.
     Phone,
+    /// A membership: the user (or an account with the address) already
+    /// belongs to the organization.
+    Member,
 }
 
 impl fmt::Display for UniqueField {
@@ -27,6 +30,7 @@ impl fmt::Display for UniqueField {
             Self::Email => "email",
             Self::Username => "username",
             Self::Phone => "phone",
+            Self::Member => "member",
         })
     }
 }
@@ -231,10 +235,156 @@ pub trait UserStore {
 }
 
 /// Organizations and memberships.
+///
+/// Reading a caller's standing and then acting on it is two steps; only
+/// the changes that must keep an invariant under concurrency (an
+/// organization never loses its last owner) judge the actor again inside
+/// their own transaction.
 pub trait OrganizationStore {
     /// The organizations `user` belongs to, with the user's role in each,
-    /// oldest first.
+    /// the oldest membership first (ties: the lower organization id).
     fn organizations_of(&self, user: UserId) -> Result<Vec<(Organization, Role)>, StoreError>;
+
+    /// The organization with this id, and `user`'s role there (`None` when
+    /// not a member); `None` when there is no such organization.
+    fn organization_for(
+        &self,
+        id: OrganizationId,
+        user: UserId,
+    ) -> Result<Option<(Organization, Option<Role>)>, StoreError>;
+
+    /// Stores a new organization with `owner` as its [`Role::Owner`],
+    /// joined at the organization's creation, all or nothing.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] if `owner` does not exist;
+    /// nothing is stored then.
+    fn create_organization(
+        &self,
+        organization: &Organization,
+        owner: UserId,
+    ) -> Result<(), StoreError>;
+
+    /// Renames an organization and returns it.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] if it does not exist.
+    fn rename_organization(
+        &self,
+        id: OrganizationId,
+        name: &OrganizationName,
+    ) -> Result<Organization, StoreError>;
+
+    /// Deletes an organization with its memberships and invitations; the
+    /// users stay.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] if it does not exist.
+    fn delete_organization(&self, id: OrganizationId) -> Result<(), StoreError>;
+
+    /// The members of an organization, the earliest to join first (ties:
+    /// the lower user id); empty for an unknown organization.
+    fn members_of(&self, id: OrganizationId) -> Result<Vec<Member>, StoreError>;
+
+    /// Applies `actor`'s `change` to `target`'s membership of
+    /// `organization` as [`domain::judge_member_change`] decides, judged
+    /// inside the transaction that writes it on what the store then holds:
+    /// the actor's role there and whether the actor is a platform
+    /// administrator (`users.is_admin`), the target's role, and the number
+    /// of owners. Concurrent changes to one organization take turns, so two
+    /// owners demoting each other at once leave one owner. Returns the
+    /// member as changed, or `None` once removed; the refusal, with
+    /// nothing written, when the rule refuses (an unknown organization is
+    /// [`domain::OrganizationRefusal::NotFound`]).
+    fn change_member(
+        &self,
+        organization: OrganizationId,
+        actor: UserId,
+        target: UserId,
+        change: MemberChange,
+    ) -> Result<Result<Option<Member>, MemberRefusal>, StoreError>;
+}
+
+/// Invitations to organizations, each carrying a single-use code of which
+/// only the digest is stored. An invitation is pending while it is neither
+/// accepted nor revoked and `now < expires_at`.
+pub trait InviteStore {
+    /// Records `invite`, whose code has `digest`, and revokes (at
+    /// `invite.created_at`) every other pending invitation of the same
+    /// address to the same organization, in one transaction: re-inviting an
+    /// address replaces its older invitation.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] if the organization does not
+    /// exist, and [`StoreError::Duplicate`] with [`UniqueField::Member`] if
+    /// an account with the invited address is a member already; nothing is
+    /// written then.
+    fn create_invite(&self, invite: &Invite, digest: &SecretDigest) -> Result<(), StoreError>;
+
+    /// The pending invitations of an organization at `now`, oldest first.
+    fn invites_of(
+        &self,
+        organization: OrganizationId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Invite>, StoreError>;
+
+    /// Revokes a pending invitation of `organization` at `now`: its code
+    /// stops working.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] unless `organization` has a
+    /// pending invitation with this id.
+    fn revoke_invite(
+        &self,
+        organization: OrganizationId,
+        id: InviteId,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// The pending invitation whose code has `digest`, if any. Spends nothing.
+    fn invite_by_code(
+        &self,
+        digest: &SecretDigest,
+        now: OffsetDateTime,
+    ) -> Result<Option<Invite>, StoreError>;
+
+    /// Spends the pending invitation whose code has `digest`, if it is for
+    /// `user`'s address, and makes `user` a member with its role; marks the
+    /// user's address verified (the code proves it) — one transaction. Of
+    /// concurrent calls with one code, exactly one succeeds. Returns the
+    /// organization and the role joined with.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] if no pending invitation has
+    /// this code, it is for another address, or the user does not exist;
+    /// [`StoreError::Duplicate`] with [`UniqueField::Member`] if the user
+    /// is a member already (only a race with the acceptance of an older
+    /// invitation leads there: a member's address cannot be invited).
+    /// Nothing is written then.
+    fn accept_invite(
+        &self,
+        digest: &SecretDigest,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<(Organization, Role), StoreError>;
+
+    /// Spends the pending invitation whose code has `digest`, stores `user`
+    /// (who must have the invited address) and makes them a member with
+    /// the invitation's role, in one transaction. Of concurrent calls with
+    /// one code, exactly one succeeds. Returns the organization and role.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] if no pending invitation has
+    /// this code or it is for another address, and
+    /// [`StoreError::Duplicate`] naming the field when the e-mail address,
+    /// username or phone is taken. Nothing is written then: the code stays
+    /// usable.
+    fn sign_up_by_invite(
+        &self,
+        digest: &SecretDigest,
+        user: &User,
+        now: OffsetDateTime,
+    ) -> Result<(Organization, Role), StoreError>;
 }
 
 /// One-time codes (validation, resend, reset, invite).
@@ -413,6 +563,7 @@ pub trait UserAdminStore {
 pub trait Store:
     UserStore
     + OrganizationStore
+    + InviteStore
     + CodeStore
     + SessionStore
     + LoginThrottleStore

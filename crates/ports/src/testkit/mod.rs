@@ -26,6 +26,7 @@ mod admin;
 mod codes;
 mod fixtures;
 mod health;
+mod invites;
 mod mail_throttle;
 mod organizations;
 mod passwords;
@@ -39,6 +40,7 @@ pub use admin::*;
 pub use codes::*;
 pub use fixtures::T0;
 pub use health::*;
+pub use invites::*;
 pub use mail_throttle::*;
 pub use organizations::*;
 pub use passwords::*;
@@ -76,6 +78,7 @@ macro_rules! store_contract_tests {
     (@each [$($mode:tt)*]) => {
         $crate::__contract_checks_users! { $($mode)* }
         $crate::__contract_checks_organizations! { $($mode)* }
+        $crate::__contract_checks_invites! { $($mode)* }
         $crate::__contract_checks_codes! { $($mode)* }
         $crate::__contract_checks_sessions! { $($mode)* }
         $crate::__contract_checks_throttle! { $($mode)* }
