@@ -81,6 +81,29 @@ fn a_corrupt_row_is_an_internal_error() {
     assert!(matches!(result, Err(StoreError::Internal(_))), "{result:?}");
 }
 
+/// Every migration's `down.sql` undoes its `up.sql`: all of them revert,
+/// newest first, and then apply again.
+#[test]
+fn every_migration_reverts_and_applies_again() {
+    use diesel::{Connection, migration::MigrationSource, pg::PgConnection};
+    use diesel_migrations::MigrationHarness;
+    let database = TestDatabase::new();
+    let mut conn = PgConnection::establish(database.url()).expect("connect");
+    let count = MigrationSource::<Pg>::migrations(&MIGRATIONS)
+        .expect("embedded migrations")
+        .len();
+    for _ in 0..count {
+        conn.revert_last_migration(MIGRATIONS).expect("revert");
+    }
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
+        .expect("migrate")
+        .len();
+    assert_eq!(applied, count);
+    drop(conn);
+    ports::testkit::create_invite_is_found_by_its_code_until_it_expires(&database.store());
+}
+
 fn execute_sql(database: &TestDatabase, sql: &str) {
     use diesel::{Connection, connection::SimpleConnection, pg::PgConnection};
     PgConnection::establish(database.url())
@@ -110,7 +133,9 @@ fn repeatable_read_store() -> (PgStore, TestDatabase) {
 /// checks expect.)
 #[test]
 fn races_hold_under_a_repeatable_read_default() {
-    let races: [fn(&dyn ports::Store); 4] = [
+    let races: [fn(&dyn ports::Store); 6] = [
+        ports::testkit::owners_demoting_each_other_at_once_leave_one_owner,
+        ports::testkit::concurrent_acceptances_of_one_invite_succeed_once,
         ports::testkit::concurrent_attempts_for_one_account_admit_its_limit,
         ports::testkit::concurrent_attempts_from_one_address_admit_its_limit,
         ports::testkit::concurrent_rotations_of_one_token_rotate_once,

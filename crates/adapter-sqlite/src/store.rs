@@ -183,6 +183,25 @@ mod tests {
         (store, dir)
     }
 
+    /// Every migration's `down.sql` undoes its `up.sql`: all of them
+    /// revert, newest first, and then apply again.
+    #[test]
+    fn every_migration_reverts_and_applies_again() {
+        use diesel::migration::MigrationSource;
+        let (store, _dir) = fresh(1);
+        let mut conn = store.pool().get().unwrap();
+        let count = MigrationSource::<diesel::sqlite::Sqlite>::migrations(&MIGRATIONS)
+            .unwrap()
+            .len();
+        for _ in 0..count {
+            conn.revert_last_migration(MIGRATIONS).unwrap();
+        }
+        assert_eq!(
+            conn.run_pending_migrations(MIGRATIONS).unwrap().len(),
+            count
+        );
+    }
+
     #[derive(QueryableByName)]
     struct Number {
         #[diesel(sql_type = BigInt)]

@@ -6,10 +6,12 @@
 mod admin;
 mod authenticate;
 mod error;
+mod invites;
 mod login;
 mod logout;
 mod mail;
 mod mail_limits;
+mod organizations;
 mod passwords;
 mod profile;
 mod refresh;
@@ -19,13 +21,21 @@ mod signup;
 pub mod system;
 mod tokens;
 mod validation;
+mod verify;
 
 pub use admin::{Admin, AdminError, UpdateUserError};
-pub use authenticate::{AuthenticateError, Principal};
+pub use authenticate::{ActingFor, AuthenticateError, Credentials, Principal};
 pub use error::Fault;
+pub use invites::{
+    AcceptInviteError, InviteError, InviteRequest, InviteSignupError, InviteSignupRequest,
+};
 pub use login::{ClientInfo, LoginError, LoginRequest};
 pub use logout::LogoutError;
 pub use mail::AppInfo;
+pub use organizations::{
+    ChangeMemberError, CreateOrganizationError, ManageOrganizationError, OrganizationView,
+    ViewOrganizationError,
+};
 pub use passwords::{ChangePasswordError, ChangePasswordRequest, ResetPasswordError};
 pub use profile::{MeError, UpdateProfileError};
 pub use refresh::RefreshError;
@@ -34,3 +44,4 @@ pub use sessions::{DeleteSessionError, ListSessionsError, SessionInfo};
 pub use signup::{SignupError, SignupRequest};
 pub use tokens::Tokens;
 pub use validation::{ResendBy, ValidateError};
+pub use verify::Verified;

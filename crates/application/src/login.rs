@@ -6,7 +6,7 @@ use ports::{
     StoreError, ThrottleLimits, TokenError, UserStore,
 };
 use secrecy::SecretString;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::{
     error::{Fault, faults_from},
@@ -92,18 +92,23 @@ impl AuthService {
             }
             UserStatus::Inactive => return Err(LoginError::InactiveAccount),
         };
-        let tokens = self.open_session(user, req.client, now)?;
+        let tokens = self.open_session(user, req.client, now, || LoginError::BadCredentials)?;
         tracing::info!(user_id = %tokens.user.id, "user logged in");
         Ok(tokens)
     }
 
-    /// Opens a session for `user` and grants its first tokens.
-    fn open_session(
+    /// Opens a session for `user` and grants its first tokens; `gone` is
+    /// the failure when the account no longer exists.
+    pub(crate) fn open_session<E>(
         &self,
         user: User,
         client: ClientInfo,
         now: OffsetDateTime,
-    ) -> Result<Tokens, LoginError> {
+        gone: impl FnOnce() -> E,
+    ) -> Result<Tokens, E>
+    where
+        E: From<StoreError> + From<Fault>,
+    {
         let sessions: &dyn SessionStore = &*self.ports.store;
         let expires_at = self.policy.session_lifetime().next_refresh_expiry(now, now);
         let first = new_refresh_token(&*self.ports.secrets, expires_at);
@@ -119,7 +124,10 @@ impl AuthService {
         };
         sessions
             .create_session(&session, &first.1)
-            .map_err(account_gone)?;
+            .map_err(|e| match e {
+                StoreError::NotFound => gone(),
+                other => other.into(),
+            })?;
         let access_ttl = self.policy.access_ttl;
         Ok(grant(
             &*self.ports.tokens,
@@ -207,13 +215,19 @@ pub(crate) fn admit<E: From<StoreError> + From<Throttled>>(
     match throttle.admit_login(account, ip, now, now - window, limits)? {
         Admission::Admitted => Ok(()),
         Admission::Refused { frees_at } => {
-            // A failure counts while it is at most `window` old, so it
-            // stops counting one second after that, in whole seconds.
-            let wait = (frees_at + window - now).whole_seconds().max(0) + 1;
+            let wait = retry_after(frees_at, window, now);
             tracing::warn!(retry_after = wait, "login throttled");
-            Err(Throttled(u64::try_from(wait).unwrap_or(1)).into())
+            Err(Throttled(wait).into())
         }
     }
+}
+
+/// Seconds from `now` until a record made at `frees_at` leaves a window
+/// of `window`: it counts while at most `window` old, so it stops counting
+/// one second after that, in whole seconds.
+pub(crate) fn retry_after(frees_at: OffsetDateTime, window: Duration, now: OffsetDateTime) -> u64 {
+    let wait = (frees_at + window - now).whole_seconds().max(0) + 1;
+    u64::try_from(wait).unwrap_or(1)
 }
 
 /// The throttling key of an attempt: the account when the identifier names

@@ -1,6 +1,6 @@
 //! The texts of the mails authd sends.
 
-use domain::{CodeKind, User};
+use domain::{CodeKind, Email, InviteRole, OrganizationName, User};
 use ports::Mail;
 use secrecy::{ExposeSecret, SecretString};
 use time::{Duration, OffsetDateTime};
@@ -47,7 +47,9 @@ fn percent_encoded(text: &str) -> String {
 
 /// "24 hours", "30 minutes": how long a code lives, for a human.
 fn lifetime(ttl: Duration) -> String {
-    let (n, unit) = if ttl.whole_minutes() >= 120 {
+    let (n, unit) = if ttl.whole_hours() >= 48 {
+        (ttl.whole_days(), "days")
+    } else if ttl.whole_minutes() >= 120 {
         (ttl.whole_hours(), "hours")
     } else {
         (ttl.whole_minutes(), "minutes")
@@ -69,10 +71,27 @@ pub(crate) struct Template<'a> {
     otherwise: String,
 }
 
-/// The mail of `template` that carries `code`, living `ttl`, to `user`.
-pub(crate) fn compose(
+/// Whom a mail goes to.
+pub(crate) struct Recipient<'a> {
+    /// Their address.
+    pub(crate) email: &'a Email,
+    /// How to greet them, when their name is known.
+    pub(crate) name: Option<&'a str>,
+}
+
+impl<'a> From<&'a User> for Recipient<'a> {
+    fn from(user: &'a User) -> Self {
+        Self {
+            email: &user.email,
+            name: Some(user.first_name.as_str()),
+        }
+    }
+}
+
+/// The mail of `template` that carries `code`, living `ttl`, to `to`.
+pub(crate) fn compose<'a>(
     app: &AppInfo,
-    user: &User,
+    to: impl Into<Recipient<'a>>,
     code: SecretString,
     ttl: Duration,
     now: OffsetDateTime,
@@ -87,16 +106,17 @@ pub(crate) fn compose(
                 template.action
             )
         });
+    let to = to.into();
+    let greeting = to.name.map_or_else(String::new, |name| format!(" {name}"));
     let text = format!(
-        "Hello {},\n\n{}:\n\n{}\n\n{link}It expires in {}. {}\n",
-        user.first_name,
+        "Hello{greeting},\n\n{}:\n\n{}\n\n{link}It expires in {}. {}\n",
         template.purpose,
         code.expose_secret(),
         lifetime(ttl),
         template.otherwise,
     );
     Mail {
-        to: user.email.clone(),
+        to: to.email.clone(),
         kind: template.kind,
         code,
         subject: template.subject,
@@ -132,6 +152,35 @@ pub(crate) fn reset(app: &AppInfo) -> Template<'static> {
     }
 }
 
+/// The mail that invites someone to join `organization` with `role`, on
+/// behalf of `inviter`, for `app`.
+pub(crate) fn invitation(
+    app: &AppInfo,
+    organization: &OrganizationName,
+    inviter: &str,
+    role: InviteRole,
+) -> Template<'static> {
+    let name = &app.name;
+    let as_role = match role {
+        InviteRole::Admin => "an admin",
+        InviteRole::Member => "a member",
+    };
+    Template {
+        kind: CodeKind::Invite,
+        subject: format!("{inviter} invites you to {organization} on {name}"),
+        purpose: format!(
+            "{inviter} invites you to join {organization} on {name} as {as_role}. \
+             To accept, submit this code (with a password of your choice if you have no \
+             {name} account yet)"
+        ),
+        page: "invite",
+        action: "accept",
+        otherwise:
+            "If you do not want to join, ignore this mail: nothing happens without the code."
+                .to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +189,43 @@ mod tests {
     fn lifetimes_read_well() {
         assert_eq!(lifetime(Duration::hours(24)), "24 hours");
         assert_eq!(lifetime(Duration::minutes(30)), "30 minutes");
+        assert_eq!(lifetime(Duration::days(7)), "7 days");
+    }
+
+    #[test]
+    fn the_invitation_mail_says_who_invites_to_what_and_greets_nobody_by_name() {
+        let app = engines(Some("https://app.example.com"));
+        let organization = OrganizationName::parse("Analytical Engines").unwrap();
+        let to = Email::parse("grace@example.com").unwrap();
+        let mail = compose(
+            &app,
+            Recipient {
+                email: &to,
+                name: None,
+            },
+            SecretString::from(CODE),
+            Duration::days(7),
+            OffsetDateTime::UNIX_EPOCH,
+            invitation(&app, &organization, "Ada Lovelace", InviteRole::Admin),
+        );
+        assert_eq!(mail.kind, CodeKind::Invite);
+        assert_eq!(mail.to, to);
+        assert_eq!(
+            mail.subject,
+            "Ada Lovelace invites you to Analytical Engines on Engines"
+        );
+        let text = &mail.text;
+        assert!(text.starts_with("Hello,\n\n"), "{text}");
+        assert!(
+            text.contains("join Analytical Engines on Engines as an admin"),
+            "{text}"
+        );
+        assert!(text.contains(&format!("\n\n{CODE}\n\n")), "{text}");
+        assert!(
+            text.contains("https://app.example.com/invite?code=c0de%2B%2F%3D"),
+            "{text}"
+        );
+        assert!(text.contains("It expires in 7 days."), "{text}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use domain::{Email, SecretDigest, User};
 use ports::{Admission, MailLimits, StoreError};
 use time::OffsetDateTime;
 
-use crate::service::AuthService;
+use crate::{login::retry_after, service::AuthService};
 
 /// The hex SHA-256 digest of `text`: a bounded key that names a value
 /// without holding it.
@@ -30,21 +30,33 @@ impl AuthService {
         now: OffsetDateTime,
         kind: &'static str,
     ) -> Result<bool, StoreError> {
+        Ok(self.mail_admission(to, ip, now, kind)?.is_none())
+    }
+
+    /// Like [`AuthService::admit_mail`], for a caller told of a refusal:
+    /// `None` when the mail may go out, or the seconds until it may.
+    pub(crate) fn mail_admission(
+        &self,
+        to: &Email,
+        ip: &str,
+        now: OffsetDateTime,
+        kind: &'static str,
+    ) -> Result<Option<u64>, StoreError> {
         let recipient = digest_hex(to.as_str());
         let limits = MailLimits {
             per_recipient: self.policy.max_mails_per_recipient,
             per_ip: self.policy.max_mails_per_ip,
         };
-        let since = now - self.policy.mail_window;
+        let window = self.policy.mail_window;
         match self
             .ports
             .store
-            .admit_mail(&recipient, ip, now, since, limits)?
+            .admit_mail(&recipient, ip, now, now - window, limits)?
         {
-            Admission::Admitted => Ok(true),
-            Admission::Refused { .. } => {
+            Admission::Admitted => Ok(None),
+            Admission::Refused { frees_at } => {
                 tracing::info!(kind, "mail not sent: mail limit reached");
-                Ok(false)
+                Ok(Some(retry_after(frees_at, window, now)))
             }
         }
     }

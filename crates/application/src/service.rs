@@ -48,6 +48,8 @@ pub struct Policy {
     pub validation_code_ttl: Duration,
     /// Lifetime of password reset codes.
     pub reset_code_ttl: Duration,
+    /// Lifetime of invitation codes.
+    pub invite_code_ttl: Duration,
     /// Failed logins per account within `lockout` before throttling.
     pub max_failed_logins: u32,
     /// Failed logins per client address within `lockout` before throttling.
@@ -84,6 +86,7 @@ impl Default for Policy {
             refresh_reuse_grace: Duration::seconds(10),
             validation_code_ttl: Duration::hours(24),
             reset_code_ttl: Duration::minutes(30),
+            invite_code_ttl: Duration::days(7),
             max_failed_logins: 5,
             max_failed_logins_per_ip: 20,
             lockout: Duration::minutes(15),

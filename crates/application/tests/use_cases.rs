@@ -12,8 +12,8 @@ use adapter_jwt::{JwtIssuer, JwtSettings, RefreshKey, SigningAlgorithm};
 use adapter_mail::FileMailer;
 use adapter_sqlite::SqliteStore;
 use application::{
-    AuthService, AuthenticateError, ClientInfo, LoginError, LoginRequest, Policy, Ports,
-    RefreshError, ResendBy, SignupRequest, ValidateError, system::OsSecrets,
+    AuthService, AuthenticateError, ClientInfo, Credentials, LoginError, LoginRequest, Policy,
+    Ports, RefreshError, ResendBy, SignupRequest, ValidateError, system::OsSecrets,
 };
 use domain::{Email, LoginIdentifier, Password, PasswordHash, PersonName, UserStatus};
 use ports::{Clock, OrganizationStore, PasswordCheck, PasswordHasher, UserStore};
@@ -293,11 +293,15 @@ fn access_tokens_expire_exactly() {
     active(&w, "ada@example.com");
     let tokens = login(&w, "ada@example.com", PASSWORD).unwrap();
     w.clock.advance(Duration::seconds(899));
-    let who = w.service.authenticate(&tokens.access_token).unwrap();
+    let who = w
+        .service
+        .authenticate(&Credentials::bearer(tokens.access_token.as_str()))
+        .unwrap();
     assert_eq!(who.user_id, tokens.user.id);
     w.clock.advance(Duration::seconds(1));
     assert_fails!(
-        w.service.authenticate(&tokens.access_token),
+        w.service
+            .authenticate(&Credentials::bearer(tokens.access_token.as_str())),
         AuthenticateError::TokenExpired
     );
 }
@@ -361,7 +365,7 @@ fn reuse_revokes_the_session_unless_within_grace() {
     assert_eq!(replay.refresh_expires_in, second.refresh_expires_in - 5);
     assert_ne!(replay.access_token, second.access_token);
     w.service
-        .authenticate(&replay.access_token)
+        .authenticate(&Credentials::bearer(replay.access_token.as_str()))
         .expect("the replay's access token works");
     w.clock.advance(Duration::seconds(6));
     assert_fails!(
@@ -370,7 +374,8 @@ fn reuse_revokes_the_session_unless_within_grace() {
         RefreshError::InvalidToken
     );
     assert_fails!(
-        w.service.authenticate(&second.access_token),
+        w.service
+            .authenticate(&Credentials::bearer(second.access_token.as_str())),
         AuthenticateError::InvalidToken
     );
 }
@@ -399,7 +404,8 @@ fn deactivation_ends_sessions_and_refreshes() {
         .set_user_status(tokens.user.id, UserStatus::Inactive, w.clock.now())
         .unwrap();
     assert_fails!(
-        w.service.authenticate(&tokens.access_token),
+        w.service
+            .authenticate(&Credentials::bearer(tokens.access_token.as_str())),
         AuthenticateError::InvalidToken
     );
     assert_fails!(
@@ -424,17 +430,25 @@ fn logout_revokes_one_or_all_sessions() {
     active(&w, "ada@example.com");
     let a = login(&w, "ada@example.com", PASSWORD).unwrap();
     let b = login(&w, "ada@example.com", PASSWORD).unwrap();
-    let who = w.service.authenticate(&a.access_token).unwrap();
+    let who = w
+        .service
+        .authenticate(&Credentials::bearer(a.access_token.as_str()))
+        .unwrap();
     w.service.logout(&who, false).unwrap();
     assert_fails!(
-        w.service.authenticate(&a.access_token),
+        w.service
+            .authenticate(&Credentials::bearer(a.access_token.as_str())),
         AuthenticateError::InvalidToken
     );
-    let who = w.service.authenticate(&b.access_token).unwrap();
+    let who = w
+        .service
+        .authenticate(&Credentials::bearer(b.access_token.as_str()))
+        .unwrap();
     let c = login(&w, "ada@example.com", PASSWORD).unwrap();
     w.service.logout(&who, true).unwrap();
     assert_fails!(
-        w.service.authenticate(&c.access_token),
+        w.service
+            .authenticate(&Credentials::bearer(c.access_token.as_str())),
         AuthenticateError::InvalidToken
     );
 }
@@ -483,7 +497,10 @@ fn sessions_list_the_live_ones_and_record_the_client_at_refresh() {
         .service
         .refresh(a.refresh_token.expose_secret(), client)
         .unwrap();
-    let who = w.service.authenticate(&b.access_token).unwrap();
+    let who = w
+        .service
+        .authenticate(&Credentials::bearer(b.access_token.as_str()))
+        .unwrap();
     let listed = w.service.list_sessions(&who).unwrap();
     assert_eq!(listed.len(), 2);
     assert!(!listed[0].current, "the refreshed session was used last");
@@ -497,7 +514,8 @@ fn sessions_list_the_live_ones_and_record_the_client_at_refresh() {
         .delete_session(&who, listed[0].session.id)
         .unwrap();
     assert_fails!(
-        w.service.authenticate(&a.access_token),
+        w.service
+            .authenticate(&Credentials::bearer(a.access_token.as_str())),
         AuthenticateError::InvalidToken
     );
     w.service
@@ -518,14 +536,20 @@ fn another_users_session_cannot_be_ended() {
     active(&w, "bob@example.com");
     let ada = login(&w, "ada@example.com", PASSWORD).unwrap();
     let bob = login(&w, "bob@example.com", PASSWORD).unwrap();
-    let ada = w.service.authenticate(&ada.access_token).unwrap();
-    let bobs = w.service.authenticate(&bob.access_token).unwrap();
+    let ada = w
+        .service
+        .authenticate(&Credentials::bearer(ada.access_token.as_str()))
+        .unwrap();
+    let bobs = w
+        .service
+        .authenticate(&Credentials::bearer(bob.access_token.as_str()))
+        .unwrap();
     assert_fails!(
         w.service.delete_session(&ada, bobs.session_id),
         application::DeleteSessionError::NotFound
     );
     w.service
-        .authenticate(&bob.access_token)
+        .authenticate(&Credentials::bearer(bob.access_token.as_str()))
         .expect("Bob's session lives on");
 }
 
@@ -573,7 +597,11 @@ fn administration_needs_an_active_admin_who_keeps_their_own_rights() {
         .unwrap();
     let root = login(&w, "root@example.com", PASSWORD).unwrap();
     let bob = login(&w, "bob@example.com", PASSWORD).unwrap();
-    let who = |t: &application::Tokens| w.service.authenticate(&t.access_token).unwrap();
+    let who = |t: &application::Tokens| {
+        w.service
+            .authenticate(&Credentials::bearer(t.access_token.as_str()))
+            .unwrap()
+    };
 
     assert_fails!(
         w.service.admin(&who(&bob)),
@@ -603,7 +631,8 @@ fn administration_needs_an_active_admin_who_keeps_their_own_rights() {
     let user = w.service.update_user(&admin, bob.user.id, &off).unwrap();
     assert_eq!(user.status, UserStatus::Inactive);
     assert_fails!(
-        w.service.authenticate(&bob.access_token),
+        w.service
+            .authenticate(&Credentials::bearer(bob.access_token.as_str())),
         AuthenticateError::InvalidToken
     );
     assert_fails!(
@@ -651,4 +680,103 @@ fn mails_past_the_limit_are_skipped_until_the_window_slides() {
     assert_eq!(mails(), 3);
     forgot();
     assert_eq!(mails(), 3);
+}
+
+/// Ada, active and logged in, with the id of her own organization.
+fn owner(w: &World) -> (application::Principal, domain::OrganizationId) {
+    active(w, "ada@example.com");
+    let tokens = login(w, "ada@example.com", PASSWORD).unwrap();
+    let who = w
+        .service
+        .authenticate(&Credentials::bearer(tokens.access_token.as_str()))
+        .unwrap();
+    let org = w.service.my_organizations(&who).unwrap()[0].organization.id;
+    (who, org)
+}
+
+fn invite(w: &World, who: &application::Principal, org: domain::OrganizationId, email: &str) {
+    w.service
+        .invite(
+            who,
+            org,
+            application::InviteRequest {
+                email: Email::parse(email).unwrap(),
+                role: domain::InviteRole::Member,
+            },
+            &ClientInfo::default(),
+        )
+        .unwrap();
+}
+
+fn sign_up_by_invite(
+    w: &World,
+    code: &str,
+) -> Result<application::Tokens, application::InviteSignupError> {
+    w.service.sign_up_by_invite(
+        application::InviteSignupRequest {
+            code: SecretString::from(code.to_owned()),
+            password: SecretString::from(PASSWORD),
+            first_name: PersonName::parse("Grace").unwrap(),
+            last_name: PersonName::parse("Hopper").unwrap(),
+            username: None,
+            phone: None,
+        },
+        ClientInfo::default(),
+    )
+}
+
+#[test]
+fn an_invitation_works_until_its_lifetime_ends_not_at_it() {
+    let w = world_with(
+        Policy {
+            invite_code_ttl: Duration::hours(1),
+            ..Policy::default()
+        },
+        256,
+        None,
+    );
+    let (who, org) = owner(&w);
+    invite(&w, &who, org, "grace@example.com");
+    let early = last_code(&w);
+    invite(&w, &who, org, "alan@example.com");
+    let late = last_code(&w);
+    w.clock.advance(Duration::hours(1) - Duration::seconds(1));
+    let tokens = sign_up_by_invite(&w, &early).unwrap();
+    assert_eq!(tokens.user.status, UserStatus::Active);
+    assert!(tokens.user.email_verified);
+    w.clock.advance(Duration::seconds(1));
+    assert_fails!(
+        sign_up_by_invite(&w, &late),
+        application::InviteSignupError::InvalidCode
+    );
+    assert!(w.service.invites(&who, org).unwrap().is_empty());
+}
+
+#[test]
+fn the_organization_named_is_checked_and_the_oldest_is_the_default() {
+    let w = world();
+    let (who, org) = owner(&w);
+    let second = w
+        .service
+        .create_organization(&who, domain::OrganizationName::parse("Second").unwrap())
+        .unwrap()
+        .organization
+        .id;
+    let tokens = login(&w, "ada@example.com", PASSWORD).unwrap();
+    let named = |organization| Credentials {
+        bearer: tokens.access_token.clone(),
+        organization,
+    };
+    let acting = |organization| {
+        let who = w.service.authenticate(&named(organization)).unwrap();
+        w.service.verify(&who).unwrap().acting_for.unwrap()
+    };
+    assert_eq!(acting(None).organization_id, org, "the oldest membership");
+    assert_eq!(acting(Some(second)).organization_id, second);
+    assert_eq!(acting(Some(second)).role, Some(domain::Role::Owner));
+    assert_fails!(
+        w.service
+            .authenticate(&named(Some(domain::OrganizationId::generate()))),
+        AuthenticateError::InsufficientPermissions
+    );
 }

@@ -332,6 +332,8 @@ pub struct TokenSettings {
     pub validation_code_ttl_seconds: NonZeroU32,
     /// Reset code lifetime.
     pub reset_code_ttl_seconds: NonZeroU32,
+    /// Invitation code lifetime.
+    pub invite_code_ttl_seconds: NonZeroU32,
     /// PEM private key; generated into the data directory when unset.
     pub private_key_file: Option<PathBuf>,
     /// Extra public keys (PEM) that verify tokens and are published.
@@ -358,6 +360,7 @@ impl Default for TokenSettings {
             refresh_reuse_grace_seconds: whole_seconds(policy.refresh_reuse_grace),
             validation_code_ttl_seconds: positive(whole_seconds(policy.validation_code_ttl)),
             reset_code_ttl_seconds: positive(whole_seconds(policy.reset_code_ttl)),
+            invite_code_ttl_seconds: positive(whole_seconds(policy.invite_code_ttl)),
             private_key_file: None,
             verification_key_files: Vec::new(),
             hmac_secret: None,
@@ -590,6 +593,7 @@ impl Settings {
             refresh_reuse_grace: seconds(t.refresh_reuse_grace_seconds),
             validation_code_ttl: seconds(t.validation_code_ttl_seconds.get()),
             reset_code_ttl: seconds(t.reset_code_ttl_seconds.get()),
+            invite_code_ttl: seconds(t.invite_code_ttl_seconds.get()),
             max_failed_logins: s.max_failed_logins.get(),
             max_failed_logins_per_ip: s.max_failed_logins_per_ip.get(),
             lockout: seconds(s.lockout_seconds.get()),
@@ -723,6 +727,7 @@ mod tests {
             ("tokens", "refresh_ttl_seconds"),
             ("tokens", "validation_code_ttl_seconds"),
             ("tokens", "reset_code_ttl_seconds"),
+            ("tokens", "invite_code_ttl_seconds"),
             ("security", "max_failed_logins"),
             ("security", "max_failed_logins_per_ip"),
             ("security", "lockout_seconds"),

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::{error::ApiError, outcomes::Documented};
 
 pub(crate) mod admin;
+pub(crate) mod organizations;
 
 /// The field rules a request body's values must follow: breaking any is a
 /// `validation-failed` that lists them all.
@@ -329,10 +330,22 @@ pub(crate) struct MessageResponse {
 #[derive(Serialize, ToSchema)]
 pub(crate) struct VerifyResponse {
     pub user_id: Uuid,
-    pub session_id: Uuid,
-    /// When the presented access token expires.
+    /// The session of the access token.
+    pub session_id: Option<Uuid>,
+    /// When the presented credential expires.
     #[schema(format = DateTime)]
     pub expires_at: String,
+    /// How the caller authenticated.
+    #[schema(example = "jwt")]
+    pub auth_method: &'static str,
+    /// The organization the caller acts for: the one named in
+    /// `X-Organization-Id`, or else their oldest membership; `null` when
+    /// they belong to none.
+    pub organization_id: Option<Uuid>,
+    /// The caller's role there; `null` without an organization, or for a
+    /// platform administrator who is no member of the one named.
+    #[schema(value_type = Option<organizations::RoleName>)]
+    pub role: Option<&'static str>,
 }
 
 /// Liveness or readiness.

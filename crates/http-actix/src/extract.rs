@@ -9,8 +9,8 @@ use actix_web::{
     http::header::{self, HeaderMap},
     web,
 };
-use application::ClientInfo;
-use domain::ErrorCode;
+use application::{ClientInfo, Credentials};
+use domain::{ErrorCode, OrganizationId};
 use futures_util::{StreamExt, future::LocalBoxFuture};
 use serde::de::DeserializeOwned;
 
@@ -158,30 +158,59 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJsonBody<T
     }
 }
 
-/// The bearer credential of a protected endpoint, unchecked: checking it
-/// needs the store, so it happens on the blocking pool with the use case.
-pub(crate) struct BearerToken(pub String);
+/// What a caller of a protected endpoint presents, unchecked: the bearer
+/// credential and the organization named in `X-Organization-Id`. Checking
+/// them needs the store, so it happens on the blocking pool with the use
+/// case.
+pub(crate) struct Caller(pub Credentials);
 
-impl std::fmt::Debug for BearerToken {
+impl std::fmt::Debug for Caller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("BearerToken(***)")
+        self.0.fmt(f)
     }
 }
 
-impl Documented for BearerToken {
-    const CODES: &'static [ErrorCode] = &[ErrorCode::MissingAuthorization, ErrorCode::InvalidToken];
+/// The header that names the organization a caller acts for.
+pub(crate) const ORGANIZATION_HEADER: &str = "x-organization-id";
+
+impl Documented for Caller {
+    const CODES: &'static [ErrorCode] = &[
+        ErrorCode::MissingAuthorization,
+        ErrorCode::InvalidToken,
+        ErrorCode::BadRequest,
+    ];
 }
 
-impl FromRequest for BearerToken {
+impl FromRequest for Caller {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(bearer(req.headers()))
+        std::future::ready(caller(req.headers()))
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Result<BearerToken, ApiError> {
+fn caller(headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let bearer = bearer(headers)?;
+    let organization = match headers.get(ORGANIZATION_HEADER) {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<OrganizationId>().ok())
+                .ok_or_else(|| {
+                    ApiError::with_detail(ErrorCode::BadRequest, "X-Organization-Id must be a UUID")
+                })?,
+        ),
+    };
+    Ok(Caller(Credentials {
+        bearer,
+        organization,
+    }))
+}
+
+fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(ErrorCode::MissingAuthorization.into());
     };
@@ -192,7 +221,7 @@ fn bearer(headers: &HeaderMap) -> Result<BearerToken, ApiError> {
         Some((scheme, token))
             if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
         {
-            Ok(BearerToken(token.trim().to_owned()))
+            Ok(token.trim().to_owned())
         }
         _ => Err(ErrorCode::InvalidToken.into()),
     }
@@ -364,7 +393,30 @@ mod tests {
             header::AUTHORIZATION,
             HeaderValue::from_static("bearer abc.def"),
         );
-        assert_eq!(bearer(&h).unwrap().0, "abc.def");
+        assert_eq!(bearer(&h).unwrap(), "abc.def");
+    }
+
+    #[test]
+    fn the_organization_header_is_a_uuid_or_a_bad_request() {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer t"));
+        assert_eq!(caller(&h).unwrap().0.organization, None);
+        let id = OrganizationId::generate();
+        h.insert(
+            header::HeaderName::from_static(ORGANIZATION_HEADER),
+            HeaderValue::from_str(&format!(" {id} ")).unwrap(),
+        );
+        assert_eq!(caller(&h).unwrap().0.organization, Some(id));
+        h.insert(
+            header::HeaderName::from_static(ORGANIZATION_HEADER),
+            HeaderValue::from_static("acme"),
+        );
+        assert!(caller(&h).is_err());
+        h.remove(header::AUTHORIZATION);
+        assert!(
+            caller(&h).is_err(),
+            "no credential comes first, whatever the header"
+        );
     }
 
     #[test]

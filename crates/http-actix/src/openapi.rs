@@ -1,7 +1,8 @@
 use utoipa::{
     Modify, OpenApi,
     openapi::{
-        ContentBuilder, Ref, Required,
+        ContentBuilder, KnownFormat, ObjectBuilder, Ref, Required, SchemaFormat, Type,
+        path::{ParameterBuilder, ParameterIn},
         request_body::RequestBodyBuilder,
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     },
@@ -37,6 +38,19 @@ use crate::{dto, error, handlers};
         handlers::passwords::reset_password,
         handlers::admin::list_users,
         handlers::admin::update_user,
+        handlers::auth::signup_invite,
+        handlers::organizations::list,
+        handlers::organizations::create,
+        handlers::organizations::show,
+        handlers::organizations::rename,
+        handlers::organizations::delete,
+        handlers::organizations::members,
+        handlers::organizations::change_role,
+        handlers::organizations::remove_member,
+        handlers::organizations::invite,
+        handlers::organizations::invites,
+        handlers::organizations::revoke_invite,
+        handlers::organizations::accept_invite,
     ),
     components(schemas(
         error::Problem,
@@ -46,12 +60,13 @@ use crate::{dto, error, handlers};
         dto::LogoutBody,
         handlers::sessions::SessionDto
     )),
-    modifiers(&BearerAuth, &OptionalLogoutBody),
+    modifiers(&BearerAuth, &OptionalLogoutBody, &OrganizationHeader),
     tags(
         (name = "auth", description = "Accounts, login and tokens"),
         (name = "tokens", description = "Token verification keys"),
         (name = "health", description = "Liveness and readiness"),
         (name = "admin", description = "Account administration (administrators only)"),
+        (name = "organizations", description = "Organizations, their members' roles, and invitations"),
     )
 )]
 #[derive(Debug)]
@@ -72,6 +87,51 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Every operation that takes a bearer credential also reads
+/// `X-Organization-Id` (the `Caller` extractor): say so on each.
+struct OrganizationHeader;
+
+impl Modify for OrganizationHeader {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.put,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if operation.security.is_none() {
+                    continue;
+                }
+                let header = ParameterBuilder::new()
+                    .name("X-Organization-Id")
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::False)
+                    .description(Some(
+                        "The organization the caller acts for. A member acts with their \
+                         role there, a platform administrator may name any organization; \
+                         anyone else is refused (403 `insufficient-permissions`). Not a \
+                         UUID: 400 `bad-request`.",
+                    ))
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+                    ))
+                    .build();
+                operation
+                    .parameters
+                    .get_or_insert_with(Vec::new)
+                    .push(header);
+            }
+        }
     }
 }
 
@@ -109,6 +169,10 @@ mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
     use application::{
+        AcceptInviteError, ChangeMemberError, CreateOrganizationError, InviteError,
+        InviteSignupError, ManageOrganizationError, ViewOrganizationError,
+    };
+    use application::{
         AdminError, AuthenticateError, DeleteSessionError, Fault, ListSessionsError, LoginError,
         LogoutError, MeError, RefreshError, SignupError, UpdateProfileError, UpdateUserError,
         ValidateError,
@@ -121,7 +185,7 @@ mod tests {
     use crate::{
         dto::{FieldRules, admin::QueryString},
         error::status_of,
-        extract::{BearerToken, JsonBody, OptionalJsonBody},
+        extract::{Caller, JsonBody, OptionalJsonBody},
         outcomes::Documented,
     };
 
@@ -130,10 +194,13 @@ mod tests {
     fn possible() -> BTreeMap<(&'static str, &'static str), Vec<ErrorCode>> {
         let json = <JsonBody<()> as Documented>::CODES;
         let optional_json = <OptionalJsonBody<()> as Documented>::CODES;
-        let bearer = BearerToken::CODES;
+        let bearer = Caller::CODES;
         let auth = AuthenticateError::CODES;
         let fields = FieldRules::CODES;
-        let ops: [(&str, &str, &[&[ErrorCode]]); 19] = [
+        let view = ViewOrganizationError::CODES;
+        let manage = ManageOrganizationError::CODES;
+        let change = ChangeMemberError::CODES;
+        let ops: [(&str, &str, &[&[ErrorCode]]); 32] = [
             (
                 "post",
                 "/api/v1/auth/signup",
@@ -210,6 +277,67 @@ mod tests {
                     AdminError::CODES,
                     UpdateUserError::CODES,
                 ],
+            ),
+            (
+                "post",
+                "/api/v1/auth/signup/invite",
+                &[json, fields, InviteSignupError::CODES],
+            ),
+            (
+                "get",
+                "/api/v1/organizations",
+                &[bearer, auth, Fault::CODES],
+            ),
+            (
+                "post",
+                "/api/v1/organizations",
+                &[bearer, json, fields, auth, CreateOrganizationError::CODES],
+            ),
+            ("get", "/api/v1/organizations/{id}", &[bearer, auth, view]),
+            (
+                "patch",
+                "/api/v1/organizations/{id}",
+                &[bearer, json, fields, auth, manage],
+            ),
+            (
+                "delete",
+                "/api/v1/organizations/{id}",
+                &[bearer, auth, manage],
+            ),
+            (
+                "get",
+                "/api/v1/organizations/{id}/members",
+                &[bearer, auth, view],
+            ),
+            (
+                "patch",
+                "/api/v1/organizations/{id}/members/{user_id}",
+                &[bearer, json, fields, auth, change],
+            ),
+            (
+                "delete",
+                "/api/v1/organizations/{id}/members/{user_id}",
+                &[bearer, auth, change],
+            ),
+            (
+                "post",
+                "/api/v1/organizations/{id}/invites",
+                &[bearer, json, fields, auth, InviteError::CODES],
+            ),
+            (
+                "get",
+                "/api/v1/organizations/{id}/invites",
+                &[bearer, auth, manage],
+            ),
+            (
+                "delete",
+                "/api/v1/organizations/{id}/invites/{invite_id}",
+                &[bearer, auth, manage],
+            ),
+            (
+                "post",
+                "/api/v1/organizations/invites/accept",
+                &[bearer, json, auth, AcceptInviteError::CODES],
             ),
         ];
         ops.into_iter()

@@ -9,6 +9,10 @@
 use std::collections::BTreeMap;
 
 use application::{
+    AcceptInviteError, ChangeMemberError, CreateOrganizationError, InviteError, InviteSignupError,
+    ManageOrganizationError, ViewOrganizationError,
+};
+use application::{
     AdminError, AuthenticateError, DeleteSessionError, Fault, ListSessionsError, LoginError,
     LogoutError, MeError, RefreshError, SignupError, UpdateProfileError, UpdateUserError,
     ValidateError,
@@ -96,6 +100,8 @@ error_codes!(RefreshError {
 error_codes!(AuthenticateError {
     InvalidToken => InvalidToken;
     TokenExpired => TokenExpired;
+    InsufficientPermissions => InsufficientPermissions;
+    OrganizationNotFound => NotFound;
 });
 
 error_codes!(MeError {
@@ -140,6 +146,46 @@ error_codes!(AdminError {
 error_codes!(UpdateUserError {
     NotFound => NotFound;
     CannotChangeOwnAccount => CannotChangeOwnAccount;
+});
+
+error_codes!(CreateOrganizationError {
+    InvalidToken => InvalidToken;
+});
+
+error_codes!(ViewOrganizationError {
+    NotFound => NotFound;
+});
+
+error_codes!(ManageOrganizationError {
+    NotFound => NotFound;
+    InsufficientPermissions => InsufficientPermissions;
+});
+
+error_codes!(ChangeMemberError {
+    NotFound => NotFound;
+    InsufficientPermissions => InsufficientPermissions;
+    LastOwner => LastOwner;
+});
+
+error_codes!(InviteError {
+    NotFound => NotFound;
+    InsufficientPermissions => InsufficientPermissions;
+    AlreadyMember => AlreadyMember;
+    TooManyAttempts { retry_after } => TooManyAttempts with Extra::RetryAfter(retry_after);
+});
+
+error_codes!(AcceptInviteError {
+    InvalidCode => InvalidCode;
+    InsufficientPermissions => InsufficientPermissions;
+    AlreadyMember => AlreadyMember;
+    InvalidToken => InvalidToken;
+});
+
+error_codes!(InviteSignupError {
+    InvalidCode => InvalidCode;
+    UserAlreadyExists => UserAlreadyExists;
+    InvalidPassword { reason } => ValidationFailed
+        with Extra::Fields(vec![FieldError::new("password", reason)]);
 });
 
 /// An operation whose documented responses include every code of `E`.
@@ -243,7 +289,7 @@ pub(crate) fn error_responses(codes: &[ErrorCode]) -> BTreeMap<String, RefOr<Res
             if codes.contains(&ErrorCode::TooManyAttempts) {
                 response = response.header(
                     "Retry-After",
-                    header(Type::Integer, "Seconds until a login may be tried again"),
+                    header(Type::Integer, "Seconds until the attempt may be made again"),
                 );
             }
             if status == 401 {

@@ -50,6 +50,7 @@ pub fn build_server(
             .configure(handlers::sessions::configure)
             .configure(handlers::passwords::configure)
             .configure(handlers::admin::configure)
+            .configure(handlers::organizations::configure)
             .service(
                 handlers::system::resource("/api-docs/openapi.json", "GET, HEAD").route(
                     handlers::get().to({

@@ -12,7 +12,7 @@ use crate::{
 impl TestApp {
     /// Signs up, validates and logs in an administrator; returns
     /// (user id, access token).
-    fn logged_in_admin(&self, email: &str) -> (String, String) {
+    pub(crate) fn logged_in_admin(&self, email: &str) -> (String, String) {
         let user = self.active_user(email, json!({}));
         let id = user["id"].as_str().expect("id").to_owned();
         let store = authd::open_store(&self.database_url, 1).expect("store opens");

@@ -9,6 +9,7 @@ mod delivery;
 mod errors;
 mod login;
 mod mail_limits;
+mod organizations;
 mod passwords;
 mod refresh_grace;
 mod scale;

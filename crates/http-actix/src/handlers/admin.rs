@@ -10,11 +10,11 @@ use crate::{
         admin::{AdminPatchBody, ListUsersParams, QueryString, UserPageDto},
     },
     error::ApiError,
-    extract::{BearerToken, JsonBody},
+    extract::{Caller, JsonBody},
     outcomes::operation_errors,
 };
 
-operation_errors!(ListUsersErrors: BearerToken, AuthenticateError, AdminError, QueryString, FieldRules, Fault);
+operation_errors!(ListUsersErrors: Caller, AuthenticateError, AdminError, QueryString, FieldRules, Fault);
 
 /// List users, oldest first (administrators only).
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", params(ListUsersParams),
@@ -25,12 +25,12 @@ operation_errors!(ListUsersErrors: BearerToken, AuthenticateError, AdminError, Q
     ))]
 pub(crate) async fn list_users(
     svc: Service,
-    token: BearerToken,
+    caller: Caller,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let query_string = req.query_string().to_owned();
     let page = blocking(move || -> Result<_, ApiError> {
-        let who = svc.authenticate(&token.0).map_err(ListUsersErrors::fail)?;
+        let who = svc.authenticate(&caller.0).map_err(ListUsersErrors::fail)?;
         let admin = svc.admin(&who).map_err(ListUsersErrors::fail)?;
         let query = ListUsersParams::from_query_string(&query_string)?.try_into_domain()?;
         svc.list_users(&admin, &query)
@@ -40,7 +40,7 @@ pub(crate) async fn list_users(
     Ok(HttpResponse::Ok().json(UserPageDto::from(page)))
 }
 
-operation_errors!(UpdateUserErrors: BearerToken, JsonBody<AdminPatchBody>, FieldRules, AuthenticateError, AdminError, UpdateUserError);
+operation_errors!(UpdateUserErrors: Caller, JsonBody<AdminPatchBody>, FieldRules, AuthenticateError, AdminError, UpdateUserError);
 
 /// Change an account (administrators only): switch it on or off, grant or
 /// withdraw the administrator's rights.
@@ -59,14 +59,16 @@ operation_errors!(UpdateUserErrors: BearerToken, JsonBody<AdminPatchBody>, Field
     ))]
 pub(crate) async fn update_user(
     svc: Service,
-    token: BearerToken,
+    caller: Caller,
     id: web::Path<String>,
     body: JsonBody<AdminPatchBody>,
 ) -> Result<HttpResponse, ApiError> {
     let target = id.parse::<UserId>().ok();
     let user = blocking(move || -> Result<_, ApiError> {
         // Who is asking, and whether they may, come before what they ask.
-        let who = svc.authenticate(&token.0).map_err(UpdateUserErrors::fail)?;
+        let who = svc
+            .authenticate(&caller.0)
+            .map_err(UpdateUserErrors::fail)?;
         let admin = svc.admin(&who).map_err(UpdateUserErrors::fail)?;
         let target = target.ok_or(ErrorCode::NotFound)?;
         let patch = body.0.try_into_domain()?;

@@ -1,9 +1,9 @@
 use actix_web::{HttpResponse, web};
 use application::{
-    AuthenticateError, LoginError, LogoutError, MeError, RefreshError, SignupError,
-    UpdateProfileError, ValidateError,
+    AuthenticateError, InviteSignupError, LoginError, LogoutError, MeError, RefreshError,
+    SignupError, UpdateProfileError, ValidateError,
 };
-use domain::ErrorCode;
+use domain::{ErrorCode, Role};
 
 use super::{Service, get};
 use crate::{
@@ -11,10 +11,11 @@ use crate::{
     blocking::blocking,
     dto::{
         CodeBody, FieldRules, LoginBody, LogoutBody, MessageResponse, PatchMeBody, RefreshBody,
-        ResendBody, SignupBody, TokenResponse, UserDto, VerifyResponse, rfc3339,
+        ResendBody, SignupBody, TokenResponse, UserDto, VerifyResponse,
+        organizations::InviteSignupBody, rfc3339,
     },
     error::ApiError,
-    extract::{BearerToken, Client, JsonBody, OptionalJsonBody},
+    extract::{Caller, Client, JsonBody, OptionalJsonBody},
     outcomes::operation_errors,
 };
 
@@ -143,7 +144,7 @@ pub(crate) async fn refresh(
     Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
 }
 
-operation_errors!(LogoutErrors: OptionalJsonBody<LogoutBody>, BearerToken, AuthenticateError, LogoutError);
+operation_errors!(LogoutErrors: OptionalJsonBody<LogoutBody>, Caller, AuthenticateError, LogoutError);
 
 /// End this session, or every session of the user.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body(content = Option<LogoutBody>),
@@ -154,12 +155,12 @@ operation_errors!(LogoutErrors: OptionalJsonBody<LogoutBody>, BearerToken, Authe
     ))]
 pub(crate) async fn logout(
     svc: Service,
-    token: BearerToken,
+    caller: Caller,
     body: OptionalJsonBody<LogoutBody>,
 ) -> Result<HttpResponse, ApiError> {
     let all = body.0.all_sessions;
     blocking(move || -> Result<_, ApiError> {
-        let who = svc.authenticate(&token.0).map_err(LogoutErrors::fail)?;
+        let who = svc.authenticate(&caller.0).map_err(LogoutErrors::fail)?;
         svc.logout(&who, all).map_err(LogoutErrors::fail)
     })
     .await?;
@@ -168,7 +169,7 @@ pub(crate) async fn logout(
     }))
 }
 
-operation_errors!(MeErrors: BearerToken, AuthenticateError, MeError);
+operation_errors!(MeErrors: Caller, AuthenticateError, MeError);
 
 /// The caller's account.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
@@ -176,16 +177,16 @@ operation_errors!(MeErrors: BearerToken, AuthenticateError, MeError);
         (status = 200, body = UserDto),
         MeErrors,
     ))]
-pub(crate) async fn me(svc: Service, token: BearerToken) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn me(svc: Service, caller: Caller) -> Result<HttpResponse, ApiError> {
     let user = blocking(move || -> Result<_, ApiError> {
-        let who = svc.authenticate(&token.0).map_err(MeErrors::fail)?;
+        let who = svc.authenticate(&caller.0).map_err(MeErrors::fail)?;
         svc.me(&who).map_err(MeErrors::fail)
     })
     .await?;
     Ok(HttpResponse::Ok().json(UserDto::from(user)))
 }
 
-operation_errors!(UpdateMeErrors: BearerToken, JsonBody<PatchMeBody>, FieldRules, AuthenticateError, UpdateProfileError);
+operation_errors!(UpdateMeErrors: Caller, JsonBody<PatchMeBody>, FieldRules, AuthenticateError, UpdateProfileError);
 
 /// Change the caller's profile.
 #[utoipa::path(patch, path = "/api/v1/auth/me", tag = "auth", request_body = PatchMeBody, security(("bearer" = [])),
@@ -195,12 +196,12 @@ operation_errors!(UpdateMeErrors: BearerToken, JsonBody<PatchMeBody>, FieldRules
     ))]
 pub(crate) async fn update_me(
     svc: Service,
-    token: BearerToken,
+    caller: Caller,
     body: JsonBody<PatchMeBody>,
 ) -> Result<HttpResponse, ApiError> {
     let user = blocking(move || -> Result<_, ApiError> {
         // Who is asking comes before what is wrong with the request.
-        let who = svc.authenticate(&token.0).map_err(UpdateMeErrors::fail)?;
+        let who = svc.authenticate(&caller.0).map_err(UpdateMeErrors::fail)?;
         let patch = body.0.try_into_domain()?;
         svc.update_me(&who, &patch).map_err(UpdateMeErrors::fail)
     })
@@ -208,38 +209,90 @@ pub(crate) async fn update_me(
     Ok(HttpResponse::Ok().json(UserDto::from(user)))
 }
 
-operation_errors!(VerifyErrors: BearerToken, AuthenticateError, MeError);
+operation_errors!(VerifyErrors: Caller, AuthenticateError, MeError);
 
-/// Forward-auth check for reverse proxies: 200 with the caller's ids in
-/// headers and body, or 401.
+/// Forward-auth check for reverse proxies: 200 with who the caller is, and
+/// for which organization they act, in headers and body; or 401.
+///
+/// The organization is the one named in `X-Organization-Id` (a member's,
+/// or any for a platform administrator), or else the caller's oldest
+/// membership. Roles are read at each call: a membership change takes
+/// effect on the next request.
 #[utoipa::path(get, path = "/api/v1/auth/verify", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 200, body = VerifyResponse, headers(
             ("X-User-Id" = String, description = "The user's id"),
-            ("X-User-Email" = String, description = "The user's e-mail address"))),
+            ("X-User-Email" = String, description = "The user's e-mail address"),
+            ("X-Session-Id" = String, description = "The session of the access token"),
+            ("X-Auth-Method" = String, description = "How the caller authenticated: `jwt`"),
+            ("X-Organization-Id" = String, description = "The organization the caller acts for, when there is one"),
+            ("X-Organization-Role" = String, description = "The caller's role there, when they have one"))),
         VerifyErrors,
     ))]
-pub(crate) async fn verify(svc: Service, token: BearerToken) -> Result<HttpResponse, ApiError> {
-    let (who, user) = blocking(move || -> Result<_, ApiError> {
-        let who = svc.authenticate(&token.0).map_err(VerifyErrors::fail)?;
-        let user = svc.me(&who).map_err(VerifyErrors::fail)?;
-        Ok((who, user))
+pub(crate) async fn verify(svc: Service, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let (who, verified) = blocking(move || -> Result<_, ApiError> {
+        let who = svc.authenticate(&caller.0).map_err(VerifyErrors::fail)?;
+        let verified = svc.verify(&who).map_err(VerifyErrors::fail)?;
+        Ok((who, verified))
     })
     .await?;
-    Ok(HttpResponse::Ok()
+    let mut response = HttpResponse::Ok();
+    response
         .insert_header(("X-User-Id", who.user_id.to_string()))
-        .insert_header(("X-User-Email", user.email.to_string()))
-        .json(VerifyResponse {
-            user_id: who.user_id.as_uuid(),
-            session_id: who.session_id.as_uuid(),
-            expires_at: rfc3339(who.expires_at),
-        }))
+        .insert_header(("X-User-Email", verified.user.email.to_string()))
+        .insert_header(("X-Session-Id", who.session_id.to_string()))
+        .insert_header(("X-Auth-Method", "jwt"));
+    let acting = verified.acting_for;
+    if let Some(acting) = acting {
+        response.insert_header(("X-Organization-Id", acting.organization_id.to_string()));
+        if let Some(role) = acting.role {
+            response.insert_header(("X-Organization-Role", role.as_str()));
+        }
+    }
+    Ok(response.json(VerifyResponse {
+        user_id: who.user_id.as_uuid(),
+        session_id: Some(who.session_id.as_uuid()),
+        expires_at: rfc3339(who.expires_at),
+        auth_method: "jwt",
+        organization_id: acting.map(|a| a.organization_id.as_uuid()),
+        role: acting.and_then(|a| a.role).map(Role::as_str),
+    }))
+}
+
+operation_errors!(InviteSignupErrors: JsonBody<InviteSignupBody>, FieldRules, InviteSignupError);
+
+/// Sign up with the code from an invitation mail: the account is active
+/// with the invited address verified, joins the inviting organization
+/// with the invited role (it owns no organization of its own), and is
+/// logged in. An address that already has an account is 409
+/// `user-already-exists` and spends nothing: its owner logs in and
+/// accepts the invitation instead.
+#[utoipa::path(post, path = "/api/v1/auth/signup/invite", tag = "auth", request_body = InviteSignupBody,
+    responses(
+        (status = 201, body = TokenResponse),
+        InviteSignupErrors,
+    ))]
+pub(crate) async fn signup_invite(
+    svc: Service,
+    client: Client,
+    body: JsonBody<InviteSignupBody>,
+) -> Result<HttpResponse, ApiError> {
+    let tokens = blocking(move || -> Result<_, ApiError> {
+        let request = body.0.try_into_domain()?;
+        svc.sign_up_by_invite(request, client.0)
+            .map_err(InviteSignupErrors::fail)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(TokenResponse::from(tokens)))
 }
 
 /// Routes of this module.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     use super::system::resource;
     cfg.service(resource("/api/v1/auth/signup", "POST").route(web::post().to(signup)))
+        .service(
+            resource("/api/v1/auth/signup/invite", "POST").route(web::post().to(signup_invite)),
+        )
         .service(resource("/api/v1/auth/validate", "POST").route(web::post().to(validate)))
         .service(resource("/api/v1/auth/validate/resend", "POST").route(web::post().to(resend)))
         .service(resource("/api/v1/auth/login", "POST").route(web::post().to(login)))

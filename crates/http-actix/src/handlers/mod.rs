@@ -3,6 +3,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod auth;
+pub(crate) mod organizations;
 pub(crate) mod passwords;
 pub(crate) mod sessions;
 pub(crate) mod system;

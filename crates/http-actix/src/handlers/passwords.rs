@@ -11,11 +11,11 @@ use crate::{
     blocking::blocking,
     dto::{ChangePasswordBody, FieldRules, ForgotPasswordBody, ResetPasswordBody},
     error::ApiError,
-    extract::{BearerToken, Client, JsonBody},
+    extract::{Caller, Client, JsonBody},
     outcomes::operation_errors,
 };
 
-operation_errors!(ChangePasswordErrors: BearerToken, JsonBody<ChangePasswordBody>, AuthenticateError, ChangePasswordError);
+operation_errors!(ChangePasswordErrors: Caller, JsonBody<ChangePasswordBody>, AuthenticateError, ChangePasswordError);
 
 /// Change the caller's password. Every other session of the user ends at
 /// once; this one stays. A wrong current password counts toward the login
@@ -29,7 +29,7 @@ operation_errors!(ChangePasswordErrors: BearerToken, JsonBody<ChangePasswordBody
 pub(crate) async fn change_password(
     svc: Service,
     client: Client,
-    token: BearerToken,
+    caller: Caller,
     body: JsonBody<ChangePasswordBody>,
 ) -> Result<HttpResponse, ApiError> {
     let request = ChangePasswordRequest {
@@ -39,7 +39,7 @@ pub(crate) async fn change_password(
     };
     blocking(move || -> Result<_, ApiError> {
         let who = svc
-            .authenticate(&token.0)
+            .authenticate(&caller.0)
             .map_err(ChangePasswordErrors::fail)?;
         svc.change_password(&who, request)
             .map_err(ChangePasswordErrors::fail)

@@ -9,8 +9,7 @@ use uuid::Uuid;
 
 use super::{Service, get};
 use crate::{
-    blocking::blocking, dto::rfc3339, error::ApiError, extract::BearerToken,
-    outcomes::operation_errors,
+    blocking::blocking, dto::rfc3339, error::ApiError, extract::Caller, outcomes::operation_errors,
 };
 
 /// One of the caller's live sessions (a login and the refreshes since).
@@ -54,7 +53,7 @@ impl From<SessionInfo> for SessionDto {
     }
 }
 
-operation_errors!(ListSessionsErrors: BearerToken, AuthenticateError, ListSessionsError);
+operation_errors!(ListSessionsErrors: Caller, AuthenticateError, ListSessionsError);
 
 /// The caller's live sessions.
 ///
@@ -66,13 +65,10 @@ operation_errors!(ListSessionsErrors: BearerToken, AuthenticateError, ListSessio
         (status = 200, body = Vec<SessionDto>),
         ListSessionsErrors,
     ))]
-pub(crate) async fn list_sessions(
-    svc: Service,
-    token: BearerToken,
-) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list_sessions(svc: Service, caller: Caller) -> Result<HttpResponse, ApiError> {
     let sessions = blocking(move || -> Result<_, ApiError> {
         let who = svc
-            .authenticate(&token.0)
+            .authenticate(&caller.0)
             .map_err(ListSessionsErrors::fail)?;
         svc.list_sessions(&who).map_err(ListSessionsErrors::fail)
     })
@@ -81,7 +77,7 @@ pub(crate) async fn list_sessions(
     Ok(HttpResponse::Ok().json(body))
 }
 
-operation_errors!(DeleteSessionErrors: BearerToken, AuthenticateError, DeleteSessionError);
+operation_errors!(DeleteSessionErrors: Caller, AuthenticateError, DeleteSessionError);
 
 /// End one of the caller's sessions.
 ///
@@ -98,14 +94,14 @@ operation_errors!(DeleteSessionErrors: BearerToken, AuthenticateError, DeleteSes
     ))]
 pub(crate) async fn delete_session(
     svc: Service,
-    token: BearerToken,
+    caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     blocking(move || -> Result<_, ApiError> {
         // Who is asking comes before what is wrong with the request.
         let who = svc
-            .authenticate(&token.0)
+            .authenticate(&caller.0)
             .map_err(DeleteSessionErrors::fail)?;
         let id: SessionId = id
             .parse()

@@ -95,6 +95,24 @@ pub(super) fn accept(
     accept_at(store, organization, by, user, secret, 100);
 }
 
+/// Stores an invitation of `email` as an admin, whose code is "code".
+fn admin_invite(
+    store: &dyn Store,
+    organization: &Organization,
+    by: &domain::User,
+    email: &str,
+) -> (Invite, SecretDigest) {
+    let invite = Invite {
+        role: InviteRole::Admin,
+        ..invite_at(organization, by, email, 0)
+    };
+    let digest = SecretDigest::of("code");
+    store
+        .create_invite(&invite, &digest)
+        .expect("create_invite");
+    (invite, digest)
+}
+
 fn pending_ids(store: &dyn Store, organization: OrganizationId, seconds: i64) -> Vec<InviteId> {
     store
         .invites_of(organization, at(seconds))
@@ -109,14 +127,7 @@ fn pending_ids(store: &dyn Store, organization: OrganizationId, seconds: i64) ->
 pub fn create_invite_is_found_by_its_code_until_it_expires(store: &dyn Store) {
     let ada = signed_up(store, "ada@example.com");
     let organization = owned(store, &ada, 0);
-    let invite = Invite {
-        role: InviteRole::Admin,
-        ..invite_at(&organization, &ada, "grace@example.com", 0)
-    };
-    let digest = SecretDigest::of("code");
-    store
-        .create_invite(&invite, &digest)
-        .expect("create_invite");
+    let (invite, digest) = admin_invite(store, &organization, &ada, "grace@example.com");
     assert_eq!(
         store
             .invite_by_code(&digest, at(1))
@@ -277,14 +288,7 @@ pub fn accept_invite_makes_a_verified_member(store: &dyn Store) {
         UserStatus::Active,
     );
     sign_up(store, &grace);
-    let invite = Invite {
-        role: InviteRole::Admin,
-        ..invite_at(&organization, &ada, "grace@example.com", 0)
-    };
-    let digest = SecretDigest::of("code");
-    store
-        .create_invite(&invite, &digest)
-        .expect("create_invite");
+    let (invite, digest) = admin_invite(store, &organization, &ada, "grace@example.com");
     let (joined, role) = store
         .accept_invite(&digest, grace.id, at(3))
         .expect("accept_invite");
@@ -339,14 +343,7 @@ pub fn accept_invite_refuses_another_address_and_spends_nothing(store: &dyn Stor
 pub fn sign_up_by_invite_stores_the_user_as_a_member(store: &dyn Store) {
     let ada = signed_up(store, "ada@example.com");
     let organization = owned(store, &ada, 0);
-    let invite = Invite {
-        role: InviteRole::Admin,
-        ..invite_at(&organization, &ada, "grace@example.com", 0)
-    };
-    let digest = SecretDigest::of("code");
-    store
-        .create_invite(&invite, &digest)
-        .expect("create_invite");
+    let (invite, digest) = admin_invite(store, &organization, &ada, "grace@example.com");
     let mut grace = with_status(
         new_user("grace@example.com", Some("grace"), None),
         UserStatus::Active,
