@@ -288,7 +288,7 @@ pub fn accept_invite_makes_a_verified_member(store: &dyn Store) {
         UserStatus::Active,
     );
     sign_up(store, &grace);
-    let (invite, digest) = admin_invite(store, &organization, &ada, "grace@example.com");
+    let (_, digest) = admin_invite(store, &organization, &ada, "grace@example.com");
     let (joined, role) = store
         .accept_invite(&digest, grace.id, at(3))
         .expect("accept_invite");
@@ -343,7 +343,7 @@ pub fn accept_invite_refuses_another_address_and_spends_nothing(store: &dyn Stor
 pub fn sign_up_by_invite_stores_the_user_as_a_member(store: &dyn Store) {
     let ada = signed_up(store, "ada@example.com");
     let organization = owned(store, &ada, 0);
-    let (invite, digest) = admin_invite(store, &organization, &ada, "grace@example.com");
+    let (_, digest) = admin_invite(store, &organization, &ada, "grace@example.com");
     let mut grace = with_status(
         new_user("grace@example.com", Some("grace"), None),
         UserStatus::Active,
