@@ -1,12 +1,23 @@
 """Drives a running authd through a client generated from its OpenAPI
-document: signup, validate, a bad login, login, me, refresh, logout."""
+document: signup, validate, a bad login, login, me, refresh; an invitation,
+a sign-up by invitation and forward-auth for the organization; logout."""
 import json
 import os
 import sys
 
 from authd_client import AuthenticatedClient, Client
-from authd_client.api.auth import login, logout, me, refresh, signup, validate
-from authd_client.models import CodeBody, LoginBody, Problem, RefreshBody, SignupBody
+from authd_client.api.auth import login, logout, me, refresh, signup, signup_invite, validate, verify
+from authd_client.api.organizations import create_invite, list_members, list_organizations
+from authd_client.models import (
+    CodeBody,
+    InviteBody,
+    InviteSignupBody,
+    InvitedRole,
+    LoginBody,
+    Problem,
+    RefreshBody,
+    SignupBody,
+)
 
 base, mailbox = sys.argv[1], sys.argv[2]
 password = "correct horse battery staple"
@@ -32,6 +43,24 @@ check(me.sync(client=AuthenticatedClient(base_url=base, token=t.access_token)).e
 t2 = refresh.sync(client=c, body=RefreshBody(refresh_token=t.refresh_token))
 check(t2.refresh_token != t.refresh_token, "refresh")
 authed = AuthenticatedClient(base_url=base, token=t2.access_token)
+
+orgs = list_organizations.sync(client=authed)
+check(len(orgs) == 1 and orgs[0].role == "owner", "organizations")
+org = orgs[0].id
+inv = create_invite.sync(id=org, client=authed, body=InviteBody(email="colleague@example.com", role=InvitedRole.ADMIN))
+check(inv.email == "colleague@example.com" and inv.role == "admin", "invite")
+with open(mailbox) as f:
+    mail = json.loads(f.read().splitlines()[-1])
+check(mail["kind"] == "invite" and mail["to"] == "colleague@example.com", "invite mail")
+ct = signup_invite.sync(client=c, body=InviteSignupBody(invite_code=mail["code"], password=password, first_name="C", last_name="L"))
+check(ct.user.status == "active" and ct.user.email_verified, "sign-up by invitation")
+colleague = AuthenticatedClient(base_url=base, token=ct.access_token)
+v = verify.sync_detailed(client=colleague, x_organization_id=str(org))
+check(v.status_code == 200 and v.headers["x-organization-role"] == "admin", "verify for the organization")
+check(str(v.parsed.organization_id) == str(org) and v.parsed.role == "admin", "verify body")
+roles = sorted((m.email, m.role) for m in list_members.sync(id=org, client=colleague))
+check(roles == [("colleague@example.com", "admin"), ("sdk@example.com", "owner")], "members")
+
 check(logout.sync(client=authed).message == "Successfully logged out", "logout")
 after = me.sync(client=authed)
 check(isinstance(after, Problem) and after.error_code == "invalid-token", "me after logout")

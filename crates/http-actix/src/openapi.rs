@@ -1,7 +1,7 @@
 use utoipa::{
     Modify, OpenApi,
     openapi::{
-        ContentBuilder, KnownFormat, ObjectBuilder, Ref, Required, SchemaFormat, Type,
+        ContentBuilder, ObjectBuilder, Ref, Required, Type,
         path::{ParameterBuilder, ParameterIn},
         request_body::RequestBodyBuilder,
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
@@ -90,6 +90,10 @@ impl Modify for BearerAuth {
     }
 }
 
+/// A UUID in its hyphenated form.
+const UUID_PATTERN: &str =
+    "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$";
+
 /// Every operation that takes a bearer credential also reads
 /// `X-Organization-Id` (the `Caller` extractor): say so on each.
 struct OrganizationHeader;
@@ -120,10 +124,13 @@ impl Modify for OrganizationHeader {
                          anyone else is refused (403 `insufficient-permissions`). Not a \
                          UUID: 400 `bad-request`.",
                     ))
+                    // A pattern rather than `format: uuid`: some generators
+                    // pass a UUID object to their HTTP library as it is.
                     .schema(Some(
                         ObjectBuilder::new()
                             .schema_type(Type::String)
-                            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+                            .pattern(Some(UUID_PATTERN))
+                            .examples(["0193a8a6-7c9d-7c1e-9b0a-3f5e2d1c4b6a"]),
                     ))
                     .build();
                 operation

@@ -267,7 +267,7 @@ operation_errors!(InviteSignupErrors: JsonBody<InviteSignupBody>, FieldRules, In
 /// logged in. An address that already has an account is 409
 /// `user-already-exists` and spends nothing: its owner logs in and
 /// accepts the invitation instead.
-#[utoipa::path(post, path = "/api/v1/auth/signup/invite", tag = "auth", request_body = InviteSignupBody,
+#[utoipa::path(post, path = "/api/v1/auth/signup/invite", operation_id = "signup_invite", tag = "auth", request_body = InviteSignupBody,
     responses(
         (status = 201, body = TokenResponse),
         InviteSignupErrors,

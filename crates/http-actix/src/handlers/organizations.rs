@@ -31,7 +31,7 @@ operation_errors!(ListOrganizationsErrors: Caller, AuthenticateError, Fault);
 
 /// The organizations the caller belongs to, with their role in each, the
 /// oldest membership first.
-#[utoipa::path(get, path = "/api/v1/organizations", tag = "organizations",
+#[utoipa::path(get, path = "/api/v1/organizations", operation_id = "list_organizations", tag = "organizations",
     security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<OrganizationDto>),
@@ -54,7 +54,7 @@ operation_errors!(CreateOrganizationErrors: Caller, JsonBody<CreateOrganizationB
     AuthenticateError, CreateOrganizationError);
 
 /// Make an organization; the caller becomes its owner.
-#[utoipa::path(post, path = "/api/v1/organizations", tag = "organizations",
+#[utoipa::path(post, path = "/api/v1/organizations", operation_id = "create_organization", tag = "organizations",
     request_body = CreateOrganizationBody, security(("bearer" = [])),
     responses(
         (status = 201, body = OrganizationDto),
@@ -82,7 +82,7 @@ operation_errors!(ViewOrganizationErrors: Caller, AuthenticateError, ViewOrganiz
 /// One organization the caller belongs to (any member; a platform
 /// administrator sees every one). For anyone else it is `not-found`: an
 /// organization's existence is not revealed.
-#[utoipa::path(get, path = "/api/v1/organizations/{id}", tag = "organizations",
+#[utoipa::path(get, path = "/api/v1/organizations/{id}", operation_id = "get_organization", tag = "organizations",
     params(("id" = Uuid, Path, description = "The organization's id")),
     security(("bearer" = [])),
     responses(
@@ -111,7 +111,7 @@ operation_errors!(RenameOrganizationErrors: Caller, JsonBody<RenameOrganizationB
     AuthenticateError, ManageOrganizationError);
 
 /// Rename an organization (owners and admins).
-#[utoipa::path(patch, path = "/api/v1/organizations/{id}", tag = "organizations",
+#[utoipa::path(patch, path = "/api/v1/organizations/{id}", operation_id = "rename_organization", tag = "organizations",
     params(("id" = Uuid, Path, description = "The organization's id")),
     request_body = RenameOrganizationBody, security(("bearer" = [])),
     responses(
@@ -142,7 +142,7 @@ operation_errors!(DeleteOrganizationErrors: Caller, AuthenticateError, ManageOrg
 
 /// Delete an organization (owners only): its memberships and invitations
 /// go, its members' accounts stay.
-#[utoipa::path(delete, path = "/api/v1/organizations/{id}", tag = "organizations",
+#[utoipa::path(delete, path = "/api/v1/organizations/{id}", operation_id = "delete_organization", tag = "organizations",
     params(("id" = Uuid, Path, description = "The organization's id")),
     security(("bearer" = [])),
     responses(
@@ -169,7 +169,7 @@ pub(crate) async fn delete(
 
 /// The members of an organization the caller belongs to, the earliest to
 /// join first.
-#[utoipa::path(get, path = "/api/v1/organizations/{id}/members", tag = "organizations",
+#[utoipa::path(get, path = "/api/v1/organizations/{id}/members", operation_id = "list_members", tag = "organizations",
     params(("id" = Uuid, Path, description = "The organization's id")),
     security(("bearer" = [])),
     responses(
@@ -208,7 +208,7 @@ operation_errors!(ChangeRoleErrors: Caller, JsonBody<ChangeRoleBody>, FieldRules
 /// Give a member another role. Owners may change anyone's; admins those of
 /// members who are not owners, and make no owner; nobody may demote the
 /// last owner (409 `last-owner`).
-#[utoipa::path(patch, path = "/api/v1/organizations/{id}/members/{user_id}", tag = "organizations",
+#[utoipa::path(patch, path = "/api/v1/organizations/{id}/members/{user_id}", operation_id = "change_member_role", tag = "organizations",
     params(
         ("id" = Uuid, Path, description = "The organization's id"),
         ("user_id" = Uuid, Path, description = "The member's user id"),
@@ -244,7 +244,7 @@ operation_errors!(RemoveMemberErrors: Caller, AuthenticateError, ChangeMemberErr
 /// End a membership. Owners may remove anyone; admins members who are not
 /// owners; every member may leave (their own id); nobody may remove the
 /// last owner (409 `last-owner`).
-#[utoipa::path(delete, path = "/api/v1/organizations/{id}/members/{user_id}", tag = "organizations",
+#[utoipa::path(delete, path = "/api/v1/organizations/{id}/members/{user_id}", operation_id = "remove_member", tag = "organizations",
     params(
         ("id" = Uuid, Path, description = "The organization's id"),
         ("user_id" = Uuid, Path, description = "The member's user id"),
@@ -281,7 +281,7 @@ operation_errors!(InviteErrors: Caller, JsonBody<InviteBody>, FieldRules, Authen
 /// account accepts (`/organizations/invites/accept`). Re-inviting an
 /// address replaces its older invitation. Invitations count toward the
 /// mail limits of the address and of the client (429 past them).
-#[utoipa::path(post, path = "/api/v1/organizations/{id}/invites", tag = "organizations",
+#[utoipa::path(post, path = "/api/v1/organizations/{id}/invites", operation_id = "create_invite", tag = "organizations",
     params(("id" = Uuid, Path, description = "The organization's id")),
     request_body = InviteBody, security(("bearer" = [])),
     responses(
@@ -311,7 +311,7 @@ operation_errors!(ManageInvitesErrors: Caller, AuthenticateError, ManageOrganiza
 
 /// The pending invitations of an organization (owners and admins), oldest
 /// first: neither accepted, revoked nor expired.
-#[utoipa::path(get, path = "/api/v1/organizations/{id}/invites", tag = "organizations",
+#[utoipa::path(get, path = "/api/v1/organizations/{id}/invites", operation_id = "list_invites", tag = "organizations",
     params(("id" = Uuid, Path, description = "The organization's id")),
     security(("bearer" = [])),
     responses(
@@ -338,7 +338,7 @@ pub(crate) async fn invites(
 
 /// Revoke a pending invitation (owners and admins): its code stops
 /// working at once. An invitation that is not pending here is `not-found`.
-#[utoipa::path(delete, path = "/api/v1/organizations/{id}/invites/{invite_id}", tag = "organizations",
+#[utoipa::path(delete, path = "/api/v1/organizations/{id}/invites/{invite_id}", operation_id = "revoke_invite", tag = "organizations",
     params(
         ("id" = Uuid, Path, description = "The organization's id"),
         ("invite_id" = Uuid, Path, description = "The invitation's id"),
@@ -373,7 +373,7 @@ operation_errors!(AcceptInviteErrors: Caller, JsonBody<AcceptInviteBody>, Authen
 /// invited address (403 otherwise, and the code stays usable): the caller
 /// joins with the invited role. Of concurrent acceptances of one code,
 /// exactly one succeeds.
-#[utoipa::path(post, path = "/api/v1/organizations/invites/accept", tag = "organizations",
+#[utoipa::path(post, path = "/api/v1/organizations/invites/accept", operation_id = "accept_invite", tag = "organizations",
     request_body = AcceptInviteBody, security(("bearer" = [])),
     responses(
         (status = 200, body = OrganizationDto),
