@@ -54,6 +54,32 @@ fn spend(
     Ok(row.into_domain()?)
 }
 
+/// Locks, in share mode, the organization of the invitation whose code has
+/// `digest`, if there is one: an acceptance then takes turns with a new
+/// invitation of the same address (which locks the organization for
+/// update), so the address never stays invited once its account has
+/// joined. Taken before the invitation's row, as `create_invite` takes
+/// the organization before the invitations.
+fn lock_invited_organization(
+    conn: &mut PgConnection,
+    digest: &SecretDigest,
+) -> Result<(), Failure> {
+    let organization: Option<Uuid> = invites::table
+        .filter(invites::digest.eq(digest.as_bytes().as_slice()))
+        .select(invites::organization_id)
+        .first(conn)
+        .optional()?;
+    if let Some(organization) = organization {
+        organizations::table
+            .find(organization)
+            .select(organizations::id)
+            .for_share()
+            .first::<Uuid>(conn)
+            .optional()?;
+    }
+    Ok(())
+}
+
 /// Makes `user` a member as `invite` says, and returns the organization
 /// and the role joined with.
 fn join(
@@ -174,6 +200,7 @@ impl InviteStore for PgStore {
     ) -> Result<(Organization, Role), StoreError> {
         self.transaction(|conn| {
             let account = lock_user(conn, user)?;
+            lock_invited_organization(conn, digest)?;
             let invite = spend(conn, digest, &account.email, user, now)?;
             let joined = join(conn, &invite, user, now)?;
             if !account.email_verified {
@@ -194,6 +221,7 @@ impl InviteStore for PgStore {
             diesel::insert_into(users::table)
                 .values(UserRow::from_domain(user))
                 .execute(conn)?;
+            lock_invited_organization(conn, digest)?;
             let invite = spend(conn, digest, &user.email, user.id, now)?;
             join(conn, &invite, user.id, now)
         })

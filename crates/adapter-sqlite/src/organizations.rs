@@ -2,15 +2,16 @@
 
 use diesel::prelude::*;
 use domain::{
-    Member, MemberChange, MemberRefusal, Organization, OrganizationId, OrganizationName,
-    OrganizationRefusal, Role, Standing, UserId, judge_member_change,
+    Member, MemberChange, MemberRefusal, Organization, OrganizationAction, OrganizationId,
+    OrganizationName, OrganizationRefusal, Role, Standing, UserId, judge_member_change,
+    may_administer,
 };
 use ports::{OrganizationStore, StoreError};
 
 use crate::{
     error::Failure,
     queries::{insert_organization, role_in},
-    rows::{self, OrganizationRow, member, member_columns},
+    rows::{self, OrganizationRow, UserRow, member, member_columns},
     schema::{Id, memberships, organizations, users},
     store::SqliteStore,
 };
@@ -21,12 +22,14 @@ fn standing(
     organization: OrganizationId,
     user: UserId,
 ) -> Result<Standing, Failure> {
-    let platform_admin = users::table
+    let account = users::table
         .find(Id(user.as_uuid()))
-        .select(users::is_admin)
+        .select(UserRow::as_select())
         .first(conn)
         .optional()?
-        .unwrap_or(false);
+        .map(UserRow::into_domain)
+        .transpose()?;
+    let platform_admin = account.as_ref().is_some_and(may_administer);
     Ok(Standing {
         role: role_in(conn, organization, user)?,
         platform_admin,
@@ -112,15 +115,27 @@ impl OrganizationStore for SqliteStore {
         })
     }
 
-    fn delete_organization(&self, id: OrganizationId) -> Result<(), StoreError> {
-        self.with_conn(|conn| {
-            // Memberships and invitations go with it (ON DELETE CASCADE).
-            let deleted =
-                diesel::delete(organizations::table.find(Id(id.as_uuid()))).execute(conn)?;
-            if deleted == 0 {
-                return Err(Failure(StoreError::NotFound));
+    fn delete_organization(
+        &self,
+        id: OrganizationId,
+        actor: UserId,
+    ) -> Result<Result<(), OrganizationRefusal>, StoreError> {
+        self.transaction(|conn| {
+            // The `BEGIN IMMEDIATE` transaction holds the write lock.
+            let exists: Option<Id> = organizations::table
+                .find(Id(id.as_uuid()))
+                .select(organizations::id)
+                .first(conn)
+                .optional()?;
+            if exists.is_none() {
+                return Ok(Err(OrganizationRefusal::NotFound));
             }
-            Ok(())
+            if let Err(refusal) = standing(conn, id, actor)?.may(OrganizationAction::Delete) {
+                return Ok(Err(refusal));
+            }
+            // Memberships and invitations go with it (ON DELETE CASCADE).
+            diesel::delete(organizations::table.find(Id(id.as_uuid()))).execute(conn)?;
+            Ok(Ok(()))
         })
     }
 

@@ -7,7 +7,9 @@ use domain::{
     OrganizationAction, OrganizationId, OrganizationRefusal, Password, PasswordError, PersonName,
     Phone, Role, SecretDigest, User, UserStatus, Username,
 };
-use ports::{HasherError, InviteStore, PasswordHasher, StoreError, UniqueField, UserStore};
+use ports::{
+    HasherError, InviteStore, OrganizationStore, PasswordHasher, StoreError, UniqueField, UserStore,
+};
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 
@@ -16,6 +18,7 @@ use crate::{
     authenticate::Principal,
     error::{Fault, faults_from},
     mail::{self, Recipient},
+    mail_limits::digest_hex,
     organizations::{ManageOrganizationError, OrganizationView, not_found, scope},
     service::AuthService,
     tokens::Tokens,
@@ -145,8 +148,15 @@ impl AuthService {
         let store = &*self.ports.store;
         let (view, inviter) = scope(store, who, id)??.allow_caller(OrganizationAction::Manage)?;
         let inviter = inviter.ok_or(InviteError::NotFound)?;
+        if is_member(store, id, &req.email)? {
+            return Err(InviteError::AlreadyMember);
+        }
+        // Invitations have a counter of their own per address: an inviter
+        // cannot use up the address's budget for the mails its owner asks
+        // for (reset, validation), nor the other way round.
+        let recipient = format!("invite:{}", digest_hex(req.email.as_str()));
         let now = self.now();
-        if let Some(retry_after) = self.mail_admission(&req.email, &client.ip, now, "invite")? {
+        if let Some(retry_after) = self.mail_admission(&recipient, &client.ip, now, "invite")? {
             return Err(InviteError::TooManyAttempts { retry_after });
         }
         let ttl = self.policy.invite_code_ttl;
@@ -265,6 +275,21 @@ impl AuthService {
         let user = sign_up_by_invite(store, hasher, req, now)?;
         self.open_session(user, client, now, || StoreError::NotFound.into())
     }
+}
+
+/// Whether an account with `email` is a member of `organization`. The
+/// store checks again as it records the invitation; this check comes
+/// before the mail limits count anything.
+fn is_member(
+    store: &(impl UserStore + OrganizationStore + ?Sized),
+    organization: OrganizationId,
+    email: &Email,
+) -> Result<bool, StoreError> {
+    let Some(user) = store.user_by_identifier(&LoginIdentifier::Email(email.clone()))? else {
+        return Ok(false);
+    };
+    let standing = store.organization_for(organization, user.id)?;
+    Ok(standing.is_some_and(|(_, role)| role.is_some()))
 }
 
 fn accept_invite(

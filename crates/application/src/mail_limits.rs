@@ -30,19 +30,20 @@ impl AuthService {
         now: OffsetDateTime,
         kind: &'static str,
     ) -> Result<bool, StoreError> {
-        Ok(self.mail_admission(to, ip, now, kind)?.is_none())
+        let recipient = digest_hex(to.as_str());
+        Ok(self.mail_admission(&recipient, ip, now, kind)?.is_none())
     }
 
-    /// Like [`AuthService::admit_mail`], for a caller told of a refusal:
+    /// Like [`AuthService::admit_mail`], for a caller told of a refusal,
+    /// counting under `recipient` (a bounded key naming the address):
     /// `None` when the mail may go out, or the seconds until it may.
     pub(crate) fn mail_admission(
         &self,
-        to: &Email,
+        recipient: &str,
         ip: &str,
         now: OffsetDateTime,
         kind: &'static str,
     ) -> Result<Option<u64>, StoreError> {
-        let recipient = digest_hex(to.as_str());
         let limits = MailLimits {
             per_recipient: self.policy.max_mails_per_recipient,
             per_ip: self.policy.max_mails_per_ip,
@@ -51,7 +52,7 @@ impl AuthService {
         match self
             .ports
             .store
-            .admit_mail(&recipient, ip, now, now - window, limits)?
+            .admit_mail(recipient, ip, now, now - window, limits)?
         {
             Admission::Admitted => Ok(None),
             Admission::Refused { frees_at } => {

@@ -306,12 +306,11 @@ fn rename(
 }
 
 fn delete(
-    store: &(impl UserStore + OrganizationStore + ?Sized),
+    store: &(impl OrganizationStore + ?Sized),
     who: &Principal,
     id: OrganizationId,
 ) -> Result<(), ManageOrganizationError> {
-    scope(store, who, id)??.allow(OrganizationAction::Delete)?;
-    store.delete_organization(id).map_err(not_found)?;
+    store.delete_organization(id, who.user_id)??;
     tracing::info!(user_id = %who.user_id, organization_id = %id, "organization deleted");
     Ok(())
 }

@@ -336,7 +336,7 @@ pub(crate) struct VerifyResponse {
     #[schema(format = DateTime)]
     pub expires_at: String,
     /// How the caller authenticated.
-    #[schema(example = "jwt")]
+    #[schema(value_type = organizations::AuthMethod)]
     pub auth_method: &'static str,
     /// The organization the caller acts for: the one named in
     /// `X-Organization-Id`, or else their oldest membership; `null` when

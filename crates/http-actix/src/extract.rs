@@ -192,17 +192,19 @@ impl FromRequest for Caller {
 
 fn caller(headers: &HeaderMap) -> Result<Caller, ApiError> {
     let bearer = bearer(headers)?;
-    let organization = match headers.get(ORGANIZATION_HEADER) {
-        None => None,
-        Some(value) => Some(
+    let refused = |detail| ApiError::with_detail(ErrorCode::BadRequest, detail);
+    let mut values = headers.get_all(ORGANIZATION_HEADER);
+    let organization = match (values.next(), values.next()) {
+        (None, _) => None,
+        (Some(value), None) => Some(
             value
                 .to_str()
                 .ok()
                 .and_then(|v| v.trim().parse::<OrganizationId>().ok())
-                .ok_or_else(|| {
-                    ApiError::with_detail(ErrorCode::BadRequest, "X-Organization-Id must be a UUID")
-                })?,
+                .ok_or_else(|| refused("X-Organization-Id must be a UUID"))?,
         ),
+        // Which one a proxy or a service behind would read is anybody's guess.
+        (Some(_), Some(_)) => return Err(refused("X-Organization-Id may be given once only")),
     };
     Ok(Caller(Credentials {
         bearer,
@@ -407,6 +409,11 @@ mod tests {
             HeaderValue::from_str(&format!(" {id} ")).unwrap(),
         );
         assert_eq!(caller(&h).unwrap().0.organization, Some(id));
+        h.append(
+            header::HeaderName::from_static(ORGANIZATION_HEADER),
+            HeaderValue::from_str(&id.to_string()).unwrap(),
+        );
+        assert!(caller(&h).is_err(), "given twice, even alike");
         h.insert(
             header::HeaderName::from_static(ORGANIZATION_HEADER),
             HeaderValue::from_static("acme"),

@@ -2,8 +2,9 @@ use std::fmt;
 
 use domain::{
     AdminPatch, CodeKind, Invite, InviteId, LoginIdentifier, Member, MemberChange, MemberRefusal,
-    Organization, OrganizationId, OrganizationName, PasswordHash, ProfilePatch, Role, SecretDigest,
-    Session, SessionId, SessionLifetime, User, UserId, UserPage, UserQuery, UserStatus,
+    Organization, OrganizationId, OrganizationName, OrganizationRefusal, PasswordHash,
+    ProfilePatch, Role, SecretDigest, Session, SessionId, SessionLifetime, User, UserId, UserPage,
+    UserQuery, UserStatus,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -236,10 +237,10 @@ pub trait UserStore {
 
 /// Organizations and memberships.
 ///
-/// Reading a caller's standing and then acting on it is two steps; only
-/// the changes that must keep an invariant under concurrency (an
-/// organization never loses its last owner) judge the actor again inside
-/// their own transaction.
+/// Reading a caller's standing and then acting on it is two steps; the
+/// changes that must keep an invariant under concurrency (an organization
+/// never loses its last owner) or cannot be undone (deleting it) judge the
+/// actor again inside their own transaction.
 pub trait OrganizationStore {
     /// The organizations `user` belongs to, with the user's role in each,
     /// the oldest membership first (ties: the lower organization id).
@@ -275,12 +276,18 @@ pub trait OrganizationStore {
         name: &OrganizationName,
     ) -> Result<Organization, StoreError>;
 
-    /// Deletes an organization with its memberships and invitations; the
-    /// users stay.
-    ///
-    /// # Errors
-    /// MUST return [`StoreError::NotFound`] if it does not exist.
-    fn delete_organization(&self, id: OrganizationId) -> Result<(), StoreError>;
+    /// Deletes an organization with its memberships and invitations (the
+    /// users stay) if `actor` may, as [`domain::Standing::may`] judges
+    /// [`domain::OrganizationAction::Delete`] inside the transaction that
+    /// deletes, on the actor's role and platform administration as the
+    /// store then holds them: an owner demoted meanwhile deletes nothing.
+    /// Returns the refusal otherwise, with nothing written; an unknown
+    /// organization is [`OrganizationRefusal::NotFound`].
+    fn delete_organization(
+        &self,
+        id: OrganizationId,
+        actor: UserId,
+    ) -> Result<Result<(), OrganizationRefusal>, StoreError>;
 
     /// The members of an organization, the earliest to join first (ties:
     /// the lower user id); empty for an unknown organization.

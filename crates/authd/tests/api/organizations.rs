@@ -77,8 +77,19 @@ impl TestApp {
         list[0]["id"].as_str().expect("id").to_owned()
     }
 
-    /// `by` invites `email` to `organization` with `role`; the invite.
+    /// How many invitation mails `email` has been sent.
+    fn invitations_to(&self, email: &str) -> usize {
+        self.mails()
+            .iter()
+            .filter(|m| m["kind"] == "invite" && m["to"] == email)
+            .count()
+    }
+
+    /// `by` invites `email` to `organization` with `role`; the invite,
+    /// once its mail is in the mailbox (mail goes out in the background).
     fn invite(&self, by: &Account, organization: &str, email: &str, role: &str) -> Value {
+        let address = email.trim().to_lowercase();
+        let before = self.invitations_to(&address);
         let res = self.as_(
             by,
             Method::POST,
@@ -86,6 +97,14 @@ impl TestApp {
             Some(&json!({ "email": email, "role": role })),
         );
         assert_eq!(res.status(), 201, "invite of {email}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.invitations_to(&address) == before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no invitation mail to {email}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         res.json().expect("invite JSON")
     }
 
@@ -273,12 +292,15 @@ fn an_existing_account_accepts_an_invitation(app: TestApp) {
     app.invite(&ada, &org, "bob@example.com", "member");
     let code = app.invite_code("bob@example.com");
 
-    // A sign-up with the address of an account spends nothing.
+    // A sign-up with the address of an account spends nothing, nor does
+    // an acceptance by another account.
     assert_problem(
         app.sign_up_by_invite(&code, json!({})),
         409,
         "user-already-exists",
     );
+    let eve = app.account("eve@example.com");
+    assert_problem(app.accept(&eve, &code), 403, "insufficient-permissions");
 
     let res = app.accept(&bob, &code);
     assert_eq!(res.status(), 200);
@@ -301,6 +323,27 @@ fn an_existing_account_accepts_an_invitation(app: TestApp) {
         "the oldest membership first"
     );
     assert_problem(app.accept(&bob, &code), 400, "invalid-code");
+
+    // A revoked invitation cannot be accepted.
+    let eves = app.own_organization(&eve);
+    let invite = app.invite(&eve, &eves, "bob@example.com", "admin");
+    let revoked = app.invite_code("bob@example.com");
+    let path = format!(
+        "/api/v1/organizations/{eves}/invites/{}",
+        invite["id"].as_str().unwrap()
+    );
+    assert_eq!(app.as_(&eve, Method::DELETE, &path, None).status(), 204);
+    assert_problem(app.accept(&bob, &revoked), 400, "invalid-code");
+    assert_problem(
+        app.as_(
+            &bob,
+            Method::GET,
+            &format!("/api/v1/organizations/{eves}"),
+            None,
+        ),
+        404,
+        "not-found",
+    );
 }
 
 /// Every refusal of an invitation and its code.
@@ -612,6 +655,22 @@ fn the_role_matrix(backend: Backend) {
             }),
         ),
         (
+            "demote an owner",
+            [200, forbidden, forbidden, hidden, 200],
+            Box::new(|who, name| {
+                let email = format!("demoted-{name}@example.com");
+                let made = app.joined(&owner, &org, &email, "member");
+                let path = format!("{base}/members/{}", made.id);
+                let body = json!({ "role": "owner" });
+                assert_eq!(
+                    app.as_(&owner, Method::PATCH, &path, Some(&body)).status(),
+                    200
+                );
+                let body = json!({ "role": "member" });
+                app.as_(who, Method::PATCH, &path, Some(&body))
+            }),
+        ),
+        (
             "remove an owner",
             [204, forbidden, forbidden, hidden, 204],
             Box::new(|who, name| {
@@ -833,6 +892,14 @@ fn verify_reports_the_organization_and_role(app: TestApp) {
         "insufficient-permissions",
     );
     assert_problem(app.verify(&eve, Some("acme")), 400, "bad-request");
+    let twice = app
+        .get("/api/v1/auth/verify")
+        .bearer_auth(&ada.token)
+        .header("X-Organization-Id", org.as_str())
+        .header("X-Organization-Id", org.as_str())
+        .send()
+        .unwrap();
+    assert_problem(twice, 400, "bad-request");
     assert_problem(
         app.call(Method::GET, "/api/v1/auth/me", &eve.token, Some(&org), None),
         403,
@@ -848,6 +915,16 @@ fn verify_reports_the_organization_and_role(app: TestApp) {
     let body: Value = res.json().unwrap();
     assert_eq!(body["role"], Value::Null);
     assert_problem(app.verify(&root, Some(&unknown)), 404, "not-found");
+    assert_problem(
+        app.as_(
+            &root,
+            Method::GET,
+            &format!("/api/v1/organizations/{unknown}"),
+            None,
+        ),
+        404,
+        "not-found",
+    );
 
     // A change of role shows on the next request; so does leaving.
     let path = format!("/api/v1/organizations/{org}/members/{}", grace.id);

@@ -15,11 +15,11 @@ impl Documented for QueryString {
     const CODES: &'static [domain::ErrorCode] = &[domain::ErrorCode::BadRequest];
 }
 
-/// The statuses a listing can filter on.
+/// Where an account stands.
 #[derive(ToSchema)]
 #[schema(rename_all = "snake_case")]
 #[allow(dead_code)] // a schema only: the value is parsed as a domain value
-pub(crate) enum StatusFilter {
+pub(crate) enum AccountStatus {
     PendingValidation,
     Active,
     Inactive,
@@ -40,7 +40,7 @@ pub(crate) enum SettableStatus {
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListUsersParams {
     /// Only users with this status.
-    #[param(value_type = Option<StatusFilter>, inline)]
+    #[param(value_type = Option<AccountStatus>, inline)]
     status: Option<String>,
     /// Text to find, whatever its case, in the e-mail address, username,
     /// first or last name; `%` and `_` match only themselves.

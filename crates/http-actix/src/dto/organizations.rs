@@ -22,6 +22,15 @@ pub(crate) enum RoleName {
     Member,
 }
 
+/// How a caller authenticated.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // a schema only: the value is written as a constant
+pub(crate) enum AuthMethod {
+    Jwt,
+    ApiKey,
+}
+
 /// The role an invitation grants (owners are made by changing a role).
 #[derive(ToSchema)]
 #[schema(rename_all = "snake_case")]
@@ -102,8 +111,8 @@ pub(crate) struct MemberDto {
     last_name: String,
     #[schema(value_type = RoleName)]
     role: &'static str,
-    /// The account's status: `pending_validation`, `active` or `inactive`.
-    #[schema(example = "active")]
+    /// The account's status.
+    #[schema(value_type = super::admin::AccountStatus)]
     status: &'static str,
     /// When they joined.
     #[schema(format = DateTime)]
@@ -220,11 +229,22 @@ pub(crate) struct InviteSignupBody {
     /// Family name.
     #[schema(min_length = 1, max_length = 100, example = "Hopper")]
     last_name: String,
-    /// 3–32 of `a-z 0-9 . _ -`; unique case-insensitively.
-    #[schema(nullable = false, example = "grace")]
+    /// 3–32 of `a-z 0-9 . _ -` (stored lower-cased); unique
+    /// case-insensitively.
+    #[schema(
+        nullable = false,
+        min_length = 3,
+        max_length = 32,
+        pattern = "^[A-Za-z0-9._-]{3,32}$",
+        example = "grace"
+    )]
     username: Option<String>,
-    /// E.164 (`+` and 8–15 digits); unique.
-    #[schema(nullable = false, example = "+442071234567")]
+    /// E.164 (`+` and 8–15 digits, the first not 0); unique.
+    #[schema(
+        nullable = false,
+        pattern = "^\\+[1-9][0-9]{7,14}$",
+        example = "+442071234567"
+    )]
     phone: Option<String>,
 }
 

@@ -2,8 +2,8 @@
 //! membership changes judged inside the store's transaction.
 
 use domain::{
-    AdminPatch, MemberChange, MemberRefusal, Organization, OrganizationId, OrganizationName,
-    OrganizationRefusal, Role, User, UserId,
+    AdminPatch, AdminStatus, MemberChange, MemberRefusal, Organization, OrganizationId,
+    OrganizationName, OrganizationRefusal, Role, User, UserId,
 };
 
 use super::{
@@ -220,16 +220,33 @@ pub fn rename_organization_renames(store: &dyn Store) {
 }
 
 /// `delete_organization` removes the organization, its memberships and
-/// invitations; the users stay. An unknown one is `NotFound`.
+/// invitations, for an owner; the users stay. An admin is refused, a
+/// stranger and an unknown organization are `NotFound`.
 pub fn delete_organization_keeps_the_users(store: &dyn Store) {
     let ada = signed_up(store, "ada@example.com");
     let grace = signed_up(store, "grace@example.com");
     let organization = owned(store, &ada, 1);
     joined(store, &organization, &ada, &grace, Role::Admin);
     let pending = super::invites::invited(store, &organization, &ada, "eve@example.com", "eve");
-    store
-        .delete_organization(organization.id)
-        .expect("delete_organization");
+    let eve = signed_up(store, "eve@example.com");
+    for (actor, refusal) in [
+        (&grace, OrganizationRefusal::InsufficientPermissions),
+        (&eve, OrganizationRefusal::NotFound),
+    ] {
+        assert_eq!(
+            store
+                .delete_organization(organization.id, actor.id)
+                .expect("delete_organization"),
+            Err(refusal)
+        );
+    }
+    assert_eq!(store.members_of(organization.id).expect("members").len(), 2);
+    assert_eq!(
+        store
+            .delete_organization(organization.id, ada.id)
+            .expect("delete_organization"),
+        Ok(())
+    );
     assert_eq!(
         store
             .organization_for(organization.id, ada.id)
@@ -258,7 +275,12 @@ pub fn delete_organization_keeps_the_users(store: &dyn Store) {
                 .any(|(o, _)| o.id == organization.id)
         );
     }
-    assert_not_found(store.delete_organization(organization.id));
+    assert_eq!(
+        store
+            .delete_organization(organization.id, ada.id)
+            .expect("delete_organization"),
+        Err(OrganizationRefusal::NotFound)
+    );
 }
 
 /// `members_of` lists every member with their account and role, in the
@@ -346,16 +368,19 @@ pub fn change_member_judges_what_the_store_holds(store: &dyn Store) {
     let alan = signed_up(store, "alan@example.com");
     let eve = signed_up(store, "eve@example.com");
     let root = signed_up(store, "root@example.com");
-    store
-        .apply_admin_patch(
-            root.id,
-            &AdminPatch {
-                status: None,
-                is_admin: Some(true),
-            },
-            at(1),
-        )
-        .expect("apply_admin_patch");
+    let make_admin = |status| {
+        store
+            .apply_admin_patch(
+                root.id,
+                &AdminPatch {
+                    status,
+                    is_admin: Some(true),
+                },
+                at(1),
+            )
+            .expect("apply_admin_patch");
+    };
+    make_admin(None);
     let organization = owned(store, &ada, 1);
     joined(store, &organization, &ada, &grace, Role::Admin);
     joined(store, &organization, &ada, &alan, Role::Member);
@@ -380,6 +405,12 @@ pub fn change_member_judges_what_the_store_holds(store: &dyn Store) {
         change(store, id, &ada, &ada, MemberChange::SetRole(Role::Member)),
         Err(LastOwner)
     );
+    assert_eq!(
+        change(store, id, &root, &alan, MemberChange::Remove),
+        hidden,
+        "an administrator whose account is not active is a stranger"
+    );
+    make_admin(Some(AdminStatus::Active));
     assert_eq!(
         change(store, id, &root, &ada, MemberChange::Remove),
         Err(LastOwner),
