@@ -10,6 +10,7 @@
 //! wire it in.
 
 mod admin;
+mod api_keys;
 mod codes;
 mod error;
 mod invites;

@@ -133,7 +133,8 @@ fn repeatable_read_store() -> (PgStore, TestDatabase) {
 /// checks expect.)
 #[test]
 fn races_hold_under_a_repeatable_read_default() {
-    let races: [fn(&dyn ports::Store); 6] = [
+    let races: [fn(&dyn ports::Store); 7] = [
+        ports::testkit::concurrent_key_creations_stop_at_the_limit,
         ports::testkit::owners_demoting_each_other_at_once_leave_one_owner,
         ports::testkit::concurrent_acceptances_of_one_invite_succeed_once,
         ports::testkit::concurrent_attempts_for_one_account_admit_its_limit,

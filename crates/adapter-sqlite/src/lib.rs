@@ -19,6 +19,7 @@
 //! back are rounded down to the microsecond, as with PostgreSQL.
 
 mod admin;
+mod api_keys;
 mod codes;
 mod error;
 mod invites;

@@ -7,17 +7,17 @@
 
 use diesel::{prelude::*, sqlite::Sqlite};
 use domain::{
-    CodeKind, Email, Invite, InviteId, InviteRole, Member, Organization, OrganizationId,
-    OrganizationName, PasswordHash, PersonName, Phone, Role, SecretDigest, Session, SessionId,
-    User, UserId, UserStatus, Username,
+    ApiKey, ApiKeyId, ApiKeyName, CodeKind, Email, Invite, InviteId, InviteRole, Member,
+    Organization, OrganizationId, OrganizationName, PasswordHash, PersonName, Phone, Role,
+    SecretDigest, Session, SessionId, User, UserId, UserStatus, Username,
 };
 use ports::{NewRefreshToken, OneTimeCode, StoreError};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::schema::{
-    Id, Instant, invites, memberships, one_time_codes, organizations, refresh_tokens, sessions,
-    throttle_records, users,
+    Id, Instant, api_keys, invites, memberships, one_time_codes, organizations, refresh_tokens,
+    sessions, throttle_records, users,
 };
 
 /// A row of `users`.
@@ -394,5 +394,53 @@ impl<'a> ThrottleRow<'a> {
             ip,
             at,
         }
+    }
+}
+
+/// A row of `api_keys`.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_keys, check_for_backend(Sqlite))]
+pub(crate) struct ApiKeyRow {
+    #[diesel(serialize_as = Id, deserialize_as = Id)]
+    id: Uuid,
+    #[diesel(serialize_as = Id, deserialize_as = Id)]
+    user_id: Uuid,
+    name: String,
+    prefix: String,
+    digest: Vec<u8>,
+    #[diesel(serialize_as = Instant)]
+    created_at: OffsetDateTime,
+    #[diesel(treat_none_as_default_value = false)]
+    last_used_at: Option<OffsetDateTime>,
+    #[diesel(treat_none_as_default_value = false)]
+    expires_at: Option<OffsetDateTime>,
+}
+
+impl ApiKeyRow {
+    /// `key`, whose secret has `digest`.
+    pub(crate) fn from_domain(key: &ApiKey, digest: &SecretDigest) -> Self {
+        Self {
+            id: key.id.as_uuid(),
+            user_id: key.user_id.as_uuid(),
+            name: key.name.as_str().to_owned(),
+            prefix: key.prefix.clone(),
+            digest: digest.as_bytes().to_vec(),
+            created_at: key.created_at,
+            last_used_at: key.last_used_at,
+            expires_at: key.expires_at,
+        }
+    }
+
+    pub(crate) fn into_domain(self) -> Result<ApiKey, StoreError> {
+        Ok(ApiKey {
+            id: ApiKeyId::from_uuid(self.id),
+            user_id: UserId::from_uuid(self.user_id),
+            name: ApiKeyName::parse(&self.name)
+                .map_err(StoreError::corrupt_with("api_keys.name"))?,
+            prefix: self.prefix,
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+            expires_at: self.expires_at,
+        })
     }
 }

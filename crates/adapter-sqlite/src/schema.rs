@@ -215,12 +215,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::schema::{Micros, UuidText};
+
+    api_keys (id) {
+        id -> UuidText,
+        user_id -> UuidText,
+        name -> Text,
+        prefix -> Text,
+        digest -> Binary,
+        created_at -> Micros,
+        last_used_at -> Nullable<Micros>,
+        expires_at -> Nullable<Micros>,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (organization_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(one_time_codes -> users (user_id));
 diesel::joinable!(invites -> organizations (organization_id));
+diesel::joinable!(api_keys -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -231,6 +248,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     one_time_codes,
     throttle_records,
     invites,
+    api_keys,
 );
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! I/O, knows a framework, a database or a wire format.
 
 mod admin;
+mod api_key;
 mod code;
 mod email;
 mod error;
@@ -26,6 +27,7 @@ pub use admin::{
     AdminPatch, AdminStatus, AdminStatusError, OwnAccountChange, PageLimit, PageLimitError,
     UserPage, UserQuery, UserSearch, UserSearchError, judge_admin_change, may_administer,
 };
+pub use api_key::{ApiKey, ApiKeyRefusal, ApiKeySecret};
 pub use code::{CodeKind, SecretDigest};
 pub use email::{Email, EmailError};
 pub use error::{ErrorCode, FieldError};
@@ -33,7 +35,7 @@ pub use ids::{ApiKeyId, InviteId, OrganizationId, SessionId, UserId};
 pub use invite::Invite;
 pub use lifetime::SessionLifetime;
 pub use login::LoginIdentifier;
-pub use name::{NameError, OrganizationName, PersonName};
+pub use name::{ApiKeyName, NameError, OrganizationName, PersonName};
 pub use organization::{
     InviteRole, InviteRoleError, Member, MemberChange, MemberRefusal, Membership, Organization,
     OrganizationAction, OrganizationRefusal, Role, RoleError, Standing, judge_member_change,

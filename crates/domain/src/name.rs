@@ -74,6 +74,13 @@ name_type!(
     100
 );
 
+name_type!(
+    /// What a user calls an API key: 1–100 characters, trimmed, no control
+    /// characters.
+    ApiKeyName,
+    100
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

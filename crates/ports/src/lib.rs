@@ -17,9 +17,9 @@ pub use clock::{Clock, RefreshTokenDeriver, SecretGenerator};
 pub use hasher::{HasherError, PasswordCheck, PasswordHasher};
 pub use mailer::{Mail, MailError, Mailer};
 pub use store::{
-    Admission, BoxError, CodeStore, InviteStore, LoginThrottleStore, NewRefreshToken, OneTimeCode,
-    OrganizationStore, PasswordStore, Rotation, SessionStore, Store, StoreError, Successor,
-    ThrottleLimits, UniqueField, UserAdminStore, UserStore,
+    Admission, ApiKeyStore, BoxError, CodeStore, InviteStore, LoginThrottleStore, NewRefreshToken,
+    OneTimeCode, OrganizationStore, PasswordStore, Rotation, SessionStore, Store, StoreError,
+    Successor, ThrottleLimits, TooManyKeys, UniqueField, UserAdminStore, UserStore,
 };
 pub use store::{MailLimits, MailThrottleStore};
 pub use tokens::{PublicJwk, TokenError, TokenIssuer};

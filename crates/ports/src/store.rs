@@ -1,10 +1,10 @@
 use std::fmt;
 
 use domain::{
-    AdminPatch, CodeKind, Invite, InviteId, LoginIdentifier, Member, MemberChange, MemberRefusal,
-    Organization, OrganizationId, OrganizationName, OrganizationRefusal, PasswordHash,
-    ProfilePatch, Role, SecretDigest, Session, SessionId, SessionLifetime, User, UserId, UserPage,
-    UserQuery, UserStatus,
+    AdminPatch, ApiKey, ApiKeyId, CodeKind, Invite, InviteId, LoginIdentifier, Member,
+    MemberChange, MemberRefusal, Organization, OrganizationId, OrganizationName,
+    OrganizationRefusal, PasswordHash, ProfilePatch, Role, SecretDigest, Session, SessionId,
+    SessionLifetime, User, UserId, UserPage, UserQuery, UserStatus,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -566,11 +566,62 @@ pub trait UserAdminStore {
     ) -> Result<User, StoreError>;
 }
 
+/// A user holds as many API keys as allowed already; nothing was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the user holds the most API keys allowed")]
+pub struct TooManyKeys;
+
+/// API keys: only a digest of each secret is stored.
+pub trait ApiKeyStore {
+    /// Stores `key`, whose secret has `digest`, unless its user holds
+    /// `limit` keys already ([`TooManyKeys`], nothing stored). Counting and
+    /// storing are one step: concurrent creations never pass the limit.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] if the user does not exist.
+    fn create_api_key(
+        &self,
+        key: &ApiKey,
+        digest: &SecretDigest,
+        limit: u32,
+    ) -> Result<Result<(), TooManyKeys>, StoreError>;
+
+    /// The keys of `user`, the newest first (ties: the greater id first),
+    /// expired ones too.
+    fn api_keys_of(&self, user: UserId) -> Result<Vec<ApiKey>, StoreError>;
+
+    /// Deletes one of `user`'s keys: from then on it is unknown, on every
+    /// instance.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] if `user` has no key with this id.
+    fn delete_api_key(&self, user: UserId, id: ApiKeyId) -> Result<(), StoreError>;
+
+    /// The key whose secret has `digest`, with its owner as stored now
+    /// (the caller judges expiry and the owner's status); `None` for a
+    /// deleted or unknown key.
+    fn api_key_by_digest(
+        &self,
+        digest: &SecretDigest,
+    ) -> Result<Option<(ApiKey, User)>, StoreError>;
+
+    /// Records a use of the key at `now`, unless one was recorded at or
+    /// after `since` (by this instance or another): concurrent uses write
+    /// once. A deleted key records nothing.
+    fn record_api_key_use(
+        &self,
+        id: ApiKeyId,
+        now: OffsetDateTime,
+        since: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+}
+
 /// Everything the use cases need from storage, in one object.
 pub trait Store:
     UserStore
     + OrganizationStore
     + InviteStore
+    + ApiKeyStore
     + CodeStore
     + SessionStore
     + LoginThrottleStore

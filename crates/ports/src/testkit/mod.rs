@@ -23,6 +23,7 @@
 use crate::Store;
 
 mod admin;
+mod api_keys;
 mod codes;
 mod fixtures;
 mod health;
@@ -37,6 +38,7 @@ mod throttle;
 mod users;
 
 pub use admin::*;
+pub use api_keys::*;
 pub use codes::*;
 pub use fixtures::T0;
 pub use health::*;
@@ -79,6 +81,7 @@ macro_rules! store_contract_tests {
         $crate::__contract_checks_users! { $($mode)* }
         $crate::__contract_checks_organizations! { $($mode)* }
         $crate::__contract_checks_invites! { $($mode)* }
+        $crate::__contract_checks_api_keys! { $($mode)* }
         $crate::__contract_checks_codes! { $($mode)* }
         $crate::__contract_checks_sessions! { $($mode)* }
         $crate::__contract_checks_throttle! { $($mode)* }
