@@ -1,15 +1,28 @@
 """Drives a running authd through a client generated from its OpenAPI
 document: signup, validate, a bad login, login, me, refresh; an invitation,
-a sign-up by invitation and forward-auth for the organization; logout."""
+a sign-up by invitation and forward-auth for the organization; an API key
+used as a script would; logout."""
 import json
 import os
 import sys
 
 from authd_client import AuthenticatedClient, Client
-from authd_client.api.auth import login, logout, me, refresh, signup, signup_invite, validate, verify
+from authd_client.api.auth import (
+    create_api_key,
+    list_api_keys,
+    login,
+    logout,
+    me,
+    refresh,
+    signup,
+    signup_invite,
+    validate,
+    verify,
+)
 from authd_client.api.organizations import create_invite, list_members, list_organizations
 from authd_client.models import (
     CodeBody,
+    CreateApiKeyBody,
     InviteBody,
     InviteSignupBody,
     InvitedRole,
@@ -60,6 +73,15 @@ check(v.status_code == 200 and v.headers["x-organization-role"] == "admin", "ver
 check(str(v.parsed.organization_id) == str(org) and v.parsed.role == "admin", "verify body")
 roles = sorted((m.email, m.role) for m in list_members.sync(id=org, client=colleague))
 check(roles == [("colleague@example.com", "admin"), ("sdk@example.com", "owner")], "members")
+
+made = create_api_key.sync(client=authed, body=CreateApiKeyBody(name="ci script"))
+check(made.api_key.startswith("ak_") and made.prefix == made.api_key[:11], "api key")
+script = AuthenticatedClient(base_url=base, token=made.api_key)
+check(me.sync(client=script).email == "sdk@example.com", "me with an api key")
+check(verify.sync(client=script).auth_method == "api_key", "verify with an api key")
+refused = list_api_keys.sync(client=script)
+check(isinstance(refused, Problem) and refused.error_code == "insufficient-permissions", "a key lists no keys")
+check([k.name for k in list_api_keys.sync(client=authed)] == ["ci script"], "keys")
 
 check(logout.sync(client=authed).message == "Successfully logged out", "logout")
 after = me.sync(client=authed)

@@ -1,11 +1,14 @@
-//! Who is calling: checking a bearer access token, and the organization the
-//! caller acts for.
+//! Who is calling: checking a bearer access token or an API key, and the
+//! organization the caller acts for.
 
 use domain::{
-    OrganizationId, OrganizationRefusal, Role, SessionId, Standing, UserId, may_administer,
+    ApiKeyId, ApiKeySecret, OrganizationId, OrganizationRefusal, Role, SessionId, Standing, UserId,
+    may_administer,
 };
-use ports::{OrganizationStore, SessionStore, StoreError, TokenError, TokenIssuer, UserStore};
-use time::OffsetDateTime;
+use ports::{
+    ApiKeyStore, OrganizationStore, SessionStore, StoreError, TokenError, TokenIssuer, UserStore,
+};
+use time::{Duration, OffsetDateTime};
 
 use crate::{
     error::{Fault, faults_from},
@@ -17,7 +20,7 @@ use crate::{
 /// credential.
 #[derive(Clone)]
 pub struct Credentials {
-    /// The bearer access token, unchecked.
+    /// The access token or API key, unchecked.
     pub bearer: String,
     /// The organization the caller names to act for, if any.
     pub organization: Option<OrganizationId>,
@@ -51,28 +54,87 @@ pub struct ActingFor {
     pub role: Option<Role>,
 }
 
-/// Who is calling: the result of checking an access token.
+/// What a caller proved who they are with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// An access token of this session.
+    Session(SessionId),
+    /// This API key, named by its prefix.
+    ApiKey {
+        /// The key.
+        id: ApiKeyId,
+        /// Its first characters, for logs.
+        prefix: String,
+    },
+}
+
+/// Who is calling: the result of checking an access token or an API key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     /// The user.
     pub user_id: UserId,
-    /// The session the token belongs to.
-    pub session_id: SessionId,
-    /// When the presented access token expires.
-    pub expires_at: OffsetDateTime,
+    /// The credential presented.
+    pub via: Via,
+    /// When the presented credential expires; never, for an API key
+    /// without an expiry.
+    pub expires_at: Option<OffsetDateTime>,
     /// The organization the caller named to act for, checked; `None` when
     /// they named none.
     pub acting_for: Option<ActingFor>,
+}
+
+/// A caller in a session of their own, who presented an access token:
+/// what managing keys, sessions and the password takes, which an API key
+/// may not do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InSession {
+    /// The user.
+    pub user_id: UserId,
+    /// The session of the access token.
+    pub session_id: SessionId,
+}
+
+/// The caller presented an API key where only an access token will do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an API key cannot do this")]
+pub struct SessionRequired;
+
+impl Principal {
+    /// The caller, if they presented an access token.
+    ///
+    /// # Errors
+    /// [`SessionRequired`] for an API key.
+    pub fn in_session(&self) -> Result<InSession, SessionRequired> {
+        match &self.via {
+            Via::Session(session_id) => Ok(InSession {
+                user_id: self.user_id,
+                session_id: *session_id,
+            }),
+            Via::ApiKey { prefix, .. } => {
+                tracing::info!(user_id = %self.user_id, key = %prefix, "refused to an API key");
+                Err(SessionRequired)
+            }
+        }
+    }
+
+    /// The session of the access token presented, if one was.
+    pub fn session_id(&self) -> Option<SessionId> {
+        match self.via {
+            Via::Session(id) => Some(id),
+            Via::ApiKey { .. } => None,
+        }
+    }
 }
 
 /// Why a caller was not accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthenticateError {
     /// Malformed, forged, or its session is revoked, expired or another
-    /// user's.
+    /// user's; an API key that is malformed, unknown, deleted or expired,
+    /// or whose owner is not active.
     #[error("invalid token")]
     InvalidToken,
-    /// Genuine, but past its expiry.
+    /// An access token, genuine, but past its expiry.
     #[error("token expired")]
     TokenExpired,
     /// The caller named an organization to act for that they are not a
@@ -99,16 +161,23 @@ impl From<OrganizationRefusal> for AuthenticateError {
 }
 
 impl AuthService {
-    /// Checks a caller: the access token's signature, claims and expiry,
+    /// Checks a caller: an access token's signature, claims and expiry and
     /// that its session is still live (so a logout takes effect at once),
-    /// and, when they name one, the organization they act for.
+    /// or an API key (`ak_…`) and its owner; and, when they name one, the
+    /// organization they act for.
     ///
     /// # Errors
     /// See [`AuthenticateError`].
     pub fn authenticate(&self, credentials: &Credentials) -> Result<Principal, AuthenticateError> {
         let store = &*self.ports.store;
         let now = self.now();
-        let mut principal = authenticate(&*self.ports.tokens, store, &credentials.bearer, now)?;
+        let presented = &credentials.bearer;
+        let mut principal = if ApiKeySecret::is_claimed_by(presented) {
+            let interval = self.policy.api_key_use_interval;
+            authenticate_key(store, presented, now, interval)?
+        } else {
+            authenticate_token(&*self.ports.tokens, store, presented, now)?
+        };
         if let Some(organization) = credentials.organization {
             principal.acting_for = Some(acting_for(store, principal.user_id, organization)?);
         }
@@ -116,7 +185,7 @@ impl AuthService {
     }
 }
 
-fn authenticate(
+fn authenticate_token(
     tokens: &dyn TokenIssuer,
     sessions: &(impl SessionStore + ?Sized),
     bearer: &str,
@@ -130,12 +199,48 @@ fn authenticate(
     match sessions.session(claims.session_id)? {
         Some(s) if s.user_id == claims.user_id && s.is_active(now) => Ok(Principal {
             user_id: claims.user_id,
-            session_id: claims.session_id,
-            expires_at: claims.expires_at,
+            via: Via::Session(claims.session_id),
+            expires_at: Some(claims.expires_at),
             acting_for: None,
         }),
         _ => Err(AuthenticateError::InvalidToken),
     }
+}
+
+/// Checks an API key: its checksum first (a mistyped key costs no
+/// lookup), then the stored key and its owner as they are now, so a
+/// deleted key or a disabled owner is refused at once on every instance.
+/// A use is recorded at most once an `interval`.
+fn authenticate_key(
+    store: &(impl ApiKeyStore + ?Sized),
+    presented: &str,
+    now: OffsetDateTime,
+    interval: Duration,
+) -> Result<Principal, AuthenticateError> {
+    let Some(secret) = ApiKeySecret::parse(presented) else {
+        tracing::info!("API key refused: malformed or mistyped");
+        return Err(AuthenticateError::InvalidToken);
+    };
+    let Some((key, owner)) = store.api_key_by_digest(&secret.digest())? else {
+        tracing::info!(key = %secret.prefix(), "API key refused: unknown or deleted");
+        return Err(AuthenticateError::InvalidToken);
+    };
+    if let Err(refusal) = key.admits(&owner, now) {
+        tracing::info!(key = %key.prefix, reason = %refusal, "API key refused");
+        return Err(AuthenticateError::InvalidToken);
+    }
+    if key.use_is_due(now, interval) {
+        store.record_api_key_use(key.id, now, now - interval)?;
+    }
+    Ok(Principal {
+        user_id: owner.id,
+        via: Via::ApiKey {
+            id: key.id,
+            prefix: key.prefix,
+        },
+        expires_at: key.expires_at,
+        acting_for: None,
+    })
 }
 
 /// The organization `user` names to act for, as [`Standing::select`]

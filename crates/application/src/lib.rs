@@ -4,6 +4,7 @@
 //! names exactly the outcomes it can produce.
 
 mod admin;
+mod api_keys;
 mod authenticate;
 mod error;
 mod invites;
@@ -24,7 +25,10 @@ mod validation;
 mod verify;
 
 pub use admin::{Admin, AdminError, UpdateUserError};
-pub use authenticate::{ActingFor, AuthenticateError, Credentials, Principal};
+pub use api_keys::{CreateApiKeyError, DeleteApiKeyError, NewApiKey};
+pub use authenticate::{
+    ActingFor, AuthenticateError, Credentials, InSession, Principal, SessionRequired, Via,
+};
 pub use error::Fault;
 pub use invites::{
     AcceptInviteError, InviteError, InviteRequest, InviteSignupError, InviteSignupRequest,

@@ -4,7 +4,7 @@ use ports::{SessionStore, StoreError};
 use time::OffsetDateTime;
 
 use crate::{
-    authenticate::Principal,
+    authenticate::InSession,
     error::{Fault, faults_from},
     service::AuthService,
 };
@@ -27,14 +27,14 @@ impl AuthService {
     ///
     /// # Errors
     /// See [`LogoutError`].
-    pub fn logout(&self, who: &Principal, all_sessions: bool) -> Result<(), LogoutError> {
+    pub fn logout(&self, who: &InSession, all_sessions: bool) -> Result<(), LogoutError> {
         logout(&*self.ports.store, who, all_sessions, self.now())
     }
 }
 
 fn logout(
     sessions: &dyn SessionStore,
-    who: &Principal,
+    who: &InSession,
     all_sessions: bool,
     now: OffsetDateTime,
 ) -> Result<(), LogoutError> {

@@ -11,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 
 use crate::{
-    authenticate::Principal,
+    authenticate::InSession,
     error::{Fault, faults_from},
     login::{ClientInfo, Throttled, account_key, admit},
     mail,
@@ -92,7 +92,7 @@ impl AuthService {
     /// See [`ChangePasswordError`].
     pub fn change_password(
         &self,
-        who: &Principal,
+        who: &InSession,
         req: ChangePasswordRequest,
     ) -> Result<(), ChangePasswordError> {
         let (store, hasher) = (&*self.ports.store, &*self.ports.hasher);
@@ -158,7 +158,7 @@ fn change_password(
     store: &(impl UserStore + LoginThrottleStore + PasswordStore + ?Sized),
     hasher: &dyn PasswordHasher,
     policy: &Policy,
-    who: &Principal,
+    who: &InSession,
     req: ChangePasswordRequest,
     now: OffsetDateTime,
 ) -> Result<(), ChangePasswordError> {

@@ -66,6 +66,10 @@ pub struct Policy {
     pub max_mails_per_ip: u32,
     /// The mail-limit window.
     pub mail_window: Duration,
+    /// API keys one user may hold.
+    pub max_api_keys: u32,
+    /// How often a busy API key's use is recorded, at most.
+    pub api_key_use_interval: Duration,
 }
 
 impl Policy {
@@ -94,6 +98,8 @@ impl Default for Policy {
             max_mails_per_recipient: 5,
             max_mails_per_ip: 20,
             mail_window: Duration::hours(1),
+            max_api_keys: 100,
+            api_key_use_interval: Duration::minutes(1),
         }
     }
 }

@@ -5,7 +5,7 @@ use ports::{SessionStore, StoreError};
 use time::OffsetDateTime;
 
 use crate::{
-    authenticate::Principal,
+    authenticate::InSession,
     error::{Fault, faults_from},
     service::AuthService,
 };
@@ -47,7 +47,7 @@ impl AuthService {
     ///
     /// # Errors
     /// See [`ListSessionsError`].
-    pub fn list_sessions(&self, who: &Principal) -> Result<Vec<SessionInfo>, ListSessionsError> {
+    pub fn list_sessions(&self, who: &InSession) -> Result<Vec<SessionInfo>, ListSessionsError> {
         list_sessions(&*self.ports.store, who, self.now())
     }
 
@@ -58,14 +58,14 @@ impl AuthService {
     ///
     /// # Errors
     /// See [`DeleteSessionError`].
-    pub fn delete_session(&self, who: &Principal, id: SessionId) -> Result<(), DeleteSessionError> {
+    pub fn delete_session(&self, who: &InSession, id: SessionId) -> Result<(), DeleteSessionError> {
         delete_session(&*self.ports.store, who, id, self.now())
     }
 }
 
 fn list_sessions(
     sessions: &(impl SessionStore + ?Sized),
-    who: &Principal,
+    who: &InSession,
     now: OffsetDateTime,
 ) -> Result<Vec<SessionInfo>, ListSessionsError> {
     Ok(sessions
@@ -80,7 +80,7 @@ fn list_sessions(
 
 fn delete_session(
     sessions: &(impl SessionStore + ?Sized),
-    who: &Principal,
+    who: &InSession,
     id: SessionId,
     now: OffsetDateTime,
 ) -> Result<(), DeleteSessionError> {

@@ -434,7 +434,7 @@ fn logout_revokes_one_or_all_sessions() {
         .service
         .authenticate(&Credentials::bearer(a.access_token.as_str()))
         .unwrap();
-    w.service.logout(&who, false).unwrap();
+    w.service.logout(&who.in_session().unwrap(), false).unwrap();
     assert_fails!(
         w.service
             .authenticate(&Credentials::bearer(a.access_token.as_str())),
@@ -445,7 +445,7 @@ fn logout_revokes_one_or_all_sessions() {
         .authenticate(&Credentials::bearer(b.access_token.as_str()))
         .unwrap();
     let c = login(&w, "ada@example.com", PASSWORD).unwrap();
-    w.service.logout(&who, true).unwrap();
+    w.service.logout(&who.in_session().unwrap(), true).unwrap();
     assert_fails!(
         w.service
             .authenticate(&Credentials::bearer(c.access_token.as_str())),
@@ -501,17 +501,17 @@ fn sessions_list_the_live_ones_and_record_the_client_at_refresh() {
         .service
         .authenticate(&Credentials::bearer(b.access_token.as_str()))
         .unwrap();
-    let listed = w.service.list_sessions(&who).unwrap();
+    let listed = w.service.list_sessions(&who.in_session().unwrap()).unwrap();
     assert_eq!(listed.len(), 2);
     assert!(!listed[0].current, "the refreshed session was used last");
     assert_eq!(listed[0].session.user_agent.as_deref(), Some("phone/2.0"));
     assert_eq!(listed[0].session.ip.as_deref(), Some("198.51.100.9"));
     assert!(listed[1].current);
-    assert_eq!(listed[1].session.id, who.session_id);
+    assert_eq!(listed[1].session.id, who.session_id().unwrap());
     assert_eq!(listed[1].session.user_agent.as_deref(), Some("test"));
 
     w.service
-        .delete_session(&who, listed[0].session.id)
+        .delete_session(&who.in_session().unwrap(), listed[0].session.id)
         .unwrap();
     assert_fails!(
         w.service
@@ -519,14 +519,20 @@ fn sessions_list_the_live_ones_and_record_the_client_at_refresh() {
         AuthenticateError::InvalidToken
     );
     w.service
-        .delete_session(&who, listed[0].session.id)
+        .delete_session(&who.in_session().unwrap(), listed[0].session.id)
         .expect("ending an ended session of one's own again");
     assert_fails!(
         w.service
-            .delete_session(&who, domain::SessionId::generate()),
+            .delete_session(&who.in_session().unwrap(), domain::SessionId::generate()),
         application::DeleteSessionError::NotFound
     );
-    assert_eq!(w.service.list_sessions(&who).unwrap().len(), 1);
+    assert_eq!(
+        w.service
+            .list_sessions(&who.in_session().unwrap())
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -545,7 +551,8 @@ fn another_users_session_cannot_be_ended() {
         .authenticate(&Credentials::bearer(bob.access_token.as_str()))
         .unwrap();
     assert_fails!(
-        w.service.delete_session(&ada, bobs.session_id),
+        w.service
+            .delete_session(&ada.in_session().unwrap(), bobs.session_id().unwrap()),
         application::DeleteSessionError::NotFound
     );
     w.service

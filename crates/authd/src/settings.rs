@@ -408,6 +408,8 @@ pub struct SecuritySettings {
     pub max_mails_per_ip: NonZeroU32,
     /// The mail-limit window.
     pub mail_window_seconds: NonZeroU32,
+    /// API keys one user may hold.
+    pub max_api_keys_per_user: NonZeroU32,
 }
 
 impl Default for SecuritySettings {
@@ -424,6 +426,7 @@ impl Default for SecuritySettings {
             max_mails_per_recipient: positive(policy.max_mails_per_recipient),
             max_mails_per_ip: positive(policy.max_mails_per_ip),
             mail_window_seconds: positive(whole_seconds(policy.mail_window)),
+            max_api_keys_per_user: positive(policy.max_api_keys),
         }
     }
 }
@@ -601,6 +604,10 @@ impl Settings {
             max_mails_per_recipient: s.max_mails_per_recipient.get(),
             max_mails_per_ip: s.max_mails_per_ip.get(),
             mail_window: seconds(s.mail_window_seconds.get()),
+            max_api_keys: s.max_api_keys_per_user.get(),
+            // Not a setting: how often a key's use is written costs little
+            // either way and matters to nobody's configuration.
+            api_key_use_interval: Policy::default().api_key_use_interval,
         }
     }
 
@@ -738,6 +745,7 @@ mod tests {
             ("security", "max_mails_per_recipient"),
             ("security", "max_mails_per_ip"),
             ("security", "mail_window_seconds"),
+            ("security", "max_api_keys_per_user"),
             ("delivery", "retry_for_seconds"),
             ("delivery", "queue_capacity"),
             ("mail.smtp", "port"),

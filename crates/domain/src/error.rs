@@ -48,6 +48,8 @@ pub enum ErrorCode {
     LastOwner,
     /// The person is already a member of the organization.
     AlreadyMember,
+    /// The user holds as many API keys as allowed.
+    TooManyKeys,
 }
 
 impl ErrorCode {
@@ -75,6 +77,7 @@ impl ErrorCode {
             Self::CannotChangeOwnAccount => "cannot-change-own-account",
             Self::LastOwner => "last-owner",
             Self::AlreadyMember => "already-member",
+            Self::TooManyKeys => "too-many-keys",
         }
     }
 
@@ -104,6 +107,7 @@ impl ErrorCode {
             }
             Self::LastOwner => "The organization would have no owner left",
             Self::AlreadyMember => "This person is already a member of the organization",
+            Self::TooManyKeys => "You hold as many API keys as allowed; delete one first",
         }
     }
 }
@@ -161,6 +165,7 @@ mod tests {
             ErrorCode::CannotChangeOwnAccount,
             ErrorCode::LastOwner,
             ErrorCode::AlreadyMember,
+            ErrorCode::TooManyKeys,
         ];
         let mut seen = std::collections::HashSet::new();
         for code in all {

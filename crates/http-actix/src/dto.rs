@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::{error::ApiError, outcomes::Documented};
 
 pub(crate) mod admin;
+pub(crate) mod api_keys;
 pub(crate) mod organizations;
 
 /// The field rules a request body's values must follow: breaking any is a
@@ -330,11 +331,12 @@ pub(crate) struct MessageResponse {
 #[derive(Serialize, ToSchema)]
 pub(crate) struct VerifyResponse {
     pub user_id: Uuid,
-    /// The session of the access token.
+    /// The session of the access token; `null` for an API key.
     pub session_id: Option<Uuid>,
-    /// When the presented credential expires.
+    /// When the presented credential expires; `null` for an API key that
+    /// never does.
     #[schema(format = DateTime)]
-    pub expires_at: String,
+    pub expires_at: Option<String>,
     /// How the caller authenticated.
     #[schema(value_type = organizations::AuthMethod)]
     pub auth_method: &'static str,

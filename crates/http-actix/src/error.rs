@@ -121,9 +121,10 @@ pub(crate) const fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
-        ErrorCode::CannotChangeOwnAccount | ErrorCode::LastOwner | ErrorCode::AlreadyMember => {
-            StatusCode::CONFLICT
-        }
+        ErrorCode::CannotChangeOwnAccount
+        | ErrorCode::LastOwner
+        | ErrorCode::AlreadyMember
+        | ErrorCode::TooManyKeys => StatusCode::CONFLICT,
     }
 }
 

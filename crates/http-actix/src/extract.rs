@@ -190,9 +190,26 @@ impl FromRequest for Caller {
     }
 }
 
+/// The header that carries an API key, as `Authorization: Bearer` may too.
+pub(crate) const API_KEY_HEADER: &str = "x-api-key";
+
 fn caller(headers: &HeaderMap) -> Result<Caller, ApiError> {
-    let bearer = bearer(headers)?;
     let refused = |detail| ApiError::with_detail(ErrorCode::BadRequest, detail);
+    let bearer = match headers.get(API_KEY_HEADER) {
+        None => bearer(headers)?,
+        Some(_) if headers.contains_key(header::AUTHORIZATION) => {
+            return Err(refused(
+                "Send one credential: Authorization or X-API-Key, not both",
+            ));
+        }
+        Some(key) => key
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or(ErrorCode::InvalidToken)?
+            .to_owned(),
+    };
     let mut values = headers.get_all(ORGANIZATION_HEADER);
     let organization = match (values.next(), values.next()) {
         (None, _) => None,
@@ -424,6 +441,22 @@ mod tests {
             caller(&h).is_err(),
             "no credential comes first, whatever the header"
         );
+    }
+
+    #[test]
+    fn an_api_key_comes_in_either_header_but_not_both() {
+        let mut h = HeaderMap::new();
+        let key = header::HeaderName::from_static(API_KEY_HEADER);
+        h.insert(key.clone(), HeaderValue::from_static(" ak_x "));
+        assert_eq!(caller(&h).unwrap().0.bearer, "ak_x");
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer ak_x"),
+        );
+        assert!(caller(&h).is_err(), "both");
+        h.remove(header::AUTHORIZATION);
+        h.insert(key, HeaderValue::from_static(" "));
+        assert!(caller(&h).is_err(), "empty");
     }
 
     #[test]

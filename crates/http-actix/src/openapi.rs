@@ -4,7 +4,7 @@ use utoipa::{
         ContentBuilder, ObjectBuilder, Ref, Required, Type,
         path::{ParameterBuilder, ParameterIn},
         request_body::RequestBodyBuilder,
-        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+        security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
     },
 };
 
@@ -51,6 +51,9 @@ use crate::{dto, error, handlers};
         handlers::organizations::invites,
         handlers::organizations::revoke_invite,
         handlers::organizations::accept_invite,
+        handlers::api_keys::create,
+        handlers::api_keys::list,
+        handlers::api_keys::delete,
     ),
     components(schemas(
         error::Problem,
@@ -82,10 +85,19 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .description(Some("An access token from login or refresh"))
+                    .description(Some(
+                        "An access token from login or refresh; or, where the operation \
+                         also names `api_key`, an API key (`ak_…`)",
+                    ))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "An API key (`ak_…`), acting as its owner; `Authorization: Bearer <key>` works too",
+            ))),
         );
     }
 }
@@ -185,6 +197,7 @@ mod tests {
         ValidateError,
     };
     use application::{ChangePasswordError, ResetPasswordError};
+    use application::{CreateApiKeyError, DeleteApiKeyError, SessionRequired};
     use domain::ErrorCode;
     use utoipa::OpenApi;
 
@@ -207,7 +220,8 @@ mod tests {
         let view = ViewOrganizationError::CODES;
         let manage = ManageOrganizationError::CODES;
         let change = ChangeMemberError::CODES;
-        let ops: [(&str, &str, &[&[ErrorCode]]); 32] = [
+        let session = SessionRequired::CODES;
+        let ops: [(&str, &str, &[&[ErrorCode]]); 35] = [
             (
                 "post",
                 "/api/v1/auth/signup",
@@ -224,7 +238,7 @@ mod tests {
             (
                 "post",
                 "/api/v1/auth/logout",
-                &[optional_json, bearer, auth, LogoutError::CODES],
+                &[optional_json, bearer, auth, session, LogoutError::CODES],
             ),
             ("get", "/api/v1/auth/me", &[bearer, auth, MeError::CODES]),
             (
@@ -243,17 +257,17 @@ mod tests {
             (
                 "get",
                 "/api/v1/auth/sessions",
-                &[bearer, auth, ListSessionsError::CODES],
+                &[bearer, auth, session, ListSessionsError::CODES],
             ),
             (
                 "delete",
                 "/api/v1/auth/sessions/{id}",
-                &[bearer, auth, DeleteSessionError::CODES],
+                &[bearer, auth, session, DeleteSessionError::CODES],
             ),
             (
                 "post",
                 "/api/v1/auth/password/change",
-                &[bearer, json, auth, ChangePasswordError::CODES],
+                &[bearer, json, auth, session, ChangePasswordError::CODES],
             ),
             ("post", "/api/v1/auth/password/forgot", &[json, fields]),
             (
@@ -346,6 +360,28 @@ mod tests {
                 "/api/v1/organizations/invites/accept",
                 &[bearer, json, auth, AcceptInviteError::CODES],
             ),
+            (
+                "post",
+                "/api/v1/auth/keys",
+                &[
+                    bearer,
+                    json,
+                    fields,
+                    auth,
+                    session,
+                    CreateApiKeyError::CODES,
+                ],
+            ),
+            (
+                "get",
+                "/api/v1/auth/keys",
+                &[bearer, auth, session, Fault::CODES],
+            ),
+            (
+                "delete",
+                "/api/v1/auth/keys/{id}",
+                &[bearer, auth, session, DeleteApiKeyError::CODES],
+            ),
         ];
         ops.into_iter()
             .map(|(method, path, parts)| ((method, path), parts.concat()))
@@ -415,6 +451,45 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), possible.len(), "an operation left the document");
+    }
+
+    /// An operation whose handler refuses API keys (its parts include
+    /// `SessionRequired`) documents the bearer scheme only; every other
+    /// authenticated one also names `api_key`.
+    #[test]
+    fn api_keys_are_documented_where_they_work_and_nowhere_else() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let session_only: BTreeSet<(&str, &str)> = [
+            ("post", "/api/v1/auth/logout"),
+            ("post", "/api/v1/auth/password/change"),
+            ("get", "/api/v1/auth/sessions"),
+            ("delete", "/api/v1/auth/sessions/{id}"),
+            ("post", "/api/v1/auth/keys"),
+            ("get", "/api/v1/auth/keys"),
+            ("delete", "/api/v1/auth/keys/{id}"),
+        ]
+        .into();
+        let insufficient = ErrorCode::InsufficientPermissions;
+        for ((method, path), codes) in possible() {
+            let operation = &doc["paths"][path][method];
+            let Some(security) = operation["security"].as_array() else {
+                continue;
+            };
+            let schemes: BTreeSet<&str> = security
+                .iter()
+                .flat_map(|s| s.as_object().unwrap().keys().map(String::as_str))
+                .collect();
+            let refuses_keys = session_only.contains(&(method, path));
+            assert_eq!(
+                !schemes.contains("api_key"),
+                refuses_keys,
+                "{method} {path}: {schemes:?}"
+            );
+            assert!(schemes.contains("bearer"), "{method} {path}");
+            if refuses_keys {
+                assert!(codes.contains(&insufficient), "{method} {path}");
+            }
+        }
     }
 
     #[test]

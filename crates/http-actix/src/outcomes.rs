@@ -18,6 +18,7 @@ use application::{
     ValidateError,
 };
 use application::{ChangePasswordError, ResetPasswordError};
+use application::{CreateApiKeyError, DeleteApiKeyError, SessionRequired};
 use domain::{ErrorCode, FieldError};
 use utoipa::openapi::{
     ContentBuilder, Ref, RefOr, Response, ResponseBuilder,
@@ -45,6 +46,19 @@ impl From<Fault> for ApiError {
             Fault::Internal(_) => ErrorCode::InternalError,
         };
         ApiError::new(code).with_cause(fault)
+    }
+}
+
+impl Documented for SessionRequired {
+    const CODES: &'static [ErrorCode] = &[ErrorCode::InsufficientPermissions];
+}
+
+impl From<SessionRequired> for ApiError {
+    fn from(_: SessionRequired) -> Self {
+        ApiError::with_detail(
+            ErrorCode::InsufficientPermissions,
+            "An API key cannot do this; use an access token",
+        )
     }
 }
 
@@ -186,6 +200,17 @@ error_codes!(InviteSignupError {
     UserAlreadyExists => UserAlreadyExists;
     InvalidPassword { reason } => ValidationFailed
         with Extra::Fields(vec![FieldError::new("password", reason)]);
+});
+
+error_codes!(CreateApiKeyError {
+    ExpiryInThePast => ValidationFailed
+        with Extra::Fields(vec![FieldError::new("expires_at", "must be in the future")]);
+    TooManyKeys => TooManyKeys;
+    InvalidToken => InvalidToken;
+});
+
+error_codes!(DeleteApiKeyError {
+    NotFound => NotFound;
 });
 
 /// An operation whose documented responses include every code of `E`.

@@ -51,6 +51,7 @@ pub fn build_server(
             .configure(handlers::passwords::configure)
             .configure(handlers::admin::configure)
             .configure(handlers::organizations::configure)
+            .configure(handlers::api_keys::configure)
             .service(
                 handlers::system::resource("/api-docs/openapi.json", "GET, HEAD").route(
                     handlers::get().to({

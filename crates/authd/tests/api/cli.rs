@@ -365,6 +365,30 @@ fn no_secret_reaches_the_log_even_at_debug_level() {
         "/api/v1/auth/login",
         json!({ "username": "ada@example.com", "password": "a wrong guess 123" }),
     );
+    let created = client
+        .post(format!("{}/api/v1/auth/keys", served.base))
+        .bearer_auth(&access)
+        .json(&json!({ "name": "script" }))
+        .send()
+        .unwrap()
+        .json::<Value>()
+        .unwrap();
+    let api_key = created["api_key"].as_str().unwrap().to_owned();
+    let by_key = client
+        .get(format!("{}/api/v1/auth/verify", served.base))
+        .header("X-API-Key", &api_key)
+        .send()
+        .unwrap();
+    assert_eq!(by_key.status(), 200);
+    let mut mistyped = api_key.clone();
+    mistyped.pop();
+    mistyped.push('x');
+    let refused = client
+        .get(format!("{}/api/v1/auth/me", served.base))
+        .bearer_auth(&mistyped)
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), 401);
     let key = std::fs::read_to_string(dir.path().join("data/keys/jwt-eddsa.pem")).unwrap();
     let key_body = key.lines().nth(1).unwrap().to_owned();
     let log = served.stop().join("\n");
@@ -380,6 +404,9 @@ fn no_secret_reaches_the_log_even_at_debug_level() {
         refresh.as_str(),
         t2["refresh_token"].as_str().unwrap(),
         key_body.as_str(),
+        // What follows an API key's prefix, of the key and of a mistyped one.
+        &api_key[11..],
+        &mistyped[11..],
     ];
     for secret in secrets {
         assert!(!log.contains(secret), "a secret is in the log");

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod admin;
+mod api_keys;
 mod auth_flow;
 mod cli;
 mod delivery;

@@ -18,7 +18,7 @@ operation_errors!(ListUsersErrors: Caller, AuthenticateError, AdminError, QueryS
 
 /// List users, oldest first (administrators only).
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", params(ListUsersParams),
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, body = UserPageDto),
         ListUsersErrors,
@@ -52,7 +52,7 @@ operation_errors!(UpdateUserErrors: Caller, JsonBody<AdminPatchBody>, FieldRules
 /// an id, is 404 `not-found`.
 #[utoipa::path(patch, path = "/api/v1/admin/users/{id}", tag = "admin",
     params(("id" = uuid::Uuid, Path, description = "The user's id")),
-    request_body = AdminPatchBody, security(("bearer" = [])),
+    request_body = AdminPatchBody, security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, body = UserDto),
         UpdateUserErrors,

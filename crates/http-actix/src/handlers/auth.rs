@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, web};
 use application::{
     AuthenticateError, InviteSignupError, LoginError, LogoutError, MeError, RefreshError,
-    SignupError, UpdateProfileError, ValidateError,
+    SessionRequired, SignupError, UpdateProfileError, ValidateError, Via,
 };
 use domain::{ErrorCode, Role};
 
@@ -144,7 +144,7 @@ pub(crate) async fn refresh(
     Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
 }
 
-operation_errors!(LogoutErrors: OptionalJsonBody<LogoutBody>, Caller, AuthenticateError, LogoutError);
+operation_errors!(LogoutErrors: OptionalJsonBody<LogoutBody>, Caller, AuthenticateError, SessionRequired, LogoutError);
 
 /// End this session, or every session of the user.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body(content = Option<LogoutBody>),
@@ -160,7 +160,11 @@ pub(crate) async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     let all = body.0.all_sessions;
     blocking(move || -> Result<_, ApiError> {
-        let who = svc.authenticate(&caller.0).map_err(LogoutErrors::fail)?;
+        let who = svc
+            .authenticate(&caller.0)
+            .map_err(LogoutErrors::fail)?
+            .in_session()
+            .map_err(LogoutErrors::fail)?;
         svc.logout(&who, all).map_err(LogoutErrors::fail)
     })
     .await?;
@@ -172,7 +176,7 @@ pub(crate) async fn logout(
 operation_errors!(MeErrors: Caller, AuthenticateError, MeError);
 
 /// The caller's account.
-#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, body = UserDto),
         MeErrors,
@@ -189,7 +193,7 @@ pub(crate) async fn me(svc: Service, caller: Caller) -> Result<HttpResponse, Api
 operation_errors!(UpdateMeErrors: Caller, JsonBody<PatchMeBody>, FieldRules, AuthenticateError, UpdateProfileError);
 
 /// Change the caller's profile.
-#[utoipa::path(patch, path = "/api/v1/auth/me", tag = "auth", request_body = PatchMeBody, security(("bearer" = [])),
+#[utoipa::path(patch, path = "/api/v1/auth/me", tag = "auth", request_body = PatchMeBody, security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, body = UserDto),
         UpdateMeErrors,
@@ -212,19 +216,20 @@ pub(crate) async fn update_me(
 operation_errors!(VerifyErrors: Caller, AuthenticateError, MeError);
 
 /// Forward-auth check for reverse proxies: 200 with who the caller is, and
-/// for which organization they act, in headers and body; or 401.
+/// for which organization they act, in headers and body; or 401. An
+/// access token or an API key will do.
 ///
 /// The organization is the one named in `X-Organization-Id` (a member's,
 /// or any for a platform administrator), or else the caller's oldest
 /// membership. Roles are read at each call: a membership change takes
 /// effect on the next request.
-#[utoipa::path(get, path = "/api/v1/auth/verify", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/auth/verify", tag = "auth", security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, body = VerifyResponse, headers(
             ("X-User-Id" = String, description = "The user's id"),
             ("X-User-Email" = String, description = "The user's e-mail address"),
-            ("X-Session-Id" = String, description = "The session of the access token"),
-            ("X-Auth-Method" = String, description = "How the caller authenticated: `jwt`"),
+            ("X-Session-Id" = String, description = "The session of the access token (absent for an API key)"),
+            ("X-Auth-Method" = String, description = "How the caller authenticated: `jwt` or `api_key`"),
             ("X-Organization-Id" = String, description = "The organization the caller acts for, when there is one"),
             ("X-Organization-Role" = String, description = "The caller's role there, when they have one"))),
         VerifyErrors,
@@ -240,8 +245,10 @@ pub(crate) async fn verify(svc: Service, caller: Caller) -> Result<HttpResponse,
     response
         .insert_header(("X-User-Id", who.user_id.to_string()))
         .insert_header(("X-User-Email", verified.user.email.to_string()))
-        .insert_header(("X-Session-Id", who.session_id.to_string()))
-        .insert_header(("X-Auth-Method", "jwt"));
+        .insert_header(("X-Auth-Method", auth_method(&who.via)));
+    if let Some(session) = who.session_id() {
+        response.insert_header(("X-Session-Id", session.to_string()));
+    }
     let acting = verified.acting_for;
     if let Some(acting) = acting {
         response.insert_header(("X-Organization-Id", acting.organization_id.to_string()));
@@ -251,12 +258,20 @@ pub(crate) async fn verify(svc: Service, caller: Caller) -> Result<HttpResponse,
     }
     Ok(response.json(VerifyResponse {
         user_id: who.user_id.as_uuid(),
-        session_id: Some(who.session_id.as_uuid()),
-        expires_at: rfc3339(who.expires_at),
-        auth_method: "jwt",
+        session_id: who.session_id().map(|s| s.as_uuid()),
+        expires_at: who.expires_at.map(rfc3339),
+        auth_method: auth_method(&who.via),
         organization_id: acting.map(|a| a.organization_id.as_uuid()),
         role: acting.and_then(|a| a.role).map(Role::as_str),
     }))
+}
+
+/// `jwt` or `api_key`, as verify tells it.
+fn auth_method(via: &Via) -> &'static str {
+    match via {
+        Via::Session(_) => "jwt",
+        Via::ApiKey { .. } => "api_key",
+    }
 }
 
 operation_errors!(InviteSignupErrors: JsonBody<InviteSignupBody>, FieldRules, InviteSignupError);

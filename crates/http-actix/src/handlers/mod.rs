@@ -2,6 +2,7 @@
 //! blocking pool, and its result to a response.
 
 pub(crate) mod admin;
+pub(crate) mod api_keys;
 pub(crate) mod auth;
 pub(crate) mod organizations;
 pub(crate) mod passwords;

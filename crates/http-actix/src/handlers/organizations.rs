@@ -32,7 +32,7 @@ operation_errors!(ListOrganizationsErrors: Caller, AuthenticateError, Fault);
 /// The organizations the caller belongs to, with their role in each, the
 /// oldest membership first.
 #[utoipa::path(get, path = "/api/v1/organizations", operation_id = "list_organizations", tag = "organizations",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, body = Vec<OrganizationDto>),
         ListOrganizationsErrors,
@@ -55,7 +55,7 @@ operation_errors!(CreateOrganizationErrors: Caller, JsonBody<CreateOrganizationB
 
 /// Make an organization; the caller becomes its owner.
 #[utoipa::path(post, path = "/api/v1/organizations", operation_id = "create_organization", tag = "organizations",
-    request_body = CreateOrganizationBody, security(("bearer" = [])),
+    request_body = CreateOrganizationBody, security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 201, body = OrganizationDto),
         CreateOrganizationErrors,
@@ -84,7 +84,7 @@ operation_errors!(ViewOrganizationErrors: Caller, AuthenticateError, ViewOrganiz
 /// organization's existence is not revealed.
 #[utoipa::path(get, path = "/api/v1/organizations/{id}", operation_id = "get_organization", tag = "organizations",
     params(("id" = Uuid, Path, description = "The organization's id")),
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, body = OrganizationDto),
         ViewOrganizationErrors,
@@ -113,7 +113,7 @@ operation_errors!(RenameOrganizationErrors: Caller, JsonBody<RenameOrganizationB
 /// Rename an organization (owners and admins).
 #[utoipa::path(patch, path = "/api/v1/organizations/{id}", operation_id = "rename_organization", tag = "organizations",
     params(("id" = Uuid, Path, description = "The organization's id")),
-    request_body = RenameOrganizationBody, security(("bearer" = [])),
+    request_body = RenameOrganizationBody, security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, body = OrganizationDto),
         RenameOrganizationErrors,
@@ -144,7 +144,7 @@ operation_errors!(DeleteOrganizationErrors: Caller, AuthenticateError, ManageOrg
 /// go, its members' accounts stay.
 #[utoipa::path(delete, path = "/api/v1/organizations/{id}", operation_id = "delete_organization", tag = "organizations",
     params(("id" = Uuid, Path, description = "The organization's id")),
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 204, description = "The organization is gone"),
         DeleteOrganizationErrors,
@@ -171,7 +171,7 @@ pub(crate) async fn delete(
 /// join first.
 #[utoipa::path(get, path = "/api/v1/organizations/{id}/members", operation_id = "list_members", tag = "organizations",
     params(("id" = Uuid, Path, description = "The organization's id")),
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, body = Vec<MemberDto>),
         ViewOrganizationErrors,
@@ -213,7 +213,7 @@ operation_errors!(ChangeRoleErrors: Caller, JsonBody<ChangeRoleBody>, FieldRules
         ("id" = Uuid, Path, description = "The organization's id"),
         ("user_id" = Uuid, Path, description = "The member's user id"),
     ),
-    request_body = ChangeRoleBody, security(("bearer" = [])),
+    request_body = ChangeRoleBody, security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, body = MemberDto),
         ChangeRoleErrors,
@@ -249,7 +249,7 @@ operation_errors!(RemoveMemberErrors: Caller, AuthenticateError, ChangeMemberErr
         ("id" = Uuid, Path, description = "The organization's id"),
         ("user_id" = Uuid, Path, description = "The member's user id"),
     ),
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 204, description = "The membership has ended"),
         RemoveMemberErrors,
@@ -283,7 +283,7 @@ operation_errors!(InviteErrors: Caller, JsonBody<InviteBody>, FieldRules, Authen
 /// mail limits of the address and of the client (429 past them).
 #[utoipa::path(post, path = "/api/v1/organizations/{id}/invites", operation_id = "create_invite", tag = "organizations",
     params(("id" = Uuid, Path, description = "The organization's id")),
-    request_body = InviteBody, security(("bearer" = [])),
+    request_body = InviteBody, security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 201, body = InviteDto),
         InviteErrors,
@@ -313,7 +313,7 @@ operation_errors!(ManageInvitesErrors: Caller, AuthenticateError, ManageOrganiza
 /// first: neither accepted, revoked nor expired.
 #[utoipa::path(get, path = "/api/v1/organizations/{id}/invites", operation_id = "list_invites", tag = "organizations",
     params(("id" = Uuid, Path, description = "The organization's id")),
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, body = Vec<InviteDto>),
         ManageInvitesErrors,
@@ -343,7 +343,7 @@ pub(crate) async fn invites(
         ("id" = Uuid, Path, description = "The organization's id"),
         ("invite_id" = Uuid, Path, description = "The invitation's id"),
     ),
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 204, description = "The invitation is revoked"),
         ManageInvitesErrors,
@@ -374,7 +374,7 @@ operation_errors!(AcceptInviteErrors: Caller, JsonBody<AcceptInviteBody>, Authen
 /// joins with the invited role. Of concurrent acceptances of one code,
 /// exactly one succeeds.
 #[utoipa::path(post, path = "/api/v1/organizations/invites/accept", operation_id = "accept_invite", tag = "organizations",
-    request_body = AcceptInviteBody, security(("bearer" = [])),
+    request_body = AcceptInviteBody, security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, body = OrganizationDto),
         AcceptInviteErrors,

@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, web};
 use application::{
     AuthenticateError, ChangePasswordError, ChangePasswordRequest, ResetPasswordError,
+    SessionRequired,
 };
 
 use super::Service;
@@ -15,7 +16,7 @@ use crate::{
     outcomes::operation_errors,
 };
 
-operation_errors!(ChangePasswordErrors: Caller, JsonBody<ChangePasswordBody>, AuthenticateError, ChangePasswordError);
+operation_errors!(ChangePasswordErrors: Caller, JsonBody<ChangePasswordBody>, AuthenticateError, SessionRequired, ChangePasswordError);
 
 /// Change the caller's password. Every other session of the user ends at
 /// once; this one stays. A wrong current password counts toward the login
@@ -40,6 +41,8 @@ pub(crate) async fn change_password(
     blocking(move || -> Result<_, ApiError> {
         let who = svc
             .authenticate(&caller.0)
+            .map_err(ChangePasswordErrors::fail)?
+            .in_session()
             .map_err(ChangePasswordErrors::fail)?;
         svc.change_password(&who, request)
             .map_err(ChangePasswordErrors::fail)

@@ -1,7 +1,9 @@
 //! The caller's sessions: listing them and ending one.
 
 use actix_web::{HttpResponse, web};
-use application::{AuthenticateError, DeleteSessionError, ListSessionsError, SessionInfo};
+use application::{
+    AuthenticateError, DeleteSessionError, ListSessionsError, SessionInfo, SessionRequired,
+};
 use domain::SessionId;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -53,7 +55,7 @@ impl From<SessionInfo> for SessionDto {
     }
 }
 
-operation_errors!(ListSessionsErrors: Caller, AuthenticateError, ListSessionsError);
+operation_errors!(ListSessionsErrors: Caller, AuthenticateError, SessionRequired, ListSessionsError);
 
 /// The caller's live sessions.
 ///
@@ -69,6 +71,8 @@ pub(crate) async fn list_sessions(svc: Service, caller: Caller) -> Result<HttpRe
     let sessions = blocking(move || -> Result<_, ApiError> {
         let who = svc
             .authenticate(&caller.0)
+            .map_err(ListSessionsErrors::fail)?
+            .in_session()
             .map_err(ListSessionsErrors::fail)?;
         svc.list_sessions(&who).map_err(ListSessionsErrors::fail)
     })
@@ -77,7 +81,7 @@ pub(crate) async fn list_sessions(svc: Service, caller: Caller) -> Result<HttpRe
     Ok(HttpResponse::Ok().json(body))
 }
 
-operation_errors!(DeleteSessionErrors: Caller, AuthenticateError, DeleteSessionError);
+operation_errors!(DeleteSessionErrors: Caller, AuthenticateError, SessionRequired, DeleteSessionError);
 
 /// End one of the caller's sessions.
 ///
@@ -102,6 +106,8 @@ pub(crate) async fn delete_session(
         // Who is asking comes before what is wrong with the request.
         let who = svc
             .authenticate(&caller.0)
+            .map_err(DeleteSessionErrors::fail)?
+            .in_session()
             .map_err(DeleteSessionErrors::fail)?;
         let id: SessionId = id
             .parse()

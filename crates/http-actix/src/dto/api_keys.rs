@@ -1,0 +1,91 @@
+//! Wire types of API keys.
+
+use application::NewApiKey;
+use domain::{ApiKey, ApiKeyName, ApiKeySecret};
+use serde::{Deserialize, Serialize};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{Fields, rfc3339};
+use crate::error::ApiError;
+
+/// A key to make.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct CreateApiKeyBody {
+    /// What you call it: 1–100 characters, trimmed, no control characters.
+    #[schema(min_length = 1, max_length = 100, example = "deploy bot")]
+    name: String,
+    /// When it stops working (RFC 3339, in the future); never, when absent.
+    #[schema(format = DateTime, nullable = false, example = "2027-01-01T00:00:00Z")]
+    expires_at: Option<String>,
+}
+
+impl CreateApiKeyBody {
+    pub(crate) fn try_into_domain(self) -> Result<NewApiKey, ApiError> {
+        let mut f = Fields::default();
+        let name = f.check("name", ApiKeyName::parse(&self.name));
+        let expires_at = f.optional("expires_at", self.expires_at.as_deref(), |raw| {
+            OffsetDateTime::parse(raw.trim(), &Rfc3339).map_err(|_| "must be an RFC 3339 time")
+        });
+        let new = (|| {
+            Some(NewApiKey {
+                name: name?,
+                expires_at: expires_at?,
+            })
+        })();
+        f.finish(new)
+    }
+}
+
+/// An API key, without its secret.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ApiKeyDto {
+    id: Uuid,
+    #[schema(example = "deploy bot")]
+    name: String,
+    /// The first characters of the secret, to tell keys apart.
+    #[schema(example = "ak_Q2hhcmxl")]
+    prefix: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// When it was last used, to the minute or so; `null` if never.
+    #[schema(format = DateTime)]
+    last_used_at: Option<String>,
+    /// When it stops working; `null` for never.
+    #[schema(format = DateTime)]
+    expires_at: Option<String>,
+}
+
+impl From<ApiKey> for ApiKeyDto {
+    fn from(k: ApiKey) -> Self {
+        Self {
+            id: k.id.as_uuid(),
+            name: k.name.to_string(),
+            prefix: k.prefix,
+            created_at: rfc3339(k.created_at),
+            last_used_at: k.last_used_at.map(rfc3339),
+            expires_at: k.expires_at.map(rfc3339),
+        }
+    }
+}
+
+/// A new API key, with its secret: shown here only, never again.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CreatedApiKeyDto {
+    #[serde(flatten)]
+    key: ApiKeyDto,
+    /// The secret: send it as `Authorization: Bearer …` or `X-API-Key: …`.
+    /// `ak_`, 43 characters of base64url, then an 8-hex-digit checksum.
+    #[schema(example = "ak_Q2hhcmxlcyBCYWJiYWdlJ3MgYW5hbHl0aWNhbCBlbmdp3f0a9c1e")]
+    api_key: String,
+}
+
+impl From<(ApiKey, ApiKeySecret)> for CreatedApiKeyDto {
+    fn from((key, secret): (ApiKey, ApiKeySecret)) -> Self {
+        Self {
+            key: key.into(),
+            api_key: secret.expose().to_owned(),
+        }
+    }
+}
