@@ -8,6 +8,7 @@ mod auth_flow;
 mod cli;
 mod delivery;
 mod errors;
+mod forward_auth;
 mod login;
 mod mail_limits;
 mod organizations;
