@@ -1,5 +1,5 @@
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use domain::{AccessClaims, SessionId, UserId};
 use jsonwebtoken::{EncodingKey, Header, Validation, decode, decode_header, encode};
@@ -60,6 +60,31 @@ impl JwtSettings {
     }
 }
 
+/// One key of the set, as `authd keys list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyEntry {
+    /// Its `kid`, the RFC 7638 thumbprint.
+    pub kid: String,
+    /// Whether it signs new tokens (exactly one does); the others verify only.
+    pub signs: bool,
+    /// The file it was read from; `None` for an HS256 secret given as a
+    /// setting.
+    pub source: Option<PathBuf>,
+}
+
+/// Writes a new private key for `algorithm` to `path` (PEM, mode 0600,
+/// never over an existing file) and returns its `kid`.
+///
+/// # Errors
+/// [`KeyError`] if `path` exists or cannot be written, or for HS256, whose
+/// secret is a setting rather than a key file.
+pub fn generate_key_file(algorithm: SigningAlgorithm, path: &Path) -> Result<String, KeyError> {
+    let pem = key_files::generate_key_file(algorithm, path)?;
+    Ok(keys::signing_key_from_pem(algorithm, &pem, path)?
+        .public
+        .kid)
+}
+
 /// Issues and verifies JWT access tokens: one key signs, every configured
 /// key verifies (chosen by `kid`).
 pub struct JwtIssuer {
@@ -70,6 +95,8 @@ pub struct JwtIssuer {
     encoding: EncodingKey,
     /// The signing key's public half first, then the extra keys.
     verifying: Vec<PublicKey>,
+    /// Where each of `verifying` was read from, in the same order.
+    sources: Vec<Option<PathBuf>>,
     validation: Validation,
 }
 
@@ -105,9 +132,10 @@ impl JwtIssuer {
     /// not apply to the algorithm, or a generated key cannot be written.
     pub fn from_settings(settings: &JwtSettings) -> Result<Self, KeyError> {
         let algorithm = settings.algorithm;
-        let signing = Self::signing_key(settings)?;
+        let (signing, signing_source) = Self::signing_key(settings)?;
 
         let mut verifying = vec![signing.public];
+        let mut sources = vec![signing_source];
         for path in &settings.verification_key_paths {
             if algorithm == SigningAlgorithm::Hs256 {
                 return Err(KeyError::NotApplicable {
@@ -120,6 +148,7 @@ impl JwtIssuer {
             // The signing key's own public key may be listed too.
             if verifying.iter().all(|known| known.kid != key.kid) {
                 verifying.push(key);
+                sources.push(Some(path.clone()));
             }
         }
 
@@ -144,11 +173,12 @@ impl JwtIssuer {
             header,
             encoding: signing.encoding,
             verifying,
+            sources,
             validation,
         })
     }
 
-    fn signing_key(settings: &JwtSettings) -> Result<SigningKey, KeyError> {
+    fn signing_key(settings: &JwtSettings) -> Result<(SigningKey, Option<PathBuf>), KeyError> {
         let algorithm = settings.algorithm;
         if algorithm == SigningAlgorithm::Hs256 {
             if settings.private_key_path.is_some() {
@@ -166,7 +196,7 @@ impl JwtIssuer {
                             min: MIN_HMAC_SECRET_LEN,
                         });
                     }
-                    Ok(keys::hmac_key(secret))
+                    Ok((keys::hmac_key(secret), None))
                 }
                 None => {
                     let (text, path) = key_files::load_or_generate(algorithm, &settings.data_dir)?;
@@ -179,7 +209,7 @@ impl JwtIssuer {
                             ),
                         });
                     }
-                    Ok(keys::hmac_key(secret))
+                    Ok((keys::hmac_key(secret), Some(path)))
                 }
             };
         }
@@ -194,12 +224,28 @@ impl JwtIssuer {
             Some(path) => (key_files::read_key_file(path)?, path.clone()),
             None => key_files::load_or_generate(algorithm, &settings.data_dir)?,
         };
-        keys::signing_key_from_pem(algorithm, &pem, &path)
+        let key = keys::signing_key_from_pem(algorithm, &pem, &path)?;
+        Ok((key, Some(path)))
     }
 
     /// The signing algorithm.
     pub fn algorithm(&self) -> SigningAlgorithm {
         self.algorithm
+    }
+
+    /// Every key of the set: the signer first, then the keys that only
+    /// verify, as configured.
+    pub fn key_set(&self) -> Vec<KeyEntry> {
+        self.verifying
+            .iter()
+            .zip(&self.sources)
+            .enumerate()
+            .map(|(i, (key, source))| KeyEntry {
+                kid: key.kid.clone(),
+                signs: i == 0,
+                source: source.clone(),
+            })
+            .collect()
     }
 
     /// The `kid` of the signing key (its RFC 7638 thumbprint), safe to log.

@@ -78,6 +78,39 @@ fn load_or_create(
     Ok((read_key_file(&path)?, path))
 }
 
+/// Writes a new private key for `algorithm` to `path` (mode 0600, never
+/// over an existing file) and returns its text.
+///
+/// # Errors
+/// [`KeyError::NotApplicable`] for HS256 (its secret is a setting), and
+/// the errors of generating and writing; an existing `path` is
+/// [`KeyError::Write`] with `AlreadyExists`.
+pub(crate) fn generate_key_file(
+    algorithm: SigningAlgorithm,
+    path: &Path,
+) -> Result<Zeroizing<String>, KeyError> {
+    if algorithm == SigningAlgorithm::Hs256 {
+        return Err(KeyError::NotApplicable {
+            setting: "a generated key file",
+            algorithm,
+        });
+    }
+    if path.exists() {
+        return Err(KeyError::Write {
+            path: path.to_owned(),
+            source: io::Error::from(io::ErrorKind::AlreadyExists),
+        });
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    create_private_dir(&dir)?;
+    let contents = generate(algorithm)?;
+    publish_new_file(&dir, path, contents.as_bytes())?;
+    read_key_file(path)
+}
+
 /// A new key for `algorithm`, as the text of its key file.
 fn generate(algorithm: SigningAlgorithm) -> Result<Zeroizing<String>, KeyError> {
     let failed = |reason: String| KeyError::Generate { algorithm, reason };

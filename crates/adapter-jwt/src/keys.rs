@@ -99,13 +99,18 @@ pub(crate) fn signing_key_from_pem(
     }
 }
 
-/// Parses a public key PEM (SPKI, `-----BEGIN PUBLIC KEY-----`; PKCS#1 is
-/// also accepted for RSA) for `algorithm`.
+/// Parses a key PEM for `algorithm` for verifying: a public key (SPKI,
+/// `-----BEGIN PUBLIC KEY-----`; PKCS#1 too for RSA), or a private key,
+/// of which the public half is used (so that a key made to be the next
+/// signer can be published as it is, before it signs).
 pub(crate) fn public_key_from_pem(
     algorithm: SigningAlgorithm,
     pem: &str,
     path: &Path,
 ) -> Result<PublicKey, KeyError> {
+    if pem.contains("PRIVATE KEY-----") {
+        return signing_key_from_pem(algorithm, pem, path).map(|key| key.public);
+    }
     match algorithm {
         SigningAlgorithm::EdDsa => {
             let key = ed25519_dalek::VerifyingKey::from_public_key_pem(pem).map_err(|_| {

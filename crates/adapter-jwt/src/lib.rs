@@ -20,5 +20,5 @@ mod refresh_key;
 
 pub use algorithm::{SigningAlgorithm, UnknownAlgorithm};
 pub use error::KeyError;
-pub use issuer::{JwtIssuer, JwtSettings};
+pub use issuer::{JwtIssuer, JwtSettings, KeyEntry, generate_key_file};
 pub use refresh_key::RefreshKey;

@@ -96,22 +96,6 @@ fn a_verification_key_of_another_algorithm_is_refused() {
 }
 
 #[test]
-fn a_private_key_as_verification_key_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write(
-        dir.path(),
-        "private.pem",
-        &private_pem(SigningAlgorithm::EdDsa),
-    );
-    let mut settings = settings(SigningAlgorithm::EdDsa, &dir.path().join("data"));
-    settings.verification_key_paths = vec![path];
-    assert!(matches!(
-        JwtIssuer::from_settings(&settings),
-        Err(KeyError::InvalidKey { .. })
-    ));
-}
-
-#[test]
 fn hs256_takes_no_verification_keys() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(
@@ -131,4 +115,77 @@ fn hs256_takes_no_verification_keys() {
             ..
         })
     ));
+}
+
+/// A generated key file is PKCS#8 PEM, mode 0600, never written over; its
+/// `kid` is the one the issuer signs with. Listed as a verification key
+/// while still a private key, it publishes its public half: the first step
+/// of a rotation needs no conversion.
+#[test]
+fn generated_key_files_rotate_in_as_they_are() {
+    use adapter_jwt::{KeyEntry, generate_key_file};
+    let dir = tempfile::tempdir().unwrap();
+    let (old_path, new_path) = (dir.path().join("a/old.pem"), dir.path().join("a/new.pem"));
+    let old_kid = generate_key_file(SigningAlgorithm::EdDsa, &old_path).unwrap();
+    let new_kid = generate_key_file(SigningAlgorithm::EdDsa, &new_path).unwrap();
+    assert_ne!(old_kid, new_kid);
+    let before = std::fs::read(&old_path).unwrap();
+    assert!(matches!(
+        generate_key_file(SigningAlgorithm::EdDsa, &old_path),
+        Err(KeyError::Write { .. })
+    ));
+    assert_eq!(
+        std::fs::read(&old_path).unwrap(),
+        before,
+        "never written over"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&old_path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(matches!(
+        generate_key_file(SigningAlgorithm::Hs256, &dir.path().join("s")),
+        Err(KeyError::NotApplicable { .. })
+    ));
+
+    let mut publishing = settings(SigningAlgorithm::EdDsa, dir.path());
+    publishing.private_key_path = Some(old_path.clone());
+    publishing.verification_key_paths = vec![new_path.clone()];
+    let publishing = JwtIssuer::from_settings(&publishing).unwrap();
+    assert_eq!(publishing.signing_kid(), old_kid);
+    assert_eq!(
+        publishing.key_set(),
+        [
+            KeyEntry {
+                kid: old_kid.clone(),
+                signs: true,
+                source: Some(old_path.clone()),
+            },
+            KeyEntry {
+                kid: new_kid.clone(),
+                signs: false,
+                source: Some(new_path.clone()),
+            },
+        ]
+    );
+    let published: Vec<_> = publishing.public_keys();
+    assert_eq!(published.len(), 2);
+    for jwk in &published {
+        assert!(!jwk.0.contains_key("d"), "no private member is published");
+        assert_eq!(jwk.0["use"], "sig");
+        assert_eq!(jwk.0["alg"], "EdDSA");
+    }
+
+    let mut swapped = settings(SigningAlgorithm::EdDsa, dir.path());
+    swapped.private_key_path = Some(new_path);
+    swapped.verification_key_paths = vec![old_path];
+    let swapped = JwtIssuer::from_settings(&swapped).unwrap();
+    assert_eq!(swapped.signing_kid(), new_kid);
+    let claims = claims();
+    let old_token = publishing.issue(&claims).unwrap();
+    assert_eq!(swapped.verify(&old_token, at(IAT)), Ok(claims.clone()));
+    let new_token = swapped.issue(&claims).unwrap();
+    assert_eq!(publishing.verify(&new_token, at(IAT)), Ok(claims));
 }

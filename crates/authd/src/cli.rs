@@ -31,6 +31,30 @@ pub enum Command {
         #[command(subcommand)]
         action: UserCommand,
     },
+    /// Manage the keys that sign and verify access tokens.
+    Keys {
+        /// The key action.
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
+}
+
+/// Signing-key actions (see docs/key-rotation.md).
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Write a new private key (PEM, mode 0600, never over a file) and
+    /// print its kid. It signs nothing until the settings name it.
+    Generate {
+        /// Its algorithm (default: `tokens.algorithm`): EdDSA, ES256 or RS256.
+        #[arg(long)]
+        alg: Option<adapter_jwt::SigningAlgorithm>,
+        /// Where to write it (default: a new file under `data.dir/keys/`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Show the key set the settings describe: the signer, then the keys
+    /// that only verify.
+    List,
 }
 
 /// User actions.

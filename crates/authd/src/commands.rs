@@ -10,7 +10,7 @@ use utoipa::OpenApi;
 
 use crate::{
     Application, build_service,
-    cli::{Command, CreateUser, StatusArg, UserCommand},
+    cli::{Command, CreateUser, KeysCommand, StatusArg, UserCommand},
     open_store,
     settings::Settings,
 };
@@ -27,6 +27,10 @@ pub fn run(command: Option<Command>, settings: &Settings) -> anyhow::Result<()> 
             println!("{}", http_actix::ApiDoc::openapi().to_pretty_json()?);
             Ok(())
         }
+        Command::Keys { action } => match action {
+            KeysCommand::Generate { alg, out } => generate_key(alg, out, settings),
+            KeysCommand::List => list_keys(settings),
+        },
         Command::User { action } => match action {
             UserCommand::Create(new) => create_user(new, settings),
             UserCommand::SetStatus { email, status } => {
@@ -49,6 +53,56 @@ pub fn run(command: Option<Command>, settings: &Settings) -> anyhow::Result<()> 
             }
         },
     }
+}
+
+/// Writes a new signing key and prints `kid=… file=…`.
+fn generate_key(
+    alg: Option<adapter_jwt::SigningAlgorithm>,
+    out: Option<std::path::PathBuf>,
+    settings: &Settings,
+) -> anyhow::Result<()> {
+    let algorithm = alg.unwrap_or(settings.tokens.algorithm);
+    let path = out.unwrap_or_else(|| {
+        let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
+        let name = format!("jwt-{}-{stamp}.pem", algorithm.as_str().to_lowercase());
+        settings.data.dir.join("keys").join(name)
+    });
+    let kid = adapter_jwt::generate_key_file(algorithm, &path)
+        .with_context(|| format!("cannot write a new {algorithm} key"))?;
+    println!("kid={kid} alg={algorithm} file={}", path.display());
+    Ok(())
+}
+
+/// Prints the key set: one line a key, the signer first.
+fn list_keys(settings: &Settings) -> anyhow::Result<()> {
+    let tokens = &settings.tokens;
+    let generated = settings
+        .data
+        .dir
+        .join("keys")
+        .join(tokens.algorithm.generated_key_file_name());
+    if tokens.private_key_file.is_none() && tokens.hmac_secret.is_none() && !generated.exists() {
+        // Listing must not make the key that the first start would.
+        println!(
+            "no signing key yet: one is generated into {} at the first start",
+            generated.display()
+        );
+        return Ok(());
+    }
+    let issuer = adapter_jwt::JwtIssuer::from_settings(&tokens.jwt(&settings.data.dir))
+        .context("cannot load the token keys")?;
+    for key in issuer.key_set() {
+        let role = if key.signs { "signs" } else { "verifies" };
+        let source = key.source.map_or_else(
+            || "tokens.hmac_secret".to_owned(),
+            |p| p.display().to_string(),
+        );
+        println!(
+            "{role:<8} kid={} alg={} file={source}",
+            key.kid, tokens.algorithm
+        );
+    }
+    Ok(())
 }
 
 fn serve(settings: &Settings) -> anyhow::Result<()> {

@@ -250,9 +250,9 @@ fn user_create_postgres() {
 }
 
 /// `authd serve` on port 0, with its port read from its own log.
-struct Served {
+pub(crate) struct Served {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     /// The log lines up to and including the port line.
     startup: Vec<String>,
     log: std::sync::mpsc::Receiver<String>,
@@ -260,7 +260,7 @@ struct Served {
 }
 
 impl Served {
-    fn start(dir: &Path, envs: &[(&str, &str)]) -> Self {
+    pub(crate) fn start(dir: &Path, envs: &[(&str, &str)]) -> Self {
         let mut child = authd(dir)
             .arg("serve")
             .env("AUTHD__SERVER__BIND", "127.0.0.1:0")
@@ -300,7 +300,7 @@ impl Served {
     }
 
     /// Stops the server and returns every log line after the port line.
-    fn stop(mut self) -> Vec<String> {
+    pub(crate) fn stop(mut self) -> Vec<String> {
         drop(self.child.kill());
         drop(self.child.wait());
         // The reader ends when the pipe closes: every line is in by then.

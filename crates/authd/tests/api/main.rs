@@ -9,6 +9,7 @@ mod cli;
 mod delivery;
 mod errors;
 mod forward_auth;
+mod key_rotation;
 mod login;
 mod mail_limits;
 mod organizations;

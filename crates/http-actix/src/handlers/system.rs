@@ -29,15 +29,23 @@ pub(crate) async fn ready(svc: Service) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(HealthResponse { status: "ok" }))
 }
 
-/// The public keys that verify access tokens.
+/// The public keys that verify access tokens: every key of the set, the
+/// signer first, each with `kid`, `alg` and `use`. Cacheable for five
+/// minutes: a key is published at least that long before it signs (see
+/// docs/key-rotation.md).
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "tokens",
-    responses((status = 200, body = JwksResponse)))]
+    responses((status = 200, body = JwksResponse, headers(
+        ("Cache-Control" = String, description = "`public, max-age=300`")))))]
 pub(crate) async fn jwks(svc: Service) -> HttpResponse {
     let keys = svc.public_keys().into_iter().map(|k| k.0).collect();
     HttpResponse::Ok()
-        .insert_header(("Cache-Control", "public, max-age=300"))
+        .insert_header(("Cache-Control", JWKS_CACHE_CONTROL))
         .json(JwksResponse { keys })
 }
+
+/// How long resource servers may keep the key set: the wait between
+/// publishing a key and letting it sign.
+pub(crate) const JWKS_CACHE_CONTROL: &str = "public, max-age=300";
 
 /// A 404 problem for unknown paths.
 pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
