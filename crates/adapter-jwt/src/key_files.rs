@@ -95,20 +95,17 @@ pub(crate) fn generate_key_file(
             algorithm,
         });
     }
-    if path.exists() {
-        return Err(KeyError::Write {
-            path: path.to_owned(),
-            source: io::Error::from(io::ErrorKind::AlreadyExists),
-        });
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(dir)?;
     }
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    create_private_dir(&dir)?;
     let contents = generate(algorithm)?;
-    publish_new_file(&dir, path, contents.as_bytes())?;
-    read_key_file(path)
+    // Created exclusively: an existing file, however it came, is an error
+    // and is left as it is.
+    write_private_file(path, contents.as_bytes()).map_err(|source| KeyError::Write {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(contents)
 }
 
 /// A new key for `algorithm`, as the text of its key file.

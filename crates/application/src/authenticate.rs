@@ -229,8 +229,11 @@ fn authenticate_key(
         tracing::info!(key = %key.prefix, reason = %refusal, "API key refused");
         return Err(AuthenticateError::InvalidToken);
     }
-    if key.use_is_due(now, interval) {
-        store.record_api_key_use(key.id, now, now - interval)?;
+    // Best effort: a lost record of a use must not fail the request.
+    if key.use_is_due(now, interval)
+        && let Err(e) = store.record_api_key_use(key.id, now, now - interval)
+    {
+        tracing::warn!(key = %key.prefix, error = %e, "the API key's use was not recorded");
     }
     Ok(Principal {
         user_id: owner.id,

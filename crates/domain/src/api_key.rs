@@ -155,8 +155,8 @@ fn is_base64url(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
 
-/// Eight lower-case hex digits of SHA-256 over the mark and the body:
-/// catches every single typo and almost every other.
+/// Eight lower-case hex digits of SHA-256 over the mark and the body: a
+/// typo passes with a chance of one in 2³².
 fn checksum(body: &str) -> String {
     let digest = Sha256::new()
         .chain_update(ApiKeySecret::MARK)
@@ -196,6 +196,16 @@ mod tests {
         assert!(
             ApiKeySecret::from_random(&SecretString::from(format!("{}+", &BODY[1..]))).is_none()
         );
+    }
+
+    /// A key made by an independent computation (Python's hashlib and
+    /// base64): the checksum is SHA-256 over `ak_` and the body.
+    #[test]
+    fn the_checksum_matches_a_known_answer() {
+        let known = "ak_EoF2MwnEwuDQkbfsAfvADSY1mBGrZxk8F3p8inzt1xA66d3c05a";
+        assert!(ApiKeySecret::parse(known).is_some());
+        let body = SecretString::from(&known[3..46]);
+        assert_eq!(ApiKeySecret::from_random(&body).unwrap().expose(), known);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use actix_web::{
     web,
 };
 use application::{ClientInfo, Credentials};
-use domain::{ErrorCode, OrganizationId};
+use domain::{ApiKeySecret, ErrorCode, OrganizationId};
 use futures_util::{StreamExt, future::LocalBoxFuture};
 use serde::de::DeserializeOwned;
 
@@ -195,18 +195,21 @@ pub(crate) const API_KEY_HEADER: &str = "x-api-key";
 
 fn caller(headers: &HeaderMap) -> Result<Caller, ApiError> {
     let refused = |detail| ApiError::with_detail(ErrorCode::BadRequest, detail);
-    let bearer = match headers.get(API_KEY_HEADER) {
-        None => bearer(headers)?,
-        Some(_) if headers.contains_key(header::AUTHORIZATION) => {
+    let mut keys = headers.get_all(API_KEY_HEADER);
+    let bearer = match (keys.next(), keys.next()) {
+        (None, _) => bearer(headers)?,
+        (Some(_), Some(_)) => return Err(refused("X-API-Key may be given once only")),
+        (Some(_), None) if headers.contains_key(header::AUTHORIZATION) => {
             return Err(refused(
                 "Send one credential: Authorization or X-API-Key, not both",
             ));
         }
-        Some(key) => key
+        // Only an API key: an access token belongs in Authorization.
+        (Some(key), None) => key
             .to_str()
             .ok()
             .map(str::trim)
-            .filter(|k| !k.is_empty())
+            .filter(|k| ApiKeySecret::is_claimed_by(k))
             .ok_or(ErrorCode::InvalidToken)?
             .to_owned(),
     };
@@ -449,6 +452,14 @@ mod tests {
         let key = header::HeaderName::from_static(API_KEY_HEADER);
         h.insert(key.clone(), HeaderValue::from_static(" ak_x "));
         assert_eq!(caller(&h).unwrap().0.bearer, "ak_x");
+        h.append(key.clone(), HeaderValue::from_static("ak_y"));
+        assert!(caller(&h).is_err(), "twice");
+        h.insert(
+            key.clone(),
+            HeaderValue::from_static("eyJhbGciOiJFZERTQSJ9.e30.sig"),
+        );
+        assert!(caller(&h).is_err(), "a token is not a key");
+        h.insert(key.clone(), HeaderValue::from_static("ak_x"));
         h.insert(
             header::AUTHORIZATION,
             HeaderValue::from_static("Bearer ak_x"),

@@ -137,6 +137,14 @@ fn a_key_acts_as_its_owner_in_either_header(app: TestApp) {
             .header("X-API-Key", &key),
     );
     assert_problem(both, 400, "bad-request");
+    let token_as_key = app.me_by_key_header(&token);
+    assert_problem(token_as_key, 401, "invalid-token");
+    let foreign = send(
+        app.get("/api/v1/auth/verify")
+            .header("X-API-Key", &key)
+            .header("X-Organization-Id", uuid::Uuid::now_v7().to_string()),
+    );
+    assert_problem(foreign, 403, "insufficient-permissions");
 }
 
 fn a_key_cannot_manage_keys_sessions_or_the_password(app: TestApp) {
@@ -220,6 +228,8 @@ fn a_key_is_refused_once_deleted_expired_or_its_owner_is_off(backend: Backend) {
     assert_eq!(app.me_by_key_header(&secret(&short)).status(), 200);
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert_problem(app.me_by_key_header(&secret(&short)), 401, "invalid-token");
+    let res = send(app.get("/api/v1/auth/verify").bearer_auth(secret(&short)));
+    assert_problem(res, 401, "invalid-token");
 
     let key = secret(&app.key(&token, "lasting"));
     assert_eq!(app.me_by_key_header(&key).status(), 200);
@@ -279,6 +289,25 @@ fn key_input_and_the_limit(backend: Backend) {
         assert_eq!(problem["errors"][0]["field"], field, "{body}");
     }
     assert_problem(app.create_key(&token, &json!({})), 400, "bad-request");
+    let typo = json!({ "name": "a", "expires": "2099-01-01T00:00:00Z" });
+    let problem = assert_problem(app.create_key(&token, &typo), 400, "bad-request");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("expires"),
+        "{problem}"
+    );
+    let offset = json!({ "name": "offset", "expires_at": "2099-01-01T02:00:00.123456789+02:00" });
+    let res = app.create_key(&token, &offset);
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().unwrap();
+    assert_eq!(
+        created["expires_at"], "2099-01-01T00:00:00.123456Z",
+        "UTC, to the microsecond"
+    );
+    let listed = app.keys(&token);
+    assert_eq!(listed[0]["expires_at"], created["expires_at"], "as stored");
+    assert_eq!(listed[0]["created_at"], created["created_at"], "as stored");
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(app.delete_key(&token, id).status(), 204);
     assert_problem(app.create_key(&token, &json!(["a"])), 400, "bad-request");
     app.key(&token, "one");
     app.key(&token, "two");

@@ -191,8 +191,11 @@ fn nginx_guards_an_application_with_authd() {
         nginx
             .get(&client, "/")
             .header("X-API-Key", key)
-            .header("X-Session-Id", "forged"),
+            .header("X-Session-Id", "forged")
+            .header("X-User-Email", "root@example.com")
+            .header("X-Auth-Method", "jwt"),
     );
+    assert_eq!(by_key["email"], "ada@example.com");
     assert_eq!(by_key["user_id"], id);
     assert_eq!(by_key["method"], "api_key");
     assert_eq!(

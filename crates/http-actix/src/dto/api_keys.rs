@@ -3,15 +3,17 @@
 use application::NewApiKey;
 use domain::{ApiKey, ApiKeyName, ApiKeySecret};
 use serde::{Deserialize, Serialize};
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use time::{OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{Fields, rfc3339};
 use crate::error::ApiError;
 
-/// A key to make.
+/// A key to make. Unknown fields are refused: a mistyped `expires_at`
+/// must not make a key that never expires.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct CreateApiKeyBody {
     /// What you call it: 1–100 characters, trimmed, no control characters.
     #[schema(min_length = 1, max_length = 100, example = "deploy bot")]
@@ -26,7 +28,14 @@ impl CreateApiKeyBody {
         let mut f = Fields::default();
         let name = f.check("name", ApiKeyName::parse(&self.name));
         let expires_at = f.optional("expires_at", self.expires_at.as_deref(), |raw| {
-            OffsetDateTime::parse(raw.trim(), &Rfc3339).map_err(|_| "must be an RFC 3339 time")
+            // In UTC, to the microsecond the stores keep.
+            OffsetDateTime::parse(raw.trim(), &Rfc3339)
+                .map(|t| t.to_offset(UtcOffset::UTC))
+                .map(|t| {
+                    t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000)
+                        .unwrap_or(t)
+                })
+                .map_err(|_| "must be an RFC 3339 time")
         });
         let new = (|| {
             Some(NewApiKey {
@@ -45,7 +54,7 @@ pub(crate) struct ApiKeyDto {
     #[schema(example = "deploy bot")]
     name: String,
     /// The first characters of the secret, to tell keys apart.
-    #[schema(example = "ak_Q2hhcmxl")]
+    #[schema(example = "ak_EoF2MwnE")]
     prefix: String,
     #[schema(format = DateTime)]
     created_at: String,
@@ -77,7 +86,7 @@ pub(crate) struct CreatedApiKeyDto {
     key: ApiKeyDto,
     /// The secret: send it as `Authorization: Bearer …` or `X-API-Key: …`.
     /// `ak_`, 43 characters of base64url, then an 8-hex-digit checksum.
-    #[schema(example = "ak_Q2hhcmxlcyBCYWJiYWdlJ3MgYW5hbHl0aWNhbCBlbmdp3f0a9c1e")]
+    #[schema(example = "ak_EoF2MwnEwuDQkbfsAfvADSY1mBGrZxk8F3p8inzt1xA66d3c05a")]
     api_key: String,
 }
 
