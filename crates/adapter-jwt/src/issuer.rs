@@ -1,7 +1,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use domain::{AccessClaims, SessionId, UserId};
+use domain::{AccessClaims, Factors, SessionId, UserId};
 use jsonwebtoken::{EncodingKey, Header, Validation, decode, decode_header, encode};
 use ports::{PublicJwk, TokenError, TokenIssuer};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -110,6 +110,7 @@ struct OutgoingClaims<'a> {
     jti: Uuid,
     iat: i64,
     exp: i64,
+    amr: &'static [&'static str],
 }
 
 /// The claims read back from a token; `iss` and `aud` are checked by
@@ -121,6 +122,10 @@ struct IncomingClaims {
     jti: Uuid,
     iat: i64,
     exp: i64,
+    /// Absent from tokens issued before it was written: those were
+    /// password logins.
+    #[serde(default)]
+    amr: Option<Vec<String>>,
 }
 
 impl JwtIssuer {
@@ -277,6 +282,7 @@ impl TokenIssuer for JwtIssuer {
             jti: claims.token_id,
             iat: claims.issued_at.unix_timestamp(),
             exp: claims.expires_at.unix_timestamp(),
+            amr: claims.factors.amr(),
         };
         encode(&self.header, &outgoing, &self.encoding)
             .map_err(|e| TokenError::Signing(e.to_string()))
@@ -306,12 +312,17 @@ impl TokenIssuer for JwtIssuer {
         if now >= expires_at {
             return Err(TokenError::Expired);
         }
+        let factors = match claims.amr {
+            None => Factors::Password,
+            Some(amr) => Factors::from_amr(&amr).ok_or(TokenError::Invalid)?,
+        };
         Ok(AccessClaims {
             user_id: UserId::from_uuid(claims.sub),
             session_id: SessionId::from_uuid(claims.sid),
             token_id: claims.jti,
             issued_at,
             expires_at,
+            factors,
         })
     }
 

@@ -31,6 +31,7 @@ pub fn claims() -> AccessClaims {
         token_id: Uuid::now_v7(),
         issued_at: at(IAT),
         expires_at: at(IAT + LIFETIME),
+        factors: domain::Factors::PasswordAndOtp,
     }
 }
 
@@ -165,5 +166,6 @@ pub fn payload(claims: &AccessClaims) -> serde_json::Value {
         "jti": claims.token_id.to_string(),
         "iat": claims.issued_at.unix_timestamp(),
         "exp": claims.expires_at.unix_timestamp(),
+        "amr": claims.factors.amr(),
     })
 }

@@ -42,6 +42,25 @@ fn a_hand_signed_token_with_our_key_and_kid_is_accepted() {
     assert_eq!(issuer.verify(&token, at(IAT)), Ok(claims));
 }
 
+/// A token without `amr` (issued before it was written) was a password
+/// login; an `amr` that names no known set of factors is invalid.
+#[test]
+fn amr_is_read_as_the_factors_of_the_login() {
+    let (_dir, issuer, pem) = eddsa();
+    let claims = claims();
+    let header = eddsa_header(Some(issuer.signing_kid()));
+    let mut without = payload(&claims);
+    without.as_object_mut().unwrap().remove("amr");
+    let verified = issuer.verify(&sign_eddsa(&header, &without, &pem), at(IAT));
+    assert_eq!(verified.map(|c| c.factors), Ok(domain::Factors::Password));
+    for amr in [serde_json::json!(["pwd", "face"]), serde_json::json!("pwd")] {
+        let mut odd = payload(&claims);
+        odd["amr"] = amr;
+        let token = sign_eddsa(&header, &odd, &pem);
+        assert_eq!(issuer.verify(&token, at(IAT)), Err(TokenError::Invalid));
+    }
+}
+
 #[test]
 fn wrong_issuer_is_invalid() {
     let (dir, issuer, pem) = eddsa();

@@ -30,7 +30,8 @@ fn assert_round_trip(issuer: &JwtIssuer) {
     assert_eq!(payload["jti"], claims.token_id.to_string());
     assert_eq!(payload["iat"], IAT);
     assert_eq!(payload["exp"], IAT + LIFETIME);
-    assert_eq!(payload.as_object().unwrap().len(), 7, "{payload}");
+    assert_eq!(payload["amr"], serde_json::json!(["pwd", "otp"]));
+    assert_eq!(payload.as_object().unwrap().len(), 8, "{payload}");
 }
 
 #[test]

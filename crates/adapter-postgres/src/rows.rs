@@ -4,7 +4,7 @@
 
 use diesel::{pg::Pg, prelude::*};
 use domain::{
-    ApiKey, ApiKeyId, ApiKeyName, CodeKind, Email, Invite, InviteId, InviteRole, Member,
+    ApiKey, ApiKeyId, ApiKeyName, CodeKind, Email, Factors, Invite, InviteId, InviteRole, Member,
     Organization, OrganizationId, OrganizationName, PasswordHash, PersonName, Phone, Role,
     SecretDigest, Session, SessionId, User, UserId, UserStatus, Username,
 };
@@ -31,6 +31,7 @@ pub(crate) struct UserRow {
     status: String,
     email_verified: bool,
     is_admin: bool,
+    mfa_enabled: bool,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
 }
@@ -48,6 +49,7 @@ impl UserRow {
             status: user.status.as_str().to_owned(),
             email_verified: user.email_verified,
             is_admin: user.is_admin,
+            mfa_enabled: user.mfa_enabled,
             created_at: user.created_at,
             updated_at: user.updated_at,
         }
@@ -78,6 +80,7 @@ impl UserRow {
                 .map_err(StoreError::corrupt_with("users.status"))?,
             email_verified: self.email_verified,
             is_admin: self.is_admin,
+            mfa_enabled: self.mfa_enabled,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -254,6 +257,7 @@ pub(crate) struct SessionRow {
     revoked_at: Option<OffsetDateTime>,
     user_agent: Option<String>,
     ip: Option<String>,
+    factors: String,
 }
 
 impl SessionRow {
@@ -267,11 +271,12 @@ impl SessionRow {
             revoked_at: session.revoked_at,
             user_agent: session.user_agent.clone(),
             ip: session.ip.clone(),
+            factors: session.factors.as_str().to_owned(),
         }
     }
 
-    pub(crate) fn into_domain(self) -> Session {
-        Session {
+    pub(crate) fn into_domain(self) -> Result<Session, StoreError> {
+        Ok(Session {
             id: SessionId::from_uuid(self.id),
             user_id: UserId::from_uuid(self.user_id),
             created_at: self.created_at,
@@ -280,7 +285,9 @@ impl SessionRow {
             revoked_at: self.revoked_at,
             user_agent: self.user_agent,
             ip: self.ip,
-        }
+            factors: Factors::parse(&self.factors)
+                .ok_or_else(|| StoreError::corrupt("sessions.factors"))?,
+        })
     }
 }
 

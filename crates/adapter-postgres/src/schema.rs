@@ -14,6 +14,7 @@ diesel::table! {
         is_admin -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        mfa_enabled -> Bool,
     }
 }
 
@@ -44,6 +45,7 @@ diesel::table! {
         revoked_at -> Nullable<Timestamptz>,
         user_agent -> Nullable<Text>,
         ip -> Nullable<Text>,
+        factors -> Text,
     }
 }
 

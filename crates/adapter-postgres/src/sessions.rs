@@ -50,7 +50,7 @@ fn rotate(
         ))
         .returning(SessionRow::as_returning())
         .get_result(conn)?;
-    Ok(row.into_domain())
+    Ok(row.into_domain()?)
 }
 
 /// Answers a replay of `token`: `next` must be the successor its first
@@ -101,7 +101,7 @@ impl SessionStore for PgStore {
                 .select(SessionRow::as_select())
                 .first(conn)
                 .optional()?;
-            Ok(row.map(SessionRow::into_domain))
+            Ok(row.map(SessionRow::into_domain).transpose()?)
         })
     }
 
@@ -130,7 +130,7 @@ impl SessionStore for PgStore {
                 .select(SessionRow::as_select())
                 .for_update()
                 .first(conn)?
-                .into_domain();
+                .into_domain()?;
             // A session stored under a longer lifetime ends by this one.
             let session = next.lifetime.bound(session);
             match judge_refresh(token.expires_at, token.spent_at, &session, now, grace) {
@@ -193,7 +193,10 @@ impl SessionStore for PgStore {
                 .order((sessions::last_used_at.desc(), sessions::id.desc()))
                 .select(SessionRow::as_select())
                 .load(conn)?;
-            Ok(rows.into_iter().map(SessionRow::into_domain).collect())
+            Ok(rows
+                .into_iter()
+                .map(SessionRow::into_domain)
+                .collect::<Result<_, StoreError>>()?)
         })
     }
 }

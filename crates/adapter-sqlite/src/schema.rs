@@ -114,6 +114,7 @@ diesel::table! {
         is_admin -> Bool,
         created_at -> Micros,
         updated_at -> Micros,
+        mfa_enabled -> Bool,
     }
 }
 
@@ -153,6 +154,7 @@ diesel::table! {
         revoked_at -> Nullable<Micros>,
         user_agent -> Nullable<Text>,
         ip -> Nullable<Text>,
+        factors -> Text,
     }
 }
 

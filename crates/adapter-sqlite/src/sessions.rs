@@ -47,7 +47,7 @@ fn rotate(
         ))
         .returning(SessionRow::as_returning())
         .get_result(conn)?;
-    Ok(row.into_domain())
+    Ok(row.into_domain()?)
 }
 
 /// Answers a replay of `token`: `next` must be the successor its first
@@ -98,7 +98,7 @@ impl SessionStore for SqliteStore {
                 .select(SessionRow::as_select())
                 .first(conn)
                 .optional()?;
-            Ok(row.map(SessionRow::into_domain))
+            Ok(row.map(SessionRow::into_domain).transpose()?)
         })
     }
 
@@ -125,7 +125,7 @@ impl SessionStore for SqliteStore {
                 .find(Id(token.session_id))
                 .select(SessionRow::as_select())
                 .first(conn)?
-                .into_domain();
+                .into_domain()?;
             // A session stored under a longer lifetime ends by this one.
             let session = next.lifetime.bound(session);
             match judge_refresh(token.expires_at, token.spent_at, &session, now, grace) {
@@ -188,7 +188,10 @@ impl SessionStore for SqliteStore {
                 .order((sessions::last_used_at.desc(), sessions::id.desc()))
                 .select(SessionRow::as_select())
                 .load(conn)?;
-            Ok(rows.into_iter().map(SessionRow::into_domain).collect())
+            Ok(rows
+                .into_iter()
+                .map(SessionRow::into_domain)
+                .collect::<Result<_, StoreError>>()?)
         })
     }
 }

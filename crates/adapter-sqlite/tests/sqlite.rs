@@ -73,7 +73,7 @@ fn accepts_every_url_form() {
     ];
     for (url, file) in cases {
         let store = SqliteStore::connect(&url, 2).unwrap();
-        assert_eq!(store.migrate().unwrap().len(), 4, "{url}");
+        assert_eq!(store.migrate().unwrap().len(), 5, "{url}");
         store.ping().unwrap();
         assert!(file.is_file(), "{url} did not create {}", file.display());
         assert_eq!(
@@ -130,7 +130,8 @@ fn migrating_twice_is_a_no_op() {
             "20261121000001".to_owned(),
             "20261201000001".to_owned(),
             "20261202000001".to_owned(),
-            "20261202000002".to_owned()
+            "20261202000002".to_owned(),
+            "20261202000003".to_owned()
         ]
     );
     assert!(store.migrate().unwrap().is_empty());
@@ -191,6 +192,7 @@ fn session_of(user: &User, now: OffsetDateTime) -> Session {
         revoked_at: None,
         user_agent: Some("test".into()),
         ip: Some("127.0.0.1".into()),
+        factors: domain::Factors::Password,
     }
 }
 

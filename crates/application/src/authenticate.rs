@@ -2,8 +2,8 @@
 //! organization the caller acts for.
 
 use domain::{
-    ApiKeyId, ApiKeySecret, OrganizationId, OrganizationRefusal, Role, SessionId, Standing, UserId,
-    may_administer,
+    ApiKeyId, ApiKeySecret, Factors, OrganizationId, OrganizationRefusal, Role, SessionId,
+    Standing, UserId, may_administer,
 };
 use ports::{
     ApiKeyStore, OrganizationStore, SessionStore, StoreError, TokenError, TokenIssuer, UserStore,
@@ -78,6 +78,9 @@ pub struct Principal {
     /// When the presented credential expires; never, for an API key
     /// without an expiry.
     pub expires_at: Option<OffsetDateTime>,
+    /// How the user logged in to the token's session; a password only, as
+    /// far as anyone can tell, for an API key.
+    pub factors: Factors,
     /// The organization the caller named to act for, checked; `None` when
     /// they named none.
     pub acting_for: Option<ActingFor>,
@@ -201,6 +204,7 @@ fn authenticate_token(
             user_id: claims.user_id,
             via: Via::Session(claims.session_id),
             expires_at: Some(claims.expires_at),
+            factors: claims.factors,
             acting_for: None,
         }),
         _ => Err(AuthenticateError::InvalidToken),
@@ -242,6 +246,7 @@ fn authenticate_key(
             prefix: key.prefix,
         },
         expires_at: key.expires_at,
+        factors: Factors::Password,
         acting_for: None,
     })
 }

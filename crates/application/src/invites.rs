@@ -3,7 +3,7 @@
 //! or signing up with the code.
 
 use domain::{
-    Email, Invite, InviteId, InviteRole, LoginIdentifier, NewUser, Organization,
+    Email, Factors, Invite, InviteId, InviteRole, LoginIdentifier, NewUser, Organization,
     OrganizationAction, OrganizationId, OrganizationRefusal, Password, PasswordError, PersonName,
     Phone, Role, SecretDigest, User, UserStatus, Username,
 };
@@ -273,7 +273,9 @@ impl AuthService {
         let now = self.now();
         let (store, hasher) = (&*self.ports.store, &*self.ports.hasher);
         let user = sign_up_by_invite(store, hasher, req, now)?;
-        self.open_session(user, client, now, || StoreError::NotFound.into())
+        self.open_session(user, Factors::Password, client, now, || {
+            StoreError::NotFound.into()
+        })
     }
 }
 

@@ -1,6 +1,6 @@
 //! Logging in, with throttling of failed attempts.
 
-use domain::{CodeKind, LoginIdentifier, Session, SessionId, User, UserStatus};
+use domain::{CodeKind, Factors, LoginIdentifier, Session, SessionId, User, UserStatus};
 use ports::{
     Admission, HasherError, LoginThrottleStore, PasswordCheck, PasswordHasher, SessionStore,
     StoreError, ThrottleLimits, TokenError, UserStore,
@@ -92,16 +92,20 @@ impl AuthService {
             }
             UserStatus::Inactive => return Err(LoginError::InactiveAccount),
         };
-        let tokens = self.open_session(user, req.client, now, || LoginError::BadCredentials)?;
+        let tokens = self.open_session(user, Factors::Password, req.client, now, || {
+            LoginError::BadCredentials
+        })?;
         tracing::info!(user_id = %tokens.user.id, "user logged in");
         Ok(tokens)
     }
 
-    /// Opens a session for `user` and grants its first tokens; `gone` is
-    /// the failure when the account no longer exists.
+    /// Opens a session for `user`, who logged in with `factors`, and grants
+    /// its first tokens; `gone` is the failure when the account no longer
+    /// exists.
     pub(crate) fn open_session<E>(
         &self,
         user: User,
+        factors: Factors,
         client: ClientInfo,
         now: OffsetDateTime,
         gone: impl FnOnce() -> E,
@@ -121,6 +125,7 @@ impl AuthService {
             revoked_at: None,
             user_agent: client.user_agent,
             ip: Some(client.ip),
+            factors,
         };
         sessions
             .create_session(&session, &first.1)
@@ -133,7 +138,7 @@ impl AuthService {
             &*self.ports.tokens,
             access_ttl,
             user,
-            session.id,
+            &session,
             first,
             now,
         )?)

@@ -1,6 +1,6 @@
 //! Exchanging a refresh token for new tokens.
 
-use domain::{SecretDigest, SessionId, User, UserStatus};
+use domain::{SecretDigest, Session, User, UserStatus};
 use ports::{
     NewRefreshToken, Rotation, SessionStore, StoreError, Successor, TokenError, UserStore,
 };
@@ -63,7 +63,7 @@ impl AuthService {
             &*self.ports.tokens,
             access_ttl,
             user,
-            session,
+            &session,
             (successor, next),
             now,
         )?)
@@ -80,7 +80,7 @@ fn rotate(
     next: &Successor,
     grace: Duration,
     now: OffsetDateTime,
-) -> Result<(User, SessionId, OffsetDateTime), RefreshError> {
+) -> Result<(User, Session, OffsetDateTime), RefreshError> {
     let (session, expires_at) =
         match store.rotate_refresh(&SecretDigest::of(presented), next, now, grace)? {
             // The session expires with the token that was just recorded.
@@ -103,7 +103,7 @@ fn rotate(
             Rotation::Invalid => return Err(RefreshError::InvalidToken),
         };
     match store.user_by_id(session.user_id)? {
-        Some(user) if user.status == UserStatus::Active => Ok((user, session.id, expires_at)),
+        Some(user) if user.status == UserStatus::Active => Ok((user, session, expires_at)),
         _ => {
             match store.revoke_session(session.user_id, session.id, now) {
                 // Revoked meanwhile: the token is no good either way.

@@ -1,6 +1,6 @@
 //! The tokens a login or a refresh hands out.
 
-use domain::{AccessClaims, SecretDigest, SessionId, User};
+use domain::{AccessClaims, SecretDigest, Session, User};
 use ports::{NewRefreshToken, SecretGenerator, TokenIssuer};
 use secrecy::{ExposeSecret, SecretString};
 use time::{Duration, OffsetDateTime};
@@ -43,23 +43,24 @@ pub(crate) fn new_refresh_token(
     (secret, NewRefreshToken { digest, expires_at })
 }
 
-/// Signs an access token for `user` in `session_id` and bundles it with the
+/// Signs an access token for `user` in `session` and bundles it with the
 /// session's refresh token.
 pub(crate) fn grant(
     issuer: &dyn TokenIssuer,
     access_ttl: Duration,
     user: User,
-    session_id: SessionId,
+    session: &Session,
     (refresh_token, refresh): (SecretString, NewRefreshToken),
     now: OffsetDateTime,
 ) -> Result<Tokens, Fault> {
     let issued_at = now.replace_nanosecond(0).unwrap_or(now);
     let claims = AccessClaims {
         user_id: user.id,
-        session_id,
+        session_id: session.id,
         token_id: Uuid::now_v7(),
         issued_at,
         expires_at: issued_at + access_ttl,
+        factors: session.factors,
     };
     let access_token = issuer.issue(&claims)?;
     Ok(Tokens {

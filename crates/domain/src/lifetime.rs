@@ -64,6 +64,7 @@ mod tests {
             revoked_at: None,
             user_agent: None,
             ip: None,
+            factors: crate::Factors::Password,
         }
     }
 

@@ -81,6 +81,7 @@ mod tests {
             revoked_at,
             user_agent: None,
             ip: None,
+            factors: crate::Factors::Password,
         }
     }
 

@@ -1,6 +1,6 @@
 use time::OffsetDateTime;
 
-use crate::{SessionId, UserId};
+use crate::{Factors, SessionId, UserId};
 
 /// A login session: one chain of rotating refresh tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +22,8 @@ pub struct Session {
     pub user_agent: Option<String>,
     /// The client's address at login or at the latest refresh.
     pub ip: Option<String>,
+    /// How the user logged in; every token of the session says so.
+    pub factors: Factors,
 }
 
 impl Session {
@@ -48,6 +50,7 @@ mod tests {
             revoked_at: None,
             user_agent: None,
             ip: None,
+            factors: Factors::Password,
         };
         assert!(s.is_active(now));
         assert!(!s.is_active(now + Duration::seconds(10)), "expiry is exact");

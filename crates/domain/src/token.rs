@@ -1,7 +1,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{SessionId, UserId};
+use crate::{Factors, SessionId, UserId};
 
 /// The claims of an access token, as issued and as verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,4 +16,6 @@ pub struct AccessClaims {
     pub issued_at: OffsetDateTime,
     /// Expires at (`exp`), whole seconds.
     pub expires_at: OffsetDateTime,
+    /// How the user logged in (`amr`).
+    pub factors: Factors,
 }

@@ -62,6 +62,8 @@ pub struct User {
     pub email_verified: bool,
     /// Whether the user may call the admin endpoints.
     pub is_admin: bool,
+    /// Whether login asks for a second factor (TOTP is confirmed).
+    pub mfa_enabled: bool,
     /// When the account was created.
     pub created_at: OffsetDateTime,
     /// When the account last changed.
@@ -82,6 +84,7 @@ impl User {
             status: new.status,
             email_verified: new.status == UserStatus::Active && new.email_verified,
             is_admin: new.is_admin,
+            mfa_enabled: false,
             created_at: now,
             updated_at: now,
         }

@@ -263,6 +263,8 @@ pub(crate) struct UserDto {
     status: &'static str,
     email_verified: bool,
     is_admin: bool,
+    /// Whether login asks for a TOTP code after the password.
+    mfa_enabled: bool,
     #[schema(format = DateTime)]
     created_at: String,
     #[schema(format = DateTime)]
@@ -281,6 +283,7 @@ impl From<User> for UserDto {
             status: u.status.as_str(),
             email_verified: u.email_verified,
             is_admin: u.is_admin,
+            mfa_enabled: u.mfa_enabled,
             created_at: rfc3339(u.created_at),
             updated_at: rfc3339(u.updated_at),
         }
@@ -340,6 +343,9 @@ pub(crate) struct VerifyResponse {
     /// How the caller authenticated.
     #[schema(value_type = organizations::AuthMethod)]
     pub auth_method: &'static str,
+    /// Whether the user gave a second factor at login (`amr` has `otp`);
+    /// `false` for an API key.
+    pub mfa: bool,
     /// The organization the caller acts for: the one named in
     /// `X-Organization-Id`, or else their oldest membership; `null` when
     /// they belong to none.

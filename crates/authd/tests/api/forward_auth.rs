@@ -78,7 +78,7 @@ impl Nginx {
                  location / {{\n\
                    default_type application/json;\n\
                    return 200 '{{\"user_id\":\"$http_x_user_id\",\"email\":\"$http_x_user_email\",\
-             \"session_id\":\"$http_x_session_id\",\"method\":\"$http_x_auth_method\",\
+             \"session_id\":\"$http_x_session_id\",\"method\":\"$http_x_auth_method\",\"mfa\":\"$http_x_auth_mfa\",\
              \"organization\":\"$http_x_organization_id\",\"role\":\"$http_x_organization_role\",\
              \"authorization\":\"$http_authorization\",\"api_key\":\"$http_x_api_key\"}}';\n\
                  }}\n\
@@ -169,6 +169,7 @@ fn nginx_guards_an_application_with_authd() {
     assert_eq!(by_token["user_id"], id, "the forged id was replaced");
     assert_eq!(by_token["email"], "ada@example.com");
     assert_eq!(by_token["method"], "jwt");
+    assert_eq!(by_token["mfa"], "false");
     assert!(
         by_token["session_id"]
             .as_str()
@@ -193,9 +194,14 @@ fn nginx_guards_an_application_with_authd() {
             .header("X-API-Key", key)
             .header("X-Session-Id", "forged")
             .header("X-User-Email", "root@example.com")
-            .header("X-Auth-Method", "jwt"),
+            .header("X-Auth-Method", "jwt")
+            .header("X-Auth-Mfa", "true"),
     );
     assert_eq!(by_key["email"], "ada@example.com");
+    assert_eq!(
+        by_key["mfa"], "false",
+        "a key never passes for a second factor"
+    );
     assert_eq!(by_key["user_id"], id);
     assert_eq!(by_key["method"], "api_key");
     assert_eq!(

@@ -85,9 +85,15 @@ fn forged_and_malformed_tokens_are_invalid(app: TestApp) {
     assert_eq!(header["alg"], "EdDSA");
     let mut claims: Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
-    for claim in ["iss", "aud", "sub", "sid", "jti", "iat", "exp"] {
+    for claim in ["iss", "aud", "sub", "sid", "jti", "iat", "exp", "amr"] {
         assert!(claims.get(claim).is_some(), "claim {claim}");
     }
+    assert_eq!(claims["amr"], json!(["pwd"]), "a password login");
+    let me: Value = app.get_auth("/api/v1/auth/me", &token).json().unwrap();
+    assert_eq!(me["mfa_enabled"], false);
+    let verify = app.get_auth("/api/v1/auth/verify", &token);
+    assert_eq!(verify.headers()["x-auth-mfa"], "false");
+    assert_eq!(verify.json::<Value>().unwrap()["mfa"], false);
     assert_eq!(
         claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
         900

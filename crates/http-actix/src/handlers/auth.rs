@@ -230,6 +230,7 @@ operation_errors!(VerifyErrors: Caller, AuthenticateError, MeError);
             ("X-User-Email" = String, description = "The user's e-mail address"),
             ("X-Session-Id" = String, description = "The session of the access token (absent for an API key)"),
             ("X-Auth-Method" = String, description = "How the caller authenticated: `jwt` or `api_key`"),
+            ("X-Auth-Mfa" = String, description = "`true` if the user gave a second factor at login, else `false` (always for an API key)"),
             ("X-Organization-Id" = String, description = "The organization the caller acts for, when there is one"),
             ("X-Organization-Role" = String, description = "The caller's role there, when they have one"))),
         VerifyErrors,
@@ -245,7 +246,8 @@ pub(crate) async fn verify(svc: Service, caller: Caller) -> Result<HttpResponse,
     response
         .insert_header(("X-User-Id", who.user_id.to_string()))
         .insert_header(("X-User-Email", verified.user.email.to_string()))
-        .insert_header(("X-Auth-Method", auth_method(&who.via)));
+        .insert_header(("X-Auth-Method", auth_method(&who.via)))
+        .insert_header(("X-Auth-Mfa", who.factors.includes_otp().to_string()));
     if let Some(session) = who.session_id() {
         response.insert_header(("X-Session-Id", session.to_string()));
     }
@@ -261,6 +263,7 @@ pub(crate) async fn verify(svc: Service, caller: Caller) -> Result<HttpResponse,
         session_id: who.session_id().map(|s| s.as_uuid()),
         expires_at: who.expires_at.map(rfc3339),
         auth_method: auth_method(&who.via),
+        mfa: who.factors.includes_otp(),
         organization_id: acting.map(|a| a.organization_id.as_uuid()),
         role: acting.and_then(|a| a.role).map(Role::as_str),
     }))

@@ -2,9 +2,9 @@
 //! assertions most checks are made of.
 
 use domain::{
-    CodeKind, Email, LoginIdentifier, NewUser, Organization, OrganizationName, PasswordHash,
-    PersonName, Phone, SecretDigest, Session, SessionId, SessionLifetime, User, UserId, UserStatus,
-    Username,
+    CodeKind, Email, Factors, LoginIdentifier, NewUser, Organization, OrganizationName,
+    PasswordHash, PersonName, Phone, SecretDigest, Session, SessionId, SessionLifetime, User,
+    UserId, UserStatus, Username,
 };
 use time::{Duration, OffsetDateTime, macros::datetime};
 
@@ -104,6 +104,7 @@ pub(super) fn new_session(user: &User, expires_at: OffsetDateTime) -> Session {
         revoked_at: None,
         user_agent: Some("contract-test/1.0".to_owned()),
         ip: Some("192.0.2.7".to_owned()),
+        factors: Factors::Password,
     }
 }
 

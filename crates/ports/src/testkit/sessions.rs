@@ -1,7 +1,7 @@
 //! `SessionStore`: sessions, refresh-token rotation with reuse detection,
 //! and revocation.
 
-use domain::SessionId;
+use domain::{Factors, Session, SessionId};
 use time::Duration;
 
 use super::fixtures::{
@@ -18,6 +18,7 @@ macro_rules! __contract_checks_sessions {
     ($($mode:tt)*) => {
         $crate::store_contract_tests! { $($mode)* sessions:
             create_session_stores_the_session,
+            a_session_keeps_its_factors_through_rotations,
             create_session_for_an_unknown_user_is_not_found,
             rotate_refresh_spends_the_token_and_records_the_next,
             rotate_refresh_detects_reuse_and_revokes_the_session,
@@ -52,6 +53,35 @@ pub fn create_session_stores_the_session(store: &dyn Store) {
 
 /// `create_session` for a user that does not exist is `NotFound`, and
 /// stores nothing.
+/// How the user logged in is stored with the session and kept by every
+/// rotation and replay: refreshed tokens say the same.
+pub fn a_session_keeps_its_factors_through_rotations(store: &dyn Store) {
+    let user = signed_up(store, "ada@example.com");
+    let session = Session {
+        factors: Factors::PasswordAndOtp,
+        ..new_session(&user, at(86_400))
+    };
+    store
+        .create_session(&session, &refresh("first", session.expires_at))
+        .expect("create_session");
+    assert_eq!(
+        stored_session(store, session.id).factors,
+        Factors::PasswordAndOtp
+    );
+    match rotate(store, "first", "second", at(60), Duration::seconds(10)) {
+        Rotation::Rotated(rotated) => assert_eq!(rotated.factors, Factors::PasswordAndOtp),
+        other => panic!("expected Rotated, got {other:?}"),
+    }
+    match rotate(store, "first", "second", at(61), Duration::seconds(10)) {
+        Rotation::Replayed { session, .. } => {
+            assert_eq!(session.factors, Factors::PasswordAndOtp);
+        }
+        other => panic!("expected Replayed, got {other:?}"),
+    }
+    let plain = logged_in(store, &user, "plain");
+    assert_eq!(stored_session(store, plain.id).factors, Factors::Password);
+}
+
 pub fn create_session_for_an_unknown_user_is_not_found(store: &dyn Store) {
     let ghost = new_user("ghost@example.com", None, None);
     let session = new_session(&ghost, at(3600));

@@ -1,0 +1,2 @@
+ALTER TABLE sessions DROP COLUMN factors;
+ALTER TABLE users DROP COLUMN mfa_enabled;
