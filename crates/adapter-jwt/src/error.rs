@@ -60,6 +60,14 @@ pub enum KeyError {
         /// The minimum length in bytes.
         min: usize,
     },
+    /// A configured sealing key is too short to be safe.
+    #[error("{setting} must be at least {min} bytes long")]
+    SealingKeyTooShort {
+        /// The setting.
+        setting: &'static str,
+        /// The minimum length in bytes.
+        min: usize,
+    },
     /// A setting was given that the configured algorithm cannot use
     /// (a private key file with HS256, an HMAC secret with an asymmetric
     /// algorithm, verification keys with HS256).

@@ -9,6 +9,8 @@
 //!
 //! [`RefreshKey`] derives each refresh token's successor under a secret
 //! kept with the signing keys; its documentation says why that is safe.
+//! [`SealingKeys`] seal the secrets the server must read back (TOTP
+//! secrets) before they are stored, under a key kept the same way.
 
 mod algorithm;
 mod error;
@@ -17,8 +19,10 @@ mod jwk;
 mod key_files;
 mod keys;
 mod refresh_key;
+mod sealing;
 
 pub use algorithm::{SigningAlgorithm, UnknownAlgorithm};
 pub use error::KeyError;
 pub use issuer::{JwtIssuer, JwtSettings, KeyEntry, generate_key_file};
 pub use refresh_key::RefreshKey;
+pub use sealing::SealingKeys;

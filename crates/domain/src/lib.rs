@@ -14,6 +14,7 @@ mod ids;
 mod invite;
 mod lifetime;
 mod login;
+mod mfa;
 mod name;
 mod organization;
 mod password;
@@ -37,6 +38,7 @@ pub use ids::{ApiKeyId, InviteId, OrganizationId, SessionId, UserId};
 pub use invite::Invite;
 pub use lifetime::SessionLifetime;
 pub use login::LoginIdentifier;
+pub use mfa::{RecoveryCode, SealedSecret, TimeStep, TotpSecret};
 pub use name::{ApiKeyName, NameError, OrganizationName, PersonName};
 pub use organization::{
     InviteRole, InviteRoleError, Member, MemberChange, MemberRefusal, Membership, Organization,

@@ -7,6 +7,7 @@
 mod clock;
 mod hasher;
 mod mailer;
+mod mfa;
 mod store;
 mod tokens;
 
@@ -16,6 +17,7 @@ pub mod testkit;
 pub use clock::{Clock, RefreshTokenDeriver, SecretGenerator};
 pub use hasher::{HasherError, PasswordCheck, PasswordHasher};
 pub use mailer::{Mail, MailError, Mailer};
+pub use mfa::{SealError, SecretSealer, TotpAuthenticator, TotpEnrolment, TotpError};
 pub use store::{
     Admission, ApiKeyStore, BoxError, CodeStore, InviteStore, LoginThrottleStore, NewRefreshToken,
     OneTimeCode, OrganizationStore, PasswordStore, Rotation, SessionStore, Store, StoreError,
