@@ -14,6 +14,7 @@ mod api_keys;
 mod codes;
 mod error;
 mod invites;
+mod mfa;
 mod organizations;
 mod passwords;
 mod queries;

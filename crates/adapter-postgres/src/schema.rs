@@ -109,6 +109,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    totp_credentials (user_id) {
+        user_id -> Uuid,
+        secret -> Nullable<Bytea>,
+        secret_key_id -> Nullable<Text>,
+        pending -> Nullable<Bytea>,
+        pending_key_id -> Nullable<Text>,
+        last_step -> Nullable<Int8>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    recovery_codes (user_id, digest) {
+        user_id -> Uuid,
+        digest -> Bytea,
+        created_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    mfa_challenges (digest) {
+        digest -> Bytea,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (organization_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -116,6 +147,9 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(one_time_codes -> users (user_id));
 diesel::joinable!(invites -> organizations (organization_id));
 diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(totp_credentials -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(mfa_challenges -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -127,4 +161,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     throttle_records,
     invites,
     api_keys,
+    totp_credentials,
+    recovery_codes,
+    mfa_challenges,
 );

@@ -133,7 +133,9 @@ fn repeatable_read_store() -> (PgStore, TestDatabase) {
 /// checks expect.)
 #[test]
 fn races_hold_under_a_repeatable_read_default() {
-    let races: [fn(&dyn ports::Store); 7] = [
+    let races: [fn(&dyn ports::Store); 9] = [
+        ports::testkit::accept_totp_step_accepts_each_step_once_and_in_order,
+        ports::testkit::mfa_challenges_are_single_use_and_expire,
         ports::testkit::concurrent_key_creations_stop_at_the_limit,
         ports::testkit::owners_demoting_each_other_at_once_leave_one_owner,
         ports::testkit::concurrent_acceptances_of_one_invite_succeed_once,

@@ -23,6 +23,7 @@ mod api_keys;
 mod codes;
 mod error;
 mod invites;
+mod mfa;
 mod organizations;
 mod passwords;
 mod pool;

@@ -9,15 +9,15 @@ use diesel::{prelude::*, sqlite::Sqlite};
 use domain::{
     ApiKey, ApiKeyId, ApiKeyName, CodeKind, Email, Factors, Invite, InviteId, InviteRole, Member,
     Organization, OrganizationId, OrganizationName, PasswordHash, PersonName, Phone, Role,
-    SecretDigest, Session, SessionId, User, UserId, UserStatus, Username,
+    SealedSecret, SecretDigest, Session, SessionId, TimeStep, User, UserId, UserStatus, Username,
 };
-use ports::{NewRefreshToken, OneTimeCode, StoreError};
+use ports::{MfaChallenge, NewRefreshToken, OneTimeCode, StoreError, TotpState};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::schema::{
-    Id, Instant, api_keys, invites, memberships, one_time_codes, organizations, refresh_tokens,
-    sessions, throttle_records, users,
+    Id, Instant, api_keys, invites, memberships, mfa_challenges, one_time_codes, organizations,
+    recovery_codes, refresh_tokens, sessions, throttle_records, totp_credentials, users,
 };
 
 /// A row of `users`.
@@ -449,5 +449,103 @@ impl ApiKeyRow {
             last_used_at: self.last_used_at,
             expires_at: self.expires_at,
         })
+    }
+}
+
+/// A row of `totp_credentials`.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = totp_credentials, check_for_backend(Sqlite))]
+pub(crate) struct TotpRow {
+    #[diesel(serialize_as = Id, deserialize_as = Id)]
+    user_id: Uuid,
+    secret: Option<Vec<u8>>,
+    secret_key_id: Option<String>,
+    pending: Option<Vec<u8>>,
+    pending_key_id: Option<String>,
+    last_step: Option<i64>,
+    #[diesel(serialize_as = Instant)]
+    updated_at: OffsetDateTime,
+}
+
+impl TotpRow {
+    /// A first row for `user`: `pending` set up, nothing confirmed.
+    pub(crate) fn pending(user: UserId, pending: &SealedSecret, now: OffsetDateTime) -> Self {
+        Self {
+            user_id: user.as_uuid(),
+            secret: None,
+            secret_key_id: None,
+            pending: Some(pending.ciphertext.clone()),
+            pending_key_id: Some(pending.key_id.clone()),
+            last_step: None,
+            updated_at: now,
+        }
+    }
+
+    pub(crate) fn into_state(self) -> Result<TotpState, StoreError> {
+        let sealed =
+            |ciphertext: Option<Vec<u8>>, key_id: Option<String>| match (ciphertext, key_id) {
+                (Some(ciphertext), Some(key_id)) => Ok(Some(SealedSecret { key_id, ciphertext })),
+                (None, None) => Ok(None),
+                _ => Err(StoreError::corrupt("totp_credentials")),
+            };
+        Ok(TotpState {
+            active: sealed(self.secret, self.secret_key_id)?,
+            pending: sealed(self.pending, self.pending_key_id)?,
+            last_step: self
+                .last_step
+                .map(|step| u64::try_from(step).map(TimeStep))
+                .transpose()
+                .map_err(StoreError::corrupt_with("totp_credentials.last_step"))?,
+        })
+    }
+}
+
+/// A time step as `totp_credentials.last_step` holds it.
+pub(crate) fn step_column(step: TimeStep) -> Result<i64, StoreError> {
+    i64::try_from(step.0).map_err(|e| StoreError::Internal(Box::new(e)))
+}
+
+/// A row of `recovery_codes`, less `used_at`.
+#[derive(Insertable)]
+#[diesel(table_name = recovery_codes, check_for_backend(Sqlite))]
+pub(crate) struct RecoveryCodeRow {
+    #[diesel(serialize_as = Id, deserialize_as = Id)]
+    user_id: Uuid,
+    digest: Vec<u8>,
+    #[diesel(serialize_as = Instant)]
+    created_at: OffsetDateTime,
+}
+
+impl RecoveryCodeRow {
+    pub(crate) fn new(user: UserId, digest: &SecretDigest, now: OffsetDateTime) -> Self {
+        Self {
+            user_id: user.as_uuid(),
+            digest: digest.as_bytes().to_vec(),
+            created_at: now,
+        }
+    }
+}
+
+/// A row of `mfa_challenges`, less `used_at`.
+#[derive(Insertable)]
+#[diesel(table_name = mfa_challenges, check_for_backend(Sqlite))]
+pub(crate) struct MfaChallengeRow {
+    digest: Vec<u8>,
+    #[diesel(serialize_as = Id, deserialize_as = Id)]
+    user_id: Uuid,
+    #[diesel(serialize_as = Instant)]
+    created_at: OffsetDateTime,
+    #[diesel(serialize_as = Instant)]
+    expires_at: OffsetDateTime,
+}
+
+impl MfaChallengeRow {
+    pub(crate) fn from_domain(challenge: &MfaChallenge) -> Self {
+        Self {
+            digest: challenge.digest.as_bytes().to_vec(),
+            user_id: challenge.user_id.as_uuid(),
+            created_at: challenge.created_at,
+            expires_at: challenge.expires_at,
+        }
     }
 }

@@ -233,6 +233,46 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::schema::{Micros, UuidText};
+
+    totp_credentials (user_id) {
+        user_id -> UuidText,
+        secret -> Nullable<Binary>,
+        secret_key_id -> Nullable<Text>,
+        pending -> Nullable<Binary>,
+        pending_key_id -> Nullable<Text>,
+        last_step -> Nullable<BigInt>,
+        updated_at -> Micros,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::schema::{Micros, UuidText};
+
+    recovery_codes (user_id, digest) {
+        user_id -> UuidText,
+        digest -> Binary,
+        created_at -> Micros,
+        used_at -> Nullable<Micros>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::schema::{Micros, UuidText};
+
+    mfa_challenges (digest) {
+        digest -> Binary,
+        user_id -> UuidText,
+        created_at -> Micros,
+        expires_at -> Micros,
+        used_at -> Nullable<Micros>,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (organization_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -240,6 +280,9 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(one_time_codes -> users (user_id));
 diesel::joinable!(invites -> organizations (organization_id));
 diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(totp_credentials -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(mfa_challenges -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -251,6 +294,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     throttle_records,
     invites,
     api_keys,
+    totp_credentials,
+    recovery_codes,
+    mfa_challenges,
 );
 
 #[cfg(test)]

@@ -147,6 +147,28 @@ impl LoginThrottleStore for SqliteStore {
             Ok(())
         })
     }
+
+    fn withdraw_attempt(
+        &self,
+        account: &str,
+        ip: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.with_conn(|conn| {
+            let one: Option<i64> = throttle_records::table
+                .filter(throttle_records::purpose.eq(Purpose::Login.as_str()))
+                .filter(throttle_records::subject.eq(account))
+                .filter(throttle_records::ip.eq(ip))
+                .filter(throttle_records::at.eq(Instant(at)))
+                .select(throttle_records::id)
+                .first(conn)
+                .optional()?;
+            if let Some(id) = one {
+                diesel::delete(throttle_records::table.find(id)).execute(conn)?;
+            }
+            Ok(())
+        })
+    }
 }
 
 impl MailThrottleStore for SqliteStore {

@@ -19,9 +19,10 @@ pub use hasher::{HasherError, PasswordCheck, PasswordHasher};
 pub use mailer::{Mail, MailError, Mailer};
 pub use mfa::{SealError, SecretSealer, TotpAuthenticator, TotpEnrolment, TotpError};
 pub use store::{
-    Admission, ApiKeyStore, BoxError, CodeStore, InviteStore, LoginThrottleStore, NewRefreshToken,
-    OneTimeCode, OrganizationStore, PasswordStore, Rotation, SessionStore, Store, StoreError,
-    Successor, ThrottleLimits, TooManyKeys, UniqueField, UserAdminStore, UserStore,
+    Admission, ApiKeyStore, BoxError, CodeStore, InviteStore, LoginThrottleStore, MfaChallenge,
+    MfaStore, NewRefreshToken, OneTimeCode, OrganizationStore, PasswordStore, Rotation,
+    SessionStore, Store, StoreError, Successor, ThrottleLimits, TooManyKeys, TotpState,
+    UniqueField, UserAdminStore, UserStore,
 };
 pub use store::{MailLimits, MailThrottleStore};
 pub use tokens::{PublicJwk, TokenError, TokenIssuer};

@@ -3,8 +3,8 @@ use std::fmt;
 use domain::{
     AdminPatch, ApiKey, ApiKeyId, CodeKind, Invite, InviteId, LoginIdentifier, Member,
     MemberChange, MemberRefusal, Organization, OrganizationId, OrganizationName,
-    OrganizationRefusal, PasswordHash, ProfilePatch, Role, SecretDigest, Session, SessionId,
-    SessionLifetime, User, UserId, UserPage, UserQuery, UserStatus,
+    OrganizationRefusal, PasswordHash, ProfilePatch, Role, SealedSecret, SecretDigest, Session,
+    SessionId, SessionLifetime, TimeStep, User, UserId, UserPage, UserQuery, UserStatus,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -538,6 +538,18 @@ pub trait LoginThrottleStore {
     /// Forgets `account`'s failures (after a successful login) and any
     /// record older than `before`.
     fn clear_failed_logins(&self, account: &str, before: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// Forgets the one failure recorded for the attempt that
+    /// [`LoginThrottleStore::admit_login`] admitted for `account` from
+    /// `ip` at `at`, and no other: for an attempt that ended neither in
+    /// failure nor in success (a right password that a second factor must
+    /// follow). Nothing happens when there is no such record.
+    fn withdraw_attempt(
+        &self,
+        account: &str,
+        ip: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
 }
 
 /// What administrators do with accounts: find them, switch them on and
@@ -616,12 +628,134 @@ pub trait ApiKeyStore {
     ) -> Result<(), StoreError>;
 }
 
+/// A user's TOTP, as stored: the confirmed secret that login asks a code
+/// of, a secret set up but not confirmed yet, and the time step of the
+/// last code accepted. Empty for a user who never set TOTP up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TotpState {
+    /// The confirmed secret, sealed.
+    pub active: Option<SealedSecret>,
+    /// The secret set up and not confirmed yet, sealed.
+    pub pending: Option<SealedSecret>,
+    /// The step of the last code accepted, by login or confirmation.
+    pub last_step: Option<TimeStep>,
+}
+
+/// The challenge a login with the right password answers when TOTP is on:
+/// only the digest of its single-use token is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaChallenge {
+    /// SHA-256 of the `mfa_token` handed to the client.
+    pub digest: SecretDigest,
+    /// Whose login it is.
+    pub user_id: UserId,
+    /// When it was made.
+    pub created_at: OffsetDateTime,
+    /// When it stops working (exclusive).
+    pub expires_at: OffsetDateTime,
+}
+
+/// Two-factor login: each user's TOTP secret (sealed), the last time step
+/// accepted (so no code works twice, on any instance), recovery codes
+/// (digests) and the challenges of logins half done (digests).
+pub trait MfaStore {
+    /// The user's TOTP as stored; empty for a user without one.
+    fn totp_state(&self, user: UserId) -> Result<TotpState, StoreError>;
+
+    /// Records `pending` as the user's secret set up and not confirmed,
+    /// replacing an older one; a confirmed secret stays in force.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] for an unknown user.
+    fn set_pending_totp(
+        &self,
+        user: UserId,
+        pending: &SealedSecret,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Confirms the pending secret with a code of `step`, in one
+    /// transaction, if the user's pending secret is still `pending` and
+    /// `step` comes after the last step accepted: the secret is in force,
+    /// `step` is the last accepted, the user's `mfa_enabled` is set and the
+    /// recovery codes are `recovery` (the older ones gone). Returns whether
+    /// it did; `false` writes nothing.
+    fn confirm_totp(
+        &self,
+        user: UserId,
+        pending: &SealedSecret,
+        step: TimeStep,
+        recovery: &[SecretDigest],
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Accepts a code of `step` of the confirmed secret: records `step` as
+    /// the last accepted if it comes after it, and returns whether it did.
+    /// Of concurrent calls with one step, exactly one succeeds; a step at
+    /// or before the last accepted never does.
+    fn accept_totp_step(&self, user: UserId, step: TimeStep) -> Result<bool, StoreError>;
+
+    /// Replaces the user's recovery codes with `recovery`: the older ones
+    /// stop working.
+    fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        recovery: &[SecretDigest],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Spends one of the user's unused recovery codes, and returns whether
+    /// it did. Of concurrent calls with one code, exactly one succeeds.
+    fn use_recovery_code(
+        &self,
+        user: UserId,
+        digest: &SecretDigest,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Turns TOTP off, in one transaction: the secrets and the recovery
+    /// codes go, `mfa_enabled` is cleared, and every session of the user
+    /// but `keep` is revoked at `now`.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] for an unknown user.
+    fn disable_totp(
+        &self,
+        user: UserId,
+        keep: Option<SessionId>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Records a login challenge.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::NotFound`] for an unknown user.
+    fn create_mfa_challenge(&self, challenge: &MfaChallenge) -> Result<(), StoreError>;
+
+    /// The user of the challenge with this digest, while it is unspent and
+    /// `now < expires_at`.
+    fn mfa_challenge_user(
+        &self,
+        digest: &SecretDigest,
+        now: OffsetDateTime,
+    ) -> Result<Option<UserId>, StoreError>;
+
+    /// Spends a live challenge, and returns whether it did: of concurrent
+    /// calls, exactly one succeeds.
+    fn spend_mfa_challenge(
+        &self,
+        digest: &SecretDigest,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+}
+
 /// Everything the use cases need from storage, in one object.
 pub trait Store:
     UserStore
     + OrganizationStore
     + InviteStore
     + ApiKeyStore
+    + MfaStore
     + CodeStore
     + SessionStore
     + LoginThrottleStore

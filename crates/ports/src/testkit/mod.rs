@@ -29,6 +29,7 @@ mod fixtures;
 mod health;
 mod invites;
 mod mail_throttle;
+mod mfa;
 mod organizations;
 mod passwords;
 mod races;
@@ -44,6 +45,7 @@ pub use fixtures::T0;
 pub use health::*;
 pub use invites::*;
 pub use mail_throttle::*;
+pub use mfa::*;
 pub use organizations::*;
 pub use passwords::*;
 pub use races::*;
@@ -82,6 +84,7 @@ macro_rules! store_contract_tests {
         $crate::__contract_checks_organizations! { $($mode)* }
         $crate::__contract_checks_invites! { $($mode)* }
         $crate::__contract_checks_api_keys! { $($mode)* }
+        $crate::__contract_checks_mfa! { $($mode)* }
         $crate::__contract_checks_codes! { $($mode)* }
         $crate::__contract_checks_sessions! { $($mode)* }
         $crate::__contract_checks_throttle! { $($mode)* }

@@ -18,6 +18,7 @@ macro_rules! __contract_checks_throttle {
             admit_login_counts_only_the_window,
             admit_login_records_nothing_when_refused,
             clear_failed_logins_forgets_the_account_and_old_records,
+            withdraw_attempt_forgets_that_attempt_only,
         }
     };
 }
@@ -262,5 +263,43 @@ pub fn clear_failed_logins_forgets_the_account_and_old_records(store: &dyn Store
         admit(store, "zed", "192.0.2.1", 70, 0, limits(100, 2)),
         Admission::Admitted,
         "the address keeps only bob's failure at 40"
+    );
+}
+
+/// `withdraw_attempt` forgets the one record of the attempt it names (the
+/// account, the address and the time), and nothing else; naming none is
+/// no error.
+pub fn withdraw_attempt_forgets_that_attempt_only(store: &dyn Store) {
+    let two = limits(2, 100);
+    assert_eq!(
+        admit(store, "ada", "192.0.2.1", 1, 0, two),
+        Admission::Admitted
+    );
+    assert_eq!(
+        admit(store, "ada", "192.0.2.1", 2, 0, two),
+        Admission::Admitted
+    );
+    assert_eq!(admit(store, "ada", "192.0.2.1", 3, 0, two), refused(1));
+    store
+        .withdraw_attempt("ada", "192.0.2.1", at(2))
+        .expect("withdraw_attempt");
+    for (account, ip, seconds) in [
+        ("ada", "192.0.2.9", 1),
+        ("eve", "192.0.2.1", 1),
+        ("ada", "192.0.2.1", 9),
+    ] {
+        store
+            .withdraw_attempt(account, ip, at(seconds))
+            .expect("a record that is not there");
+    }
+    assert_eq!(
+        admit(store, "ada", "192.0.2.1", 4, 0, two),
+        Admission::Admitted,
+        "one slot freed"
+    );
+    assert_eq!(
+        admit(store, "ada", "192.0.2.1", 5, 0, two),
+        refused(1),
+        "the others stand"
     );
 }
