@@ -29,6 +29,12 @@ impl Admin {
     pub fn console() -> Self {
         Self { actor: None }
     }
+
+    /// Who administers, for the log: an account's id or the command line.
+    pub(crate) fn describe(&self) -> String {
+        self.actor
+            .map_or_else(|| "the command line".to_owned(), |id| id.to_string())
+    }
 }
 
 /// Why the caller may not administer.
@@ -148,9 +154,7 @@ fn update_user(
     };
     tracing::info!(
         user_id = %user.id,
-        by = %admin
-            .actor
-            .map_or_else(|| "the command line".to_owned(), |id| id.to_string()),
+        by = %admin.describe(),
         status = user.status.as_str(),
         is_admin = user.is_admin,
         "account changed by an administrator"

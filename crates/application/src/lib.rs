@@ -12,6 +12,7 @@ mod login;
 mod logout;
 mod mail;
 mod mail_limits;
+mod mfa;
 mod organizations;
 mod passwords;
 mod profile;
@@ -36,11 +37,17 @@ pub use invites::{
 pub use login::{ClientInfo, LoginError, LoginRequest};
 pub use logout::LogoutError;
 pub use mail::AppInfo;
+pub use mfa::{
+    DisableProof, DisableTotpError, LoginMfaError, ResetMfaError, SecondFactor, SetupTotpError,
+    TotpCodeError,
+};
 pub use organizations::{
     ChangeMemberError, CreateOrganizationError, ManageOrganizationError, OrganizationView,
     ViewOrganizationError,
 };
 pub use passwords::{ChangePasswordError, ChangePasswordRequest, ResetPasswordError};
+/// What a user adds to an authenticator app, as the setup answers it.
+pub use ports::TotpEnrolment;
 pub use profile::{MeError, UpdateProfileError};
 pub use refresh::RefreshError;
 pub use service::{AuthService, Policy, Ports};

@@ -56,6 +56,13 @@ pub enum LoginError {
     /// The password was right but the account is disabled.
     #[error("inactive account")]
     InactiveAccount,
+    /// The password was right; a second factor must follow, at
+    /// `/login/mfa` with this challenge.
+    #[error("mfa required")]
+    MfaRequired {
+        /// The single-use challenge that stands for the right password.
+        mfa_token: SecretString,
+    },
     /// The attempt could not be judged.
     #[error(transparent)]
     Fault(#[from] Fault),
@@ -81,6 +88,11 @@ impl AuthService {
             now,
         )?;
         let user = match user.status {
+            UserStatus::Active if second_factor_follows(&user) => {
+                let mfa_token = self.challenge(&user, now)?;
+                tracing::info!(user_id = %user.id, "password right; second factor required");
+                return Err(LoginError::MfaRequired { mfa_token });
+            }
             UserStatus::Active => user,
             UserStatus::PendingValidation => {
                 let resend_code = self.codes(now).issue(
@@ -176,7 +188,13 @@ fn check_credentials(
             return Err(LoginError::BadCredentials);
         }
     };
-    store.clear_failed_logins(&account_key, now - policy.lockout)?;
+    if second_factor_follows(&user) {
+        // Neither a failure nor a success: the attempt's record goes, and
+        // the failures before it (wrong codes too) stay counted.
+        store.withdraw_attempt(&account_key, &req.client.ip, now)?;
+    } else {
+        store.clear_failed_logins(&account_key, now - policy.lockout)?;
+    }
     if check == PasswordCheck::MatchNeedsRehash && user.status == UserStatus::Active {
         let hash = hasher.hash(&req.password)?;
         store
@@ -184,6 +202,12 @@ fn check_credentials(
             .map_err(account_gone)?;
     }
     Ok(user)
+}
+
+/// Whether a right password for `user` must be followed by a second
+/// factor before the login succeeds.
+fn second_factor_follows(user: &User) -> bool {
+    user.status == UserStatus::Active && user.mfa_enabled
 }
 
 /// An account that vanished in the middle of a login is as good as unknown.

@@ -2,8 +2,8 @@ use std::sync::Arc;
 
 use domain::SessionLifetime;
 use ports::{
-    Clock, Mailer, PasswordHasher, PublicJwk, RefreshTokenDeriver, SecretGenerator, Store,
-    TokenIssuer,
+    Clock, Mailer, PasswordHasher, PublicJwk, RefreshTokenDeriver, SecretGenerator, SecretSealer,
+    Store, TokenIssuer, TotpAuthenticator,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -26,6 +26,10 @@ pub struct Ports {
     pub secrets: Arc<dyn SecretGenerator>,
     /// Refresh-token successors.
     pub refresh_tokens: Arc<dyn RefreshTokenDeriver>,
+    /// One-time passwords (TOTP).
+    pub totp: Arc<dyn TotpAuthenticator>,
+    /// Sealing of the secrets stored that the server must read back.
+    pub sealer: Arc<dyn SecretSealer>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -70,6 +74,9 @@ pub struct Policy {
     pub max_api_keys: u32,
     /// How often a busy API key's use is recorded, at most.
     pub api_key_use_interval: Duration,
+    /// How long the challenge of a login that a second factor must follow
+    /// stays usable.
+    pub mfa_challenge_ttl: Duration,
 }
 
 impl Policy {
@@ -100,6 +107,7 @@ impl Default for Policy {
             mail_window: Duration::hours(1),
             max_api_keys: 100,
             api_key_use_interval: Duration::minutes(1),
+            mfa_challenge_ttl: Duration::minutes(5),
         }
     }
 }

@@ -109,6 +109,8 @@ fn world_with(policy: Policy, memory_kib: u32, reuse: Option<&World>) -> World {
         clock: clock.clone(),
         secrets: Arc::new(OsSecrets),
         refresh_tokens: Arc::new(RefreshKey::load(None, dir.path()).unwrap()),
+        totp: Arc::new(adapter_totp::Rfc6238),
+        sealer: Arc::new(adapter_jwt::SealingKeys::load(None, &[], dir.path()).unwrap()),
     };
     World {
         service: AuthService::new(ports, policy),

@@ -71,6 +71,13 @@ pub enum UserCommand {
         #[arg(value_enum)]
         status: StatusArg,
     },
+    /// Turn a user's two-factor login off (a lost phone): every session of
+    /// the user ends too.
+    MfaReset {
+        /// The account's e-mail address.
+        #[arg(long)]
+        email: String,
+    },
     /// Grant or withdraw the administrator's rights.
     SetAdmin {
         /// The account's e-mail address.

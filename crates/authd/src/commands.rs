@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use anyhow::Context;
-use application::{Admin, UpdateUserError};
+use application::{Admin, ResetMfaError, UpdateUserError};
 use domain::{AdminPatch, AdminStatus, Email, NewUser, Password, PersonName, UserStatus, Username};
 use secrecy::SecretString;
 use utoipa::OpenApi;
@@ -44,6 +44,7 @@ pub fn run(command: Option<Command>, settings: &Settings) -> anyhow::Result<()> 
                 };
                 administer(&email, &patch, settings)
             }
+            UserCommand::MfaReset { email } => reset_mfa(&email, settings),
             UserCommand::SetAdmin { email, is_admin } => {
                 let patch = AdminPatch {
                     status: None,
@@ -113,6 +114,20 @@ fn serve(settings: &Settings) -> anyhow::Result<()> {
 
 /// Changes the account with this e-mail address as an administrator
 /// would, and prints its id, status and admin flag.
+/// Turns the two-factor login of the account with this address off.
+fn reset_mfa(email: &str, settings: &Settings) -> anyhow::Result<()> {
+    let email = Email::parse(email).context("--email")?;
+    let service = build_service(settings)?;
+    match service.reset_mfa_by_email(&Admin::console(), &email) {
+        Ok(id) => {
+            println!("{id} mfa_enabled=false");
+            Ok(())
+        }
+        Err(ResetMfaError::NotFound) => anyhow::bail!("no user has the e-mail address {email}"),
+        Err(other) => Err(other.into()),
+    }
+}
+
 fn administer(email: &str, patch: &AdminPatch, settings: &Settings) -> anyhow::Result<()> {
     let email = Email::parse(email).context("--email")?;
     let service = build_service(settings)?;

@@ -410,6 +410,12 @@ pub struct SecuritySettings {
     pub mail_window_seconds: NonZeroU32,
     /// API keys one user may hold.
     pub max_api_keys_per_user: NonZeroU32,
+    /// The key (at least 32 bytes) that seals TOTP secrets in the store;
+    /// generated once into `data.dir/keys/` when unset. Never printed.
+    pub encryption_key: Option<SecretString>,
+    /// Earlier encryption keys, which still open what they sealed (key
+    /// rotation). Never printed.
+    pub previous_encryption_keys: Vec<SecretString>,
 }
 
 impl Default for SecuritySettings {
@@ -427,6 +433,8 @@ impl Default for SecuritySettings {
             max_mails_per_ip: positive(policy.max_mails_per_ip),
             mail_window_seconds: positive(whole_seconds(policy.mail_window)),
             max_api_keys_per_user: positive(policy.max_api_keys),
+            encryption_key: None,
+            previous_encryption_keys: Vec::new(),
         }
     }
 }
@@ -608,6 +616,8 @@ impl Settings {
             // Not a setting: how often a key's use is written costs little
             // either way and matters to nobody's configuration.
             api_key_use_interval: Policy::default().api_key_use_interval,
+            // Five minutes, as the contract says; no setting.
+            mfa_challenge_ttl: Policy::default().mfa_challenge_ttl,
         }
     }
 
@@ -636,7 +646,8 @@ impl Settings {
                 .try_parsing(true)
                 .list_separator(",")
                 .with_list_parse_key("server.trusted_proxies")
-                .with_list_parse_key("tokens.verification_key_files"),
+                .with_list_parse_key("tokens.verification_key_files")
+                .with_list_parse_key("security.previous_encryption_keys"),
         );
         Self::read(builder)
     }
@@ -895,5 +906,23 @@ mod tests {
         let shown = format!("{settings:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("username: Some(\"u\")"), "{shown}");
+    }
+
+    #[test]
+    fn encryption_keys_are_read_and_never_reach_debug() {
+        let settings = from_toml(
+            "[security]\nencryption_key = \"current-key-of-at-least-32-bytes!!\"\n\
+             previous_encryption_keys = [\"older-key-of-at-least-32-bytes!!!\"]\n",
+        )
+        .unwrap();
+        let security = &settings.security;
+        assert_eq!(
+            security.encryption_key.as_ref().map(|k| k.expose_secret().to_owned()),
+            Some("current-key-of-at-least-32-bytes!!".to_owned())
+        );
+        assert_eq!(security.previous_encryption_keys.len(), 1);
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("key-of-at-least"), "{shown}");
+        assert!(from_toml("").unwrap().security.encryption_key.is_none());
     }
 }

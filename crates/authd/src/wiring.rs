@@ -1,10 +1,11 @@
 use std::{net::TcpListener, sync::Arc};
 
 use adapter_argon2::Argon2Hasher;
-use adapter_jwt::{JwtIssuer, RefreshKey};
+use adapter_jwt::{JwtIssuer, RefreshKey, SealingKeys};
 use adapter_mail::{FileMailer, QueuedMailer};
 use adapter_postgres::PgStore;
 use adapter_sqlite::SqliteStore;
+use adapter_totp::Rfc6238;
 use anyhow::{Context, bail};
 use application::{
     AuthService, Ports,
@@ -59,6 +60,13 @@ pub fn build_service(settings: &Settings) -> anyhow::Result<AuthService> {
         &settings.data.dir,
     )
     .context("cannot load the refresh-token key")?;
+    let security = &settings.security;
+    let sealer = SealingKeys::load(
+        security.encryption_key.as_ref(),
+        &security.previous_encryption_keys,
+        &settings.data.dir,
+    )
+    .context("cannot load the encryption key")?;
     let hasher =
         Argon2Hasher::new(settings.security.hash_params()).context("invalid argon2 parameters")?;
     let mailer: Arc<dyn Mailer> = match settings.mail.transport {
@@ -82,6 +90,8 @@ pub fn build_service(settings: &Settings) -> anyhow::Result<AuthService> {
         clock: Arc::new(SystemClock),
         secrets: Arc::new(OsSecrets),
         refresh_tokens: Arc::new(refresh_key),
+        totp: Arc::new(Rfc6238),
+        sealer: Arc::new(sealer),
     };
     Ok(AuthService::new(ports, settings.policy()).with_app(settings.app.info()))
 }

@@ -50,6 +50,10 @@ pub enum ErrorCode {
     AlreadyMember,
     /// The user holds as many API keys as allowed.
     TooManyKeys,
+    /// The password was right; a second factor must follow.
+    MfaRequired,
+    /// A wrong, used or stale TOTP or recovery code.
+    InvalidMfaCode,
 }
 
 impl ErrorCode {
@@ -78,6 +82,8 @@ impl ErrorCode {
             Self::LastOwner => "last-owner",
             Self::AlreadyMember => "already-member",
             Self::TooManyKeys => "too-many-keys",
+            Self::MfaRequired => "mfa-required",
+            Self::InvalidMfaCode => "invalid-mfa-code",
         }
     }
 
@@ -108,6 +114,8 @@ impl ErrorCode {
             Self::LastOwner => "The organization would have no owner left",
             Self::AlreadyMember => "This person is already a member of the organization",
             Self::TooManyKeys => "You hold as many API keys as allowed; delete one first",
+            Self::MfaRequired => "A second factor is required: send a code to /auth/login/mfa",
+            Self::InvalidMfaCode => "The code is wrong, used or expired",
         }
     }
 }
@@ -166,6 +174,8 @@ mod tests {
             ErrorCode::LastOwner,
             ErrorCode::AlreadyMember,
             ErrorCode::TooManyKeys,
+            ErrorCode::MfaRequired,
+            ErrorCode::InvalidMfaCode,
         ];
         let mut seen = std::collections::HashSet::new();
         for code in all {

@@ -17,6 +17,7 @@ use crate::{error::ApiError, outcomes::Documented};
 
 pub(crate) mod admin;
 pub(crate) mod api_keys;
+pub(crate) mod mfa;
 pub(crate) mod organizations;
 
 /// The field rules a request body's values must follow: breaking any is a

@@ -31,6 +31,8 @@ pub(crate) enum Extra {
     None,
     /// `extra_attributes.resend_code`, on `account-not-validated`.
     ResendCode(SecretString),
+    /// `extra_attributes.mfa_token`, on `mfa-required`.
+    MfaToken(SecretString),
     /// The `Retry-After` header, on `too-many-attempts`.
     RetryAfter(u64),
     /// `errors`, on `validation-failed`.
@@ -110,7 +112,9 @@ pub(crate) const fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::InactiveAccount
         | ErrorCode::MissingAuthorization
         | ErrorCode::InvalidToken
-        | ErrorCode::TokenExpired => StatusCode::UNAUTHORIZED,
+        | ErrorCode::TokenExpired
+        | ErrorCode::MfaRequired
+        | ErrorCode::InvalidMfaCode => StatusCode::UNAUTHORIZED,
         ErrorCode::InsufficientPermissions => StatusCode::FORBIDDEN,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -196,6 +200,11 @@ impl ResponseError for ApiError {
             Extra::ResendCode(resend_code) => {
                 let mut map = serde_json::Map::new();
                 map.insert("resend_code".into(), resend_code.expose_secret().into());
+                extra = Some(map);
+            }
+            Extra::MfaToken(mfa_token) => {
+                let mut map = serde_json::Map::new();
+                map.insert("mfa_token".into(), mfa_token.expose_secret().into());
                 extra = Some(map);
             }
             Extra::Fields(list) => errors = Some(list.iter().map(FieldProblem::from).collect()),

@@ -54,6 +54,12 @@ use crate::{dto, error, handlers};
         handlers::api_keys::create,
         handlers::api_keys::list,
         handlers::api_keys::delete,
+        handlers::mfa::setup,
+        handlers::mfa::confirm,
+        handlers::mfa::recovery_codes,
+        handlers::mfa::disable,
+        handlers::mfa::login_mfa,
+        handlers::mfa::reset,
     ),
     components(schemas(
         error::Problem,
@@ -198,6 +204,9 @@ mod tests {
     };
     use application::{ChangePasswordError, ResetPasswordError};
     use application::{CreateApiKeyError, DeleteApiKeyError, SessionRequired};
+    use application::{
+        DisableTotpError, LoginMfaError, ResetMfaError, SetupTotpError, TotpCodeError,
+    };
     use domain::ErrorCode;
     use utoipa::OpenApi;
 
@@ -221,7 +230,7 @@ mod tests {
         let manage = ManageOrganizationError::CODES;
         let change = ChangeMemberError::CODES;
         let session = SessionRequired::CODES;
-        let ops: [(&str, &str, &[&[ErrorCode]]); 35] = [
+        let ops: [(&str, &str, &[&[ErrorCode]]); 41] = [
             (
                 "post",
                 "/api/v1/auth/signup",
@@ -382,6 +391,36 @@ mod tests {
                 "/api/v1/auth/keys/{id}",
                 &[bearer, auth, session, DeleteApiKeyError::CODES],
             ),
+            (
+                "post",
+                "/api/v1/auth/mfa/totp/setup",
+                &[bearer, auth, session, SetupTotpError::CODES],
+            ),
+            (
+                "post",
+                "/api/v1/auth/mfa/totp/confirm",
+                &[bearer, json, auth, session, TotpCodeError::CODES],
+            ),
+            (
+                "post",
+                "/api/v1/auth/mfa/recovery-codes",
+                &[bearer, json, auth, session, TotpCodeError::CODES],
+            ),
+            (
+                "delete",
+                "/api/v1/auth/mfa/totp",
+                &[bearer, json, auth, session, DisableTotpError::CODES],
+            ),
+            (
+                "post",
+                "/api/v1/auth/login/mfa",
+                &[json, LoginMfaError::CODES],
+            ),
+            (
+                "delete",
+                "/api/v1/admin/users/{id}/mfa",
+                &[bearer, auth, AdminError::CODES, ResetMfaError::CODES],
+            ),
         ];
         ops.into_iter()
             .map(|(method, path, parts)| ((method, path), parts.concat()))
@@ -467,6 +506,10 @@ mod tests {
             ("post", "/api/v1/auth/keys"),
             ("get", "/api/v1/auth/keys"),
             ("delete", "/api/v1/auth/keys/{id}"),
+            ("post", "/api/v1/auth/mfa/totp/setup"),
+            ("post", "/api/v1/auth/mfa/totp/confirm"),
+            ("post", "/api/v1/auth/mfa/recovery-codes"),
+            ("delete", "/api/v1/auth/mfa/totp"),
         ]
         .into();
         let insufficient = ErrorCode::InsufficientPermissions;

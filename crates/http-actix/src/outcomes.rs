@@ -19,6 +19,7 @@ use application::{
 };
 use application::{ChangePasswordError, ResetPasswordError};
 use application::{CreateApiKeyError, DeleteApiKeyError, SessionRequired};
+use application::{DisableTotpError, LoginMfaError, ResetMfaError, SetupTotpError, TotpCodeError};
 use domain::{ErrorCode, FieldError};
 use utoipa::openapi::{
     ContentBuilder, Ref, RefOr, Response, ResponseBuilder,
@@ -104,6 +105,35 @@ error_codes!(LoginError {
     BadCredentials => BadCredentials;
     NotValidated { resend_code } => AccountNotValidated with Extra::ResendCode(resend_code);
     InactiveAccount => InactiveAccount;
+    MfaRequired { mfa_token } => MfaRequired with Extra::MfaToken(mfa_token);
+});
+
+error_codes!(SetupTotpError {
+    InvalidToken => InvalidToken;
+});
+
+error_codes!(TotpCodeError {
+    InvalidCode => ValidationFailed
+        with Extra::Fields(vec![FieldError::new("code", "is not a current code of the authenticator")]);
+    TooManyAttempts { retry_after } => TooManyAttempts with Extra::RetryAfter(retry_after);
+    InvalidToken => InvalidToken;
+});
+
+error_codes!(DisableTotpError {
+    BadCredentials => BadCredentials;
+    InvalidMfaCode => InvalidMfaCode;
+    TooManyAttempts { retry_after } => TooManyAttempts with Extra::RetryAfter(retry_after);
+    InvalidToken => InvalidToken;
+});
+
+error_codes!(LoginMfaError {
+    InvalidToken => InvalidToken;
+    InvalidMfaCode => InvalidMfaCode;
+    TooManyAttempts { retry_after } => TooManyAttempts with Extra::RetryAfter(retry_after);
+});
+
+error_codes!(ResetMfaError {
+    NotFound => NotFound;
 });
 
 error_codes!(RefreshError {
@@ -264,6 +294,7 @@ pub(crate) use operation_errors;
 const fn note(code: ErrorCode) -> &'static str {
     match code {
         ErrorCode::AccountNotValidated => " (with `extra_attributes.resend_code`)",
+        ErrorCode::MfaRequired => " (with `extra_attributes.mfa_token`)",
         ErrorCode::TooManyAttempts => " (see `Retry-After`)",
         ErrorCode::ValidationFailed => " (with `errors`)",
         _ => "",

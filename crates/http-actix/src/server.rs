@@ -52,6 +52,7 @@ pub fn build_server(
             .configure(handlers::admin::configure)
             .configure(handlers::organizations::configure)
             .configure(handlers::api_keys::configure)
+            .configure(handlers::mfa::configure)
             .service(
                 handlers::system::resource("/api-docs/openapi.json", "GET, HEAD").route(
                     handlers::get().to({

@@ -12,6 +12,7 @@ mod forward_auth;
 mod key_rotation;
 mod login;
 mod mail_limits;
+mod mfa;
 mod organizations;
 mod passwords;
 mod refresh_grace;

@@ -1,0 +1,119 @@
+//! Wire types of two-factor login.
+
+use application::TotpEnrolment;
+use application::{DisableProof, SecondFactor};
+use domain::{ErrorCode, RecoveryCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::non_empty;
+use crate::error::ApiError;
+
+/// What to add to an authenticator app: the same secret three ways.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TotpSetupDto {
+    /// The secret, base32, for typing in.
+    #[schema(example = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")]
+    secret: String,
+    /// `otpauth://totp/…`, naming the product and the account.
+    #[schema(
+        example = "otpauth://totp/authd:ada%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=authd"
+    )]
+    otpauth_uri: String,
+    /// The URI as a QR code: an SVG document.
+    qr_svg: String,
+}
+
+impl From<TotpEnrolment> for TotpSetupDto {
+    fn from(e: TotpEnrolment) -> Self {
+        Self {
+            secret: e.secret.expose_secret().to_owned(),
+            otpauth_uri: e.otpauth_uri.expose_secret().to_owned(),
+            qr_svg: e.qr_svg.expose_secret().to_owned(),
+        }
+    }
+}
+
+/// A code from the authenticator app.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct TotpCodeBody {
+    /// Six digits (spaces are ignored).
+    #[schema(pattern = "^[0-9]{6}$", example = "492039")]
+    pub code: String,
+}
+
+/// Recovery codes: each works once, in place of a code from the app.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RecoveryCodesDto {
+    /// Ten codes, shown only here.
+    #[schema(example = json!(["k7f2q-9xw3m", "p3zr8-e2hvn"]))]
+    recovery_codes: Vec<String>,
+}
+
+impl From<Vec<RecoveryCode>> for RecoveryCodesDto {
+    fn from(codes: Vec<RecoveryCode>) -> Self {
+        Self {
+            recovery_codes: codes.iter().map(|c| c.expose().to_owned()).collect(),
+        }
+    }
+}
+
+/// What proves it is you before TOTP goes off: the password or a current
+/// code, one of them.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct DisableTotpBody {
+    /// The account's password.
+    #[schema(value_type = Option<String>, format = Password, nullable = false)]
+    password: Option<SecretString>,
+    /// A current code from the app.
+    #[schema(nullable = false, pattern = "^[0-9]{6}$", example = "492039")]
+    code: Option<String>,
+}
+
+impl DisableTotpBody {
+    pub(crate) fn into_proof(self) -> Result<DisableProof, ApiError> {
+        let password = self.password.filter(|p| !p.expose_secret().is_empty());
+        match (password, non_empty(&self.code)) {
+            (Some(password), None) => Ok(DisableProof::Password(password)),
+            (None, Some(code)) => Ok(DisableProof::Code(code.to_owned())),
+            (None, None) => Err(one_of("password or code is required")),
+            (Some(_), Some(_)) => Err(one_of("send password or code, not both")),
+        }
+    }
+}
+
+/// The second step of a login: the challenge of the first, and a code or
+/// a recovery code (one of them).
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct LoginMfaBody {
+    /// `extra_attributes.mfa_token` of the `mfa-required` answer.
+    #[schema(value_type = String)]
+    pub mfa_token: SecretString,
+    /// A current code from the app.
+    #[schema(nullable = false, pattern = "^[0-9]{6}$", example = "492039")]
+    code: Option<String>,
+    /// One of the recovery codes (dashes, spaces and case do not matter).
+    #[schema(value_type = Option<String>, nullable = false, example = "k7f2q-9xw3m")]
+    recovery_code: Option<SecretString>,
+}
+
+impl LoginMfaBody {
+    /// The challenge and the second factor, or the contract's 400.
+    pub(crate) fn into_parts(self) -> Result<(SecretString, SecondFactor), ApiError> {
+        let recovery = self
+            .recovery_code
+            .filter(|c| !c.expose_secret().trim().is_empty());
+        let proof = match (non_empty(&self.code), recovery) {
+            (Some(code), None) => SecondFactor::Code(code.to_owned()),
+            (None, Some(recovery)) => SecondFactor::RecoveryCode(recovery),
+            (None, None) => return Err(one_of("code or recovery_code is required")),
+            (Some(_), Some(_)) => return Err(one_of("send code or recovery_code, not both")),
+        };
+        Ok((self.mfa_token, proof))
+    }
+}
+
+fn one_of(detail: &str) -> ApiError {
+    ApiError::with_detail(ErrorCode::BadRequest, detail)
+}
