@@ -2,18 +2,26 @@
 document: signup, validate, a bad login, login, me, refresh; an invitation,
 a sign-up by invitation and forward-auth for the organization; an API key
 used as a script would; logout."""
+import base64
+import hashlib
+import hmac
 import json
 import os
+import struct
 import sys
+import time
 
 from authd_client import AuthenticatedClient, Client
 from authd_client.api.auth import (
+    confirm_totp,
     create_api_key,
     list_api_keys,
     login,
+    login_mfa,
     logout,
     me,
     refresh,
+    setup_totp,
     signup,
     signup_invite,
     validate,
@@ -27,14 +35,26 @@ from authd_client.models import (
     InviteSignupBody,
     InvitedRole,
     LoginBody,
+    LoginMfaBody,
     Problem,
     RefreshBody,
     SignupBody,
+    TotpCodeBody,
 )
 
 base, mailbox = sys.argv[1], sys.argv[2]
 password = "correct horse battery staple"
 c = Client(base_url=base)
+
+
+def totp(secret, steps=0):
+    """The RFC 6238 code of the step `steps` away from now's."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    counter = struct.pack(">Q", int(time.time()) // 30 + steps)
+    digest = hmac.new(key, counter, hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    number = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{number % 1_000_000:06d}"
 
 
 def check(cond, what):
@@ -82,6 +102,16 @@ check(verify.sync(client=script).auth_method == "api_key", "verify with an api k
 refused = list_api_keys.sync(client=script)
 check(isinstance(refused, Problem) and refused.error_code == "insufficient-permissions", "a key lists no keys")
 check([k.name for k in list_api_keys.sync(client=authed)] == ["ci script"], "keys")
+
+enrolment = setup_totp.sync(client=authed)
+check(enrolment.otpauth_uri.startswith("otpauth://totp/"), "totp setup")
+codes = confirm_totp.sync(client=authed, body=TotpCodeBody(code=totp(enrolment.secret)))
+check(len(codes.recovery_codes) == 10, "totp confirm")
+asked = login.sync(client=c, body=LoginBody(username="sdk@example.com", password=password))
+check(isinstance(asked, Problem) and asked.error_code == "mfa-required", "login asks for a code")
+mfa_token = asked.extra_attributes["mfa_token"]
+t3 = login_mfa.sync(client=c, body=LoginMfaBody(mfa_token=mfa_token, code=totp(enrolment.secret, 1)))
+check(t3.token_type == "Bearer" and t3.user.mfa_enabled, "login with a code")
 
 check(logout.sync(client=authed).message == "Successfully logged out", "logout")
 after = me.sync(client=authed)
