@@ -74,6 +74,8 @@ impl SealingKeys {
     /// The current key from `configured` (at least 32 bytes of text), or,
     /// when `None`, the one generated once into `<data_dir>/keys/` and
     /// reused on every later start; and `previous` keys, which only open.
+    /// A key generated before a key was configured keeps opening what it
+    /// sealed, as a previous key.
     ///
     /// # Errors
     /// When a configured key is too short, or the generated key cannot be
@@ -104,7 +106,7 @@ impl SealingKeys {
                 SealingKey::from_secret(text.trim().as_bytes())
             }
         };
-        let previous = previous
+        let mut previous: Vec<SealingKey> = previous
             .iter()
             .map(|secret| {
                 let secret = secret.expose_secret().trim();
@@ -114,6 +116,11 @@ impl SealingKeys {
                 Ok(SealingKey::from_secret(secret.as_bytes()))
             })
             .collect::<Result<_, _>>()?;
+        let generated = data_dir.join("keys").join(GENERATED_FILE_NAME);
+        if configured.is_some() && generated.exists() {
+            let text = key_files::read_key_file(&generated)?;
+            previous.push(SealingKey::from_secret(text.trim().as_bytes()));
+        }
         Ok(Self { current, previous })
     }
 
@@ -251,5 +258,14 @@ mod tests {
         assert_eq!(second.current_key_id(), first.current_key_id());
         assert_eq!(second.open(&sealed, b"p").unwrap().expose_secret(), b"kept");
         assert!(dir.path().join("keys/sealing.key").exists());
+
+        // A key configured later seals anew, and the generated one still
+        // opens what it sealed.
+        let configured = SealingKeys::load(Some(&SecretString::from(A)), &[], dir.path()).unwrap();
+        assert_ne!(configured.current_key_id(), first.current_key_id());
+        assert_eq!(
+            configured.open(&sealed, b"p").unwrap().expose_secret(),
+            b"kept"
+        );
     }
 }

@@ -83,12 +83,17 @@ impl MfaStore for PgStore {
             let row = totp_credentials::table
                 .find(user.as_uuid())
                 .select(TotpRow::as_select())
+                .for_update()
                 .first(conn)
                 .optional()?;
             let Some(state) = row.map(TotpRow::into_state).transpose()? else {
                 return Ok(false);
             };
-            if state.pending.as_ref() != Some(pending) || !step.is_after(state.last_step) {
+            let in_force = state.active.is_some();
+            if in_force
+                || state.pending.as_ref() != Some(pending)
+                || !step.is_after(state.last_step)
+            {
                 return Ok(false);
             }
             diesel::update(totp_credentials::table.find(user.as_uuid()))
@@ -176,13 +181,29 @@ impl MfaStore for PgStore {
             diesel::update(users::table.find(user.as_uuid()))
                 .set(users::mfa_enabled.eq(false))
                 .execute(conn)?;
+            diesel::delete(
+                mfa_challenges::table.filter(mfa_challenges::user_id.eq(user.as_uuid())),
+            )
+            .execute(conn)?;
             revoke_sessions_of(conn, user, keep, now)?;
             Ok(())
         })
     }
 
     fn create_mfa_challenge(&self, challenge: &MfaChallenge) -> Result<(), StoreError> {
-        self.with_conn(|conn| {
+        self.transaction(|conn| {
+            // The user's challenges that can no longer be used go, so that
+            // right passwords do not pile rows up.
+            diesel::delete(
+                mfa_challenges::table
+                    .filter(mfa_challenges::user_id.eq(challenge.user_id.as_uuid()))
+                    .filter(
+                        mfa_challenges::used_at
+                            .is_not_null()
+                            .or(mfa_challenges::expires_at.le(challenge.created_at)),
+                    ),
+            )
+            .execute(conn)?;
             diesel::insert_into(mfa_challenges::table)
                 .values(MfaChallengeRow::from_domain(challenge))
                 .execute(conn)?;

@@ -38,8 +38,8 @@ pub use login::{ClientInfo, LoginError, LoginRequest};
 pub use logout::LogoutError;
 pub use mail::AppInfo;
 pub use mfa::{
-    DisableProof, DisableTotpError, LoginMfaError, ResetMfaError, SecondFactor, SetupTotpError,
-    TotpCodeError,
+    DisableProof, DisableTotpError, LoginMfaError, RecoveryCodesError, ResetMfaError, SecondFactor,
+    SetupTotpError, TotpCodeError,
 };
 pub use organizations::{
     ChangeMemberError, CreateOrganizationError, ManageOrganizationError, OrganizationView,

@@ -25,7 +25,7 @@ use crate::{
 #[derive(Debug)]
 pub enum SecondFactor {
     /// A code from the authenticator app.
-    Code(String),
+    Code(SecretString),
     /// One of the recovery codes.
     RecoveryCode(SecretString),
 }
@@ -36,12 +36,17 @@ pub enum DisableProof {
     /// The account's password.
     Password(SecretString),
     /// A current code from the authenticator app.
-    Code(String),
+    Code(SecretString),
 }
 
 /// Why TOTP could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupTotpError {
+    /// TOTP is on already: turn it off first (with the password or a
+    /// code), so that nobody holding only a session can swap the second
+    /// factor.
+    #[error("mfa already enabled")]
+    AlreadyEnabled,
     /// The account behind a valid token no longer exists.
     #[error("invalid token")]
     InvalidToken,
@@ -52,12 +57,11 @@ pub enum SetupTotpError {
 
 faults_from!(SetupTotpError: StoreError);
 
-/// Why a code was not accepted where one proves the authenticator (to
-/// confirm the setup, to make new recovery codes).
+/// Why the setup was not confirmed.
 #[derive(Debug, thiserror::Error)]
 pub enum TotpCodeError {
-    /// The code is wrong, used already, or there is no secret to check it
-    /// with (nothing set up, or TOTP is off).
+    /// The code is wrong, used already, or there is nothing to confirm
+    /// (nothing set up, or TOTP is on already).
     #[error("invalid code")]
     InvalidCode,
     /// Too many wrong codes or passwords for the account lately.
@@ -77,6 +81,34 @@ pub enum TotpCodeError {
 faults_from!(TotpCodeError: StoreError);
 
 impl From<Throttled> for TotpCodeError {
+    fn from(Throttled(retry_after): Throttled) -> Self {
+        Self::TooManyAttempts { retry_after }
+    }
+}
+
+/// Why no new recovery codes were made.
+#[derive(Debug, thiserror::Error)]
+pub enum RecoveryCodesError {
+    /// The code is wrong or used already, or TOTP is off.
+    #[error("invalid mfa code")]
+    InvalidMfaCode,
+    /// Too many wrong codes or passwords for the account lately.
+    #[error("too many attempts")]
+    TooManyAttempts {
+        /// Seconds until another try.
+        retry_after: u64,
+    },
+    /// The account behind a valid token no longer exists.
+    #[error("invalid token")]
+    InvalidToken,
+    /// The codes could not be made.
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+
+faults_from!(RecoveryCodesError: StoreError);
+
+impl From<Throttled> for RecoveryCodesError {
     fn from(Throttled(retry_after): Throttled) -> Self {
         Self::TooManyAttempts { retry_after }
     }
@@ -183,6 +215,9 @@ impl AuthService {
         let user = store
             .user_by_id(who.user_id)?
             .ok_or(SetupTotpError::InvalidToken)?;
+        if store.totp_state(user.id)?.active.is_some() {
+            return Err(SetupTotpError::AlreadyEnabled);
+        }
         let secret = self.ports.totp.new_secret();
         let enrolment = self
             .ports
@@ -214,7 +249,7 @@ impl AuthService {
     pub fn confirm_totp(
         &self,
         who: &InSession,
-        code: &str,
+        code: &SecretString,
         client: &ClientInfo,
     ) -> Result<Vec<RecoveryCode>, TotpCodeError> {
         let store = &*self.ports.store;
@@ -229,14 +264,16 @@ impl AuthService {
             .pending
             .ok_or(TotpCodeError::InvalidCode)?;
         let step = self
-            .step_of(who.user_id, &pending, code, now)?
+            .step_of(who.user_id, &pending, code.expose_secret(), now)?
             .ok_or(TotpCodeError::InvalidCode)?;
         let codes = self.recovery_codes();
-        let digests: Vec<SecretDigest> = codes.iter().map(RecoveryCode::digest).collect();
+        let digests: Vec<SecretDigest> = codes.iter().map(|c| c.digest(user.id)).collect();
         if !store.confirm_totp(who.user_id, &pending, step, &digests, now)? {
             return Err(TotpCodeError::InvalidCode);
         }
-        store.clear_failed_logins(&key, now - self.policy.lockout)?;
+        // A right code here proves no more than the session did: only a
+        // login clears the account's failures.
+        store.withdraw_attempt(&key, &client.ip, now)?;
         tracing::info!(user_id = %who.user_id, "TOTP confirmed: required at login");
         Ok(codes)
     }
@@ -246,26 +283,26 @@ impl AuthService {
     /// throttle.
     ///
     /// # Errors
-    /// See [`TotpCodeError`].
+    /// See [`RecoveryCodesError`].
     pub fn new_recovery_codes(
         &self,
         who: &InSession,
-        code: &str,
+        code: &SecretString,
         client: &ClientInfo,
-    ) -> Result<Vec<RecoveryCode>, TotpCodeError> {
+    ) -> Result<Vec<RecoveryCode>, RecoveryCodesError> {
         let store = &*self.ports.store;
         let now = self.now();
         let user = store
             .user_by_id(who.user_id)?
-            .ok_or(TotpCodeError::InvalidToken)?;
+            .ok_or(RecoveryCodesError::InvalidToken)?;
         let key = account_key(&user);
-        admit::<TotpCodeError>(store, &self.policy, &key, &client.ip, now)?;
-        if !self.accept_code(user.id, code, now)? {
-            return Err(TotpCodeError::InvalidCode);
+        admit::<RecoveryCodesError>(store, &self.policy, &key, &client.ip, now)?;
+        if !self.accept_code(user.id, code.expose_secret(), now)? {
+            return Err(RecoveryCodesError::InvalidMfaCode);
         }
-        store.clear_failed_logins(&key, now - self.policy.lockout)?;
+        store.withdraw_attempt(&key, &client.ip, now)?;
         let codes = self.recovery_codes();
-        let digests: Vec<SecretDigest> = codes.iter().map(RecoveryCode::digest).collect();
+        let digests: Vec<SecretDigest> = codes.iter().map(|c| c.digest(user.id)).collect();
         store.replace_recovery_codes(user.id, &digests, now)?;
         tracing::info!(user_id = %user.id, "new recovery codes");
         Ok(codes)
@@ -297,12 +334,12 @@ impl AuthService {
                 }
             }
             DisableProof::Code(code) => {
-                if !self.accept_code(user.id, &code, now)? {
+                if !self.accept_code(user.id, code.expose_secret(), now)? {
                     return Err(DisableTotpError::InvalidMfaCode);
                 }
             }
         }
-        store.clear_failed_logins(&key, now - self.policy.lockout)?;
+        store.withdraw_attempt(&key, &client.ip, now)?;
         store
             .disable_totp(user.id, Some(who.session_id), now)
             .map_err(|e| match e {
@@ -372,9 +409,9 @@ impl AuthService {
         let key = account_key(&user);
         admit::<LoginMfaError>(store, &self.policy, &key, &client.ip, now)?;
         let proven = match &proof {
-            SecondFactor::Code(code) => self.accept_code(user.id, code, now)?,
+            SecondFactor::Code(code) => self.accept_code(user.id, code.expose_secret(), now)?,
             SecondFactor::RecoveryCode(typed) => {
-                let digest = RecoveryCode::digest_of(typed.expose_secret());
+                let digest = RecoveryCode::digest_for(user.id, typed.expose_secret());
                 store.use_recovery_code(user.id, &digest, now)?
             }
         };
@@ -447,8 +484,8 @@ impl AuthService {
             .map(|_| {
                 // 256 random bits, hashed to uniform bytes for the alphabet.
                 let digest = SecretDigest::of(self.ports.secrets.secret().expose_secret());
-                let mut bytes = [0_u8; 10];
-                bytes.copy_from_slice(&digest.as_bytes()[..10]);
+                let mut bytes = [0_u8; 15];
+                bytes.copy_from_slice(&digest.as_bytes()[..15]);
                 RecoveryCode::from_random(bytes)
             })
             .collect()

@@ -789,3 +789,66 @@ fn the_organization_named_is_checked_and_the_oldest_is_the_default() {
         AuthenticateError::InsufficientPermissions
     );
 }
+
+/// The codes of `base32` at `at`, as an authenticator app computes them.
+fn totp_code(base32: &str, at: OffsetDateTime) -> SecretString {
+    let secret = totp_rs::Secret::try_from_base32(base32).unwrap();
+    let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
+    let time = u64::try_from(at.unix_timestamp()).unwrap();
+    SecretString::from(totp.generate(time).to_string())
+}
+
+#[test]
+fn a_login_challenge_lives_five_minutes_and_a_code_its_step() {
+    let w = world();
+    let (who, _) = owner(&w);
+    let session = who.in_session().unwrap();
+    let enrolment = w.service.setup_totp(&session).unwrap();
+    let base32 = enrolment.secret.expose_secret().to_owned();
+    let now = w.clock.now();
+    w.service
+        .confirm_totp(&session, &totp_code(&base32, now), &ClientInfo::default())
+        .unwrap();
+    let challenge = |w: &World| match login(w, "ada@example.com", PASSWORD) {
+        Err(LoginError::MfaRequired { mfa_token }) => mfa_token,
+        other => panic!("expected MfaRequired, got {other:?}"),
+    };
+    let second = |w: &World, token: &SecretString| {
+        let code = totp_code(&base32, w.clock.now());
+        w.service.login_mfa(
+            token,
+            application::SecondFactor::Code(code),
+            ClientInfo::default(),
+        )
+    };
+
+    let token = challenge(&w);
+    w.clock.advance(Duration::minutes(5) - Duration::seconds(1));
+    let tokens = second(&w, &token).unwrap();
+    assert_eq!(tokens.user.id, who.user_id);
+
+    let token = challenge(&w);
+    w.clock.advance(Duration::minutes(5));
+    assert_fails!(second(&w, &token), application::LoginMfaError::InvalidToken);
+
+    // The code of the step before last still works once (clock drift), the
+    // one before that never.
+    let token = challenge(&w);
+    let earlier = totp_code(&base32, w.clock.now() - Duration::seconds(30));
+    let older = totp_code(&base32, w.clock.now() - Duration::seconds(60));
+    assert_fails!(
+        w.service.login_mfa(
+            &token,
+            application::SecondFactor::Code(older),
+            ClientInfo::default()
+        ),
+        application::LoginMfaError::InvalidMfaCode
+    );
+    w.service
+        .login_mfa(
+            &token,
+            application::SecondFactor::Code(earlier),
+            ClientInfo::default(),
+        )
+        .unwrap();
+}

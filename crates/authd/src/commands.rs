@@ -112,8 +112,6 @@ fn serve(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Changes the account with this e-mail address as an administrator
-/// would, and prints its id, status and admin flag.
 /// Turns the two-factor login of the account with this address off.
 fn reset_mfa(email: &str, settings: &Settings) -> anyhow::Result<()> {
     let email = Email::parse(email).context("--email")?;
@@ -128,6 +126,8 @@ fn reset_mfa(email: &str, settings: &Settings) -> anyhow::Result<()> {
     }
 }
 
+/// Changes the account with this e-mail address as an administrator
+/// would, and prints its id, status and admin flag.
 fn administer(email: &str, patch: &AdminPatch, settings: &Settings) -> anyhow::Result<()> {
     let email = Email::parse(email).context("--email")?;
     let service = build_service(settings)?;

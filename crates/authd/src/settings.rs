@@ -917,7 +917,10 @@ mod tests {
         .unwrap();
         let security = &settings.security;
         assert_eq!(
-            security.encryption_key.as_ref().map(|k| k.expose_secret().to_owned()),
+            security
+                .encryption_key
+                .as_ref()
+                .map(|k| k.expose_secret().to_owned()),
             Some("current-key-of-at-least-32-bytes!!".to_owned())
         );
         assert_eq!(security.previous_encryption_keys.len(), 1);

@@ -54,6 +54,8 @@ pub enum ErrorCode {
     MfaRequired,
     /// A wrong, used or stale TOTP or recovery code.
     InvalidMfaCode,
+    /// TOTP is on already: turn it off before setting it up again.
+    MfaAlreadyEnabled,
 }
 
 impl ErrorCode {
@@ -84,6 +86,7 @@ impl ErrorCode {
             Self::TooManyKeys => "too-many-keys",
             Self::MfaRequired => "mfa-required",
             Self::InvalidMfaCode => "invalid-mfa-code",
+            Self::MfaAlreadyEnabled => "mfa-already-enabled",
         }
     }
 
@@ -116,6 +119,9 @@ impl ErrorCode {
             Self::TooManyKeys => "You hold as many API keys as allowed; delete one first",
             Self::MfaRequired => "A second factor is required: send a code to /auth/login/mfa",
             Self::InvalidMfaCode => "The code is wrong, used or expired",
+            Self::MfaAlreadyEnabled => {
+                "Two-factor login is on already; turn it off first to set it up again"
+            }
         }
     }
 }
@@ -176,6 +182,7 @@ mod tests {
             ErrorCode::TooManyKeys,
             ErrorCode::MfaRequired,
             ErrorCode::InvalidMfaCode,
+            ErrorCode::MfaAlreadyEnabled,
         ];
         let mut seen = std::collections::HashSet::new();
         for code in all {

@@ -5,7 +5,7 @@ use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::SecretDigest;
+use crate::{SecretDigest, UserId};
 
 /// A TOTP time step (RFC 6238: Unix time divided by 30 s). A code is good
 /// for one step; a step once used is never used again.
@@ -65,10 +65,11 @@ pub struct SealedSecret {
     pub ciphertext: Vec<u8>,
 }
 
-/// A single-use recovery code: two groups of five lower-case letters and
-/// digits (`k7f2q-9xw3m`, 50 bits), short enough to type from paper, and
-/// enough because each code works once and every wrong try counts toward
-/// the account's login throttle.
+/// A single-use recovery code: three groups of five lower-case letters
+/// and digits (`k7f2q-9xw3m-p3zr8`, 75 bits), short enough to type from
+/// paper. Online, every wrong try counts toward the account's login
+/// throttle; offline, its digest is bound to its user, so a copy of the
+/// database must be searched one user at a time, through 2⁷⁵ codes each.
 pub struct RecoveryCode(SecretString);
 
 impl RecoveryCode {
@@ -76,34 +77,33 @@ impl RecoveryCode {
     pub const PER_USER: usize = 10;
     const ALPHABET: &'static [u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
 
-    /// A code from ten random bytes (each picks a character of a
-    /// 32-letter alphabet without `l`, `o`, `0` and `1`).
-    pub fn from_random(bytes: [u8; 10]) -> Self {
+    /// A code from fifteen random bytes (each picks a character of a
+    /// 32-letter alphabet without `l`, `o`, `0` and `1`; 256 is a multiple
+    /// of 32, so no character is likelier than another).
+    pub fn from_random(bytes: [u8; 15]) -> Self {
         let chars: String = bytes
             .iter()
             .map(|b| char::from(Self::ALPHABET[usize::from(*b) % Self::ALPHABET.len()]))
             .collect();
-        Self(SecretString::from(format!(
-            "{}-{}",
-            &chars[..5],
-            &chars[5..]
-        )))
+        let code = format!("{}-{}-{}", &chars[..5], &chars[5..10], &chars[10..]);
+        Self(SecretString::from(code))
     }
 
-    /// The digest a code as typed is stored and looked up by: lower-cased,
-    /// without spaces or dashes, so `K7F2Q 9XW3M` finds `k7f2q-9xw3m`.
-    pub fn digest_of(typed: &str) -> SecretDigest {
+    /// The digest a code as typed by `user` is stored and looked up by:
+    /// lower-cased, without spaces or dashes (`K7F2Q 9XW3M P3ZR8` finds
+    /// `k7f2q-9xw3m-p3zr8`), and bound to the user.
+    pub fn digest_for(user: UserId, typed: &str) -> SecretDigest {
         let normalised: String = typed
             .chars()
             .filter(|c| !c.is_whitespace() && *c != '-')
             .flat_map(char::to_lowercase)
             .collect();
-        SecretDigest::of(&normalised)
+        SecretDigest::of(&format!("recovery code of {user}: {normalised}"))
     }
 
-    /// This code's digest.
-    pub fn digest(&self) -> SecretDigest {
-        Self::digest_of(self.0.expose_secret())
+    /// This code's digest, as `user`'s.
+    pub fn digest(&self, user: UserId) -> SecretDigest {
+        Self::digest_for(user, self.0.expose_secret())
     }
 
     /// The code, for the one answer that shows it.
@@ -134,17 +134,21 @@ mod tests {
     }
 
     #[test]
-    fn recovery_codes_are_typed_forgivingly() {
-        let code = RecoveryCode::from_random([0, 1, 2, 3, 4, 31, 32, 33, 250, 255]);
-        assert_eq!(code.expose(), "abcde-9ab49");
+    fn recovery_codes_are_typed_forgivingly_and_bound_to_their_user() {
+        let bytes = [0, 1, 2, 3, 4, 31, 32, 33, 250, 255, 5, 6, 7, 8, 9];
+        let code = RecoveryCode::from_random(bytes);
+        assert_eq!(code.expose(), "abcde-9ab49-fghij");
         assert!(
             code.expose()
                 .chars()
                 .all(|c| c == '-' || RecoveryCode::ALPHABET.contains(&(c as u8)))
         );
-        assert_eq!(RecoveryCode::digest_of(" ABCDE 9AB49 "), code.digest());
-        assert_eq!(RecoveryCode::digest_of("abcde9ab49"), code.digest());
-        assert_ne!(RecoveryCode::digest_of("abcde-9ab48"), code.digest());
+        let (ada, eve) = (UserId::generate(), UserId::generate());
+        let typed = |t: &str| RecoveryCode::digest_for(ada, t);
+        assert_eq!(typed(" ABCDE 9AB49 FGHIJ "), code.digest(ada));
+        assert_eq!(typed("abcde9ab49fghij"), code.digest(ada));
+        assert_ne!(typed("abcde-9ab49-fghik"), code.digest(ada));
+        assert_ne!(code.digest(eve), code.digest(ada), "each user's own digest");
         assert_eq!(format!("{code:?}"), "RecoveryCode(***)");
     }
 

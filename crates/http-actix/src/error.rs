@@ -128,7 +128,8 @@ pub(crate) const fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::CannotChangeOwnAccount
         | ErrorCode::LastOwner
         | ErrorCode::AlreadyMember
-        | ErrorCode::TooManyKeys => StatusCode::CONFLICT,
+        | ErrorCode::TooManyKeys
+        | ErrorCode::MfaAlreadyEnabled => StatusCode::CONFLICT,
     }
 }
 

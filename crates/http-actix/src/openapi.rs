@@ -205,7 +205,8 @@ mod tests {
     use application::{ChangePasswordError, ResetPasswordError};
     use application::{CreateApiKeyError, DeleteApiKeyError, SessionRequired};
     use application::{
-        DisableTotpError, LoginMfaError, ResetMfaError, SetupTotpError, TotpCodeError,
+        DisableTotpError, LoginMfaError, RecoveryCodesError, ResetMfaError, SetupTotpError,
+        TotpCodeError,
     };
     use domain::ErrorCode;
     use utoipa::OpenApi;
@@ -404,7 +405,7 @@ mod tests {
             (
                 "post",
                 "/api/v1/auth/mfa/recovery-codes",
-                &[bearer, json, auth, session, TotpCodeError::CODES],
+                &[bearer, json, auth, session, RecoveryCodesError::CODES],
             ),
             (
                 "delete",

@@ -19,7 +19,10 @@ use application::{
 };
 use application::{ChangePasswordError, ResetPasswordError};
 use application::{CreateApiKeyError, DeleteApiKeyError, SessionRequired};
-use application::{DisableTotpError, LoginMfaError, ResetMfaError, SetupTotpError, TotpCodeError};
+use application::{
+    DisableTotpError, LoginMfaError, RecoveryCodesError, ResetMfaError, SetupTotpError,
+    TotpCodeError,
+};
 use domain::{ErrorCode, FieldError};
 use utoipa::openapi::{
     ContentBuilder, Ref, RefOr, Response, ResponseBuilder,
@@ -109,6 +112,13 @@ error_codes!(LoginError {
 });
 
 error_codes!(SetupTotpError {
+    AlreadyEnabled => MfaAlreadyEnabled;
+    InvalidToken => InvalidToken;
+});
+
+error_codes!(RecoveryCodesError {
+    InvalidMfaCode => InvalidMfaCode;
+    TooManyAttempts { retry_after } => TooManyAttempts with Extra::RetryAfter(retry_after);
     InvalidToken => InvalidToken;
 });
 

@@ -63,14 +63,16 @@ impl TestApp {
     }
 
     /// Enrols the owner of `token`, confirming with the current code:
-    /// their app and recovery codes.
-    fn enrol(&self, token: &str) -> (App, Vec<String>) {
+    /// their app, their recovery codes, and the code the confirmation used
+    /// (which no login takes again).
+    fn enrol(&self, token: &str) -> (App, Vec<String>, String) {
         let setup = self.setup_totp(token);
         let app = App::new(setup["secret"].as_str().expect("secret"));
+        let confirmed = app.code(0);
         let res = self.mfa_post(
             "/api/v1/auth/mfa/totp/confirm",
             token,
-            &json!({ "code": app.code(0) }),
+            &json!({ "code": confirmed }),
         );
         assert_eq!(res.status(), 200, "confirm");
         let body: Value = res.json().expect("codes JSON");
@@ -80,7 +82,7 @@ impl TestApp {
             .iter()
             .map(|c| c.as_str().expect("a code").to_owned())
             .collect();
-        (app, codes)
+        (app, codes, confirmed)
     }
 
     /// A login with the right password: the `mfa_token` it answers.
@@ -144,10 +146,11 @@ fn totp_enrols_and_guards_the_login(app: TestApp) {
     assert_eq!(app.me(&token)["mfa_enabled"], false);
     app.login("ada@example.com", PASSWORD);
 
+    let confirmed = authenticator.code(0);
     let res = app.mfa_post(
         "/api/v1/auth/mfa/totp/confirm",
         &token,
-        &json!({ "code": authenticator.code(0) }),
+        &json!({ "code": confirmed }),
     );
     let codes: Value = res.json().unwrap();
     let codes: Vec<String> = codes["recovery_codes"]
@@ -158,10 +161,23 @@ fn totp_enrols_and_guards_the_login(app: TestApp) {
         .collect();
     assert_eq!(codes.len(), 10);
     assert_eq!(app.me(&token)["mfa_enabled"], true);
+    // A session alone cannot swap the second factor.
+    let again = app
+        .post("/api/v1/auth/mfa/totp/setup")
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_problem(again, 409, "mfa-already-enabled");
+    let verify = app.get_auth("/api/v1/auth/verify", &token);
+    assert_eq!(
+        verify.headers()["x-auth-mfa"],
+        "false",
+        "a session of the password alone, opened before"
+    );
 
     // The right password now asks for the second factor.
     let mfa_token = app.mfa_token("ada@example.com");
-    for used_or_stale in [authenticator.code(0), authenticator.code(-2)] {
+    for used_or_stale in [confirmed.clone(), authenticator.code(-2)] {
         let res = app.login_mfa(&json!({ "mfa_token": mfa_token, "code": used_or_stale }));
         assert_problem(res, 401, "invalid-mfa-code");
     }
@@ -218,7 +234,7 @@ fn totp_enrols_and_guards_the_login(app: TestApp) {
 /// dies.
 fn recovery_codes_are_renewed_for_a_current_code(app: TestApp) {
     let (token, _) = app.logged_in("ada@example.com");
-    let (authenticator, codes) = app.enrol(&token);
+    let (authenticator, codes, confirmed) = app.enrol(&token);
     let renew = |code: String| {
         app.mfa_post(
             "/api/v1/auth/mfa/recovery-codes",
@@ -226,8 +242,8 @@ fn recovery_codes_are_renewed_for_a_current_code(app: TestApp) {
             &json!({ "code": code }),
         )
     };
-    let used = renew(authenticator.code(0));
-    assert_problem(used, 422, "validation-failed");
+    let used = renew(confirmed);
+    assert_problem(used, 401, "invalid-mfa-code");
     let res = renew(authenticator.code(1));
     assert_eq!(res.status(), 200);
     let fresh: Value = res.json().unwrap();
@@ -243,7 +259,7 @@ fn recovery_codes_are_renewed_for_a_current_code(app: TestApp) {
 /// passwords do: the sixth try is 429, even with the right code.
 fn wrong_codes_are_throttled(app: TestApp) {
     let (token, _) = app.logged_in("ada@example.com");
-    let (authenticator, _) = app.enrol(&token);
+    let (authenticator, _, _) = app.enrol(&token);
     let mfa_token = app.mfa_token("ada@example.com");
     for _ in 0..5 {
         let res = app.login_mfa(&json!({ "mfa_token": mfa_token, "code": authenticator.code(4) }));
@@ -263,7 +279,7 @@ fn wrong_codes_are_throttled(app: TestApp) {
 /// as one: it cannot be used to reset the throttle between code guesses.
 fn the_password_does_not_reset_the_code_throttle(app: TestApp) {
     let (token, _) = app.logged_in("ada@example.com");
-    let (authenticator, _) = app.enrol(&token);
+    let (authenticator, _, _) = app.enrol(&token);
     for _ in 0..4 {
         let mfa_token = app.mfa_token("ada@example.com");
         let res = app.login_mfa(&json!({ "mfa_token": mfa_token, "code": authenticator.code(4) }));
@@ -283,7 +299,7 @@ fn the_password_does_not_reset_the_code_throttle(app: TestApp) {
 /// sessions; an API key cannot touch any of it.
 fn totp_goes_off_with_the_password_or_a_code(app: TestApp) {
     let (token, _) = app.logged_in("ada@example.com");
-    let (authenticator, _) = app.enrol(&token);
+    let (authenticator, _, _) = app.enrol(&token);
     let mfa_token = app.mfa_token("ada@example.com");
     let other =
         token_of(app.login_mfa(&json!({ "mfa_token": mfa_token, "code": authenticator.code(1) })));
@@ -321,7 +337,7 @@ fn totp_goes_off_with_the_password_or_a_code(app: TestApp) {
     );
     app.login("ada@example.com", PASSWORD);
 
-    let (authenticator, _) = app.enrol(&token);
+    let (authenticator, _, _) = app.enrol(&token);
     assert_eq!(
         disable(&json!({ "code": authenticator.code(1) })).status(),
         204
@@ -337,12 +353,14 @@ fn totp_goes_off_with_the_password_or_a_code(app: TestApp) {
         .json()
         .unwrap();
     let key = key["api_key"].as_str().unwrap();
-    let by_key = app
-        .post("/api/v1/auth/mfa/totp/setup")
-        .bearer_auth(key)
-        .send()
-        .unwrap();
-    assert_problem(by_key, 403, "insufficient-permissions");
+    for path in [
+        "/api/v1/auth/mfa/totp/setup",
+        "/api/v1/auth/mfa/totp/confirm",
+        "/api/v1/auth/mfa/recovery-codes",
+    ] {
+        let by_key = app.mfa_post(path, key, &json!({ "code": "123456" }));
+        assert_problem(by_key, 403, "insufficient-permissions");
+    }
     let verify = app
         .get("/api/v1/auth/verify")
         .header("X-API-Key", key)

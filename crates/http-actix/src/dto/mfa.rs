@@ -1,13 +1,11 @@
 //! Wire types of two-factor login.
 
-use application::TotpEnrolment;
-use application::{DisableProof, SecondFactor};
+use application::{DisableProof, SecondFactor, TotpEnrolment};
 use domain::{ErrorCode, RecoveryCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::non_empty;
 use crate::error::ApiError;
 
 /// What to add to an authenticator app: the same secret three ways.
@@ -38,16 +36,16 @@ impl From<TotpEnrolment> for TotpSetupDto {
 /// A code from the authenticator app.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct TotpCodeBody {
-    /// Six digits (spaces are ignored).
-    #[schema(pattern = "^[0-9]{6}$", example = "492039")]
-    pub code: String,
+    /// Six digits; spaces between them are ignored.
+    #[schema(value_type = String, pattern = "^ *([0-9] *){6}$", max_length = 32, example = "492039")]
+    pub code: SecretString,
 }
 
 /// Recovery codes: each works once, in place of a code from the app.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct RecoveryCodesDto {
     /// Ten codes, shown only here.
-    #[schema(example = json!(["k7f2q-9xw3m", "p3zr8-e2hvn"]))]
+    #[schema(example = json!(["k7f2q-9xw3m-p3zr8", "e2hvn-4tq8w-mbc9k"]))]
     recovery_codes: Vec<String>,
 }
 
@@ -67,16 +65,16 @@ pub(crate) struct DisableTotpBody {
     #[schema(value_type = Option<String>, format = Password, nullable = false)]
     password: Option<SecretString>,
     /// A current code from the app.
-    #[schema(nullable = false, pattern = "^[0-9]{6}$", example = "492039")]
-    code: Option<String>,
+    #[schema(value_type = Option<String>, nullable = false, pattern = "^ *([0-9] *){6}$", max_length = 32,
+        example = "492039")]
+    code: Option<SecretString>,
 }
 
 impl DisableTotpBody {
     pub(crate) fn into_proof(self) -> Result<DisableProof, ApiError> {
-        let password = self.password.filter(|p| !p.expose_secret().is_empty());
-        match (password, non_empty(&self.code)) {
+        match (given(self.password), given(self.code)) {
             (Some(password), None) => Ok(DisableProof::Password(password)),
-            (None, Some(code)) => Ok(DisableProof::Code(code.to_owned())),
+            (None, Some(code)) => Ok(DisableProof::Code(code)),
             (None, None) => Err(one_of("password or code is required")),
             (Some(_), Some(_)) => Err(one_of("send password or code, not both")),
         }
@@ -88,30 +86,34 @@ impl DisableTotpBody {
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct LoginMfaBody {
     /// `extra_attributes.mfa_token` of the `mfa-required` answer.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, max_length = 256)]
     pub mfa_token: SecretString,
     /// A current code from the app.
-    #[schema(nullable = false, pattern = "^[0-9]{6}$", example = "492039")]
-    code: Option<String>,
+    #[schema(value_type = Option<String>, nullable = false, pattern = "^ *([0-9] *){6}$", max_length = 32,
+        example = "492039")]
+    code: Option<SecretString>,
     /// One of the recovery codes (dashes, spaces and case do not matter).
-    #[schema(value_type = Option<String>, nullable = false, example = "k7f2q-9xw3m")]
+    #[schema(value_type = Option<String>, nullable = false, max_length = 64,
+        example = "k7f2q-9xw3m-p3zr8")]
     recovery_code: Option<SecretString>,
 }
 
 impl LoginMfaBody {
     /// The challenge and the second factor, or the contract's 400.
     pub(crate) fn into_parts(self) -> Result<(SecretString, SecondFactor), ApiError> {
-        let recovery = self
-            .recovery_code
-            .filter(|c| !c.expose_secret().trim().is_empty());
-        let proof = match (non_empty(&self.code), recovery) {
-            (Some(code), None) => SecondFactor::Code(code.to_owned()),
+        let proof = match (given(self.code), given(self.recovery_code)) {
+            (Some(code), None) => SecondFactor::Code(code),
             (None, Some(recovery)) => SecondFactor::RecoveryCode(recovery),
             (None, None) => return Err(one_of("code or recovery_code is required")),
             (Some(_), Some(_)) => return Err(one_of("send code or recovery_code, not both")),
         };
         Ok((self.mfa_token, proof))
     }
+}
+
+/// A secret field that was sent and is not blank.
+fn given(field: Option<SecretString>) -> Option<SecretString> {
+    field.filter(|s| !s.expose_secret().trim().is_empty())
 }
 
 fn one_of(detail: &str) -> ApiError {

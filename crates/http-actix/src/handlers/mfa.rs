@@ -3,8 +3,8 @@
 
 use actix_web::{HttpResponse, web};
 use application::{
-    AdminError, AuthenticateError, DisableTotpError, LoginMfaError, ResetMfaError, SessionRequired,
-    SetupTotpError, TotpCodeError,
+    AdminError, AuthenticateError, DisableTotpError, LoginMfaError, RecoveryCodesError,
+    ResetMfaError, SessionRequired, SetupTotpError, TotpCodeError,
 };
 use domain::UserId;
 
@@ -24,8 +24,10 @@ operation_errors!(SetupTotpErrors: Caller, AuthenticateError, SessionRequired, S
 
 /// Set up TOTP: a new secret, as base32, as an `otpauth://` URI and as a
 /// QR code, for an authenticator app. Nothing is required at login until
-/// a code confirms it; a second setup replaces an unconfirmed one, and
-/// TOTP in force stays so until the new secret is confirmed.
+/// a code confirms it; a second setup replaces an unconfirmed one. With
+/// TOTP on already, 409 `mfa-already-enabled`: turn it off first (with
+/// the password or a code), so that a session alone cannot swap the
+/// second factor.
 #[utoipa::path(post, path = "/api/v1/auth/mfa/totp/setup", tag = "auth", operation_id = "setup_totp",
     security(("bearer" = [])),
     responses(
@@ -77,13 +79,17 @@ pub(crate) async fn confirm(
     Ok(HttpResponse::Ok().json(RecoveryCodesDto::from(codes)))
 }
 
-/// A fresh set of ten recovery codes, for a current code; the old set
-/// stops working.
+operation_errors!(RecoveryCodesErrors: Caller, JsonBody<TotpCodeBody>, AuthenticateError,
+    SessionRequired, RecoveryCodesError);
+
+/// A fresh set of ten recovery codes, for a current code not used before;
+/// the old set stops working. Wrong codes count toward the account's login
+/// throttle.
 #[utoipa::path(post, path = "/api/v1/auth/mfa/recovery-codes", tag = "auth", operation_id = "new_recovery_codes",
     request_body = TotpCodeBody, security(("bearer" = [])),
     responses(
         (status = 200, body = RecoveryCodesDto),
-        TotpCodeErrors,
+        RecoveryCodesErrors,
     ))]
 pub(crate) async fn recovery_codes(
     svc: Service,
@@ -95,11 +101,11 @@ pub(crate) async fn recovery_codes(
     let codes = blocking(move || -> Result<_, ApiError> {
         let who = svc
             .authenticate(&caller.0)
-            .map_err(TotpCodeErrors::fail)?
+            .map_err(RecoveryCodesErrors::fail)?
             .in_session()
-            .map_err(TotpCodeErrors::fail)?;
+            .map_err(RecoveryCodesErrors::fail)?;
         svc.new_recovery_codes(&who, &code, &client.0)
-            .map_err(TotpCodeErrors::fail)
+            .map_err(RecoveryCodesErrors::fail)
     })
     .await?;
     Ok(HttpResponse::Ok().json(RecoveryCodesDto::from(codes)))

@@ -105,7 +105,8 @@ pub fn confirm_totp_puts_the_secret_in_force_with_its_recovery_codes(store: &dyn
             .use_recovery_code(user, &codes("r")[3], at(2))
             .expect("use")
     );
-    // A new phone: set up again and confirm; the older codes die.
+    // A new phone: off, set up again and confirm; the older codes die.
+    store.disable_totp(user, None, at(3)).expect("disable_totp");
     store
         .set_pending_totp(user, &sealed("new phone"), at(3))
         .expect("set_pending_totp");
@@ -133,22 +134,46 @@ pub fn confirm_totp_puts_the_secret_in_force_with_its_recovery_codes(store: &dyn
     );
 }
 
-/// A confirmation naming another pending secret (a newer setup came
-/// between), or a step at or before the last accepted, writes nothing.
+/// A confirmation while a secret is in force, or naming another pending
+/// secret (a newer setup came between), writes nothing; after TOTP went
+/// off, the steps start over with the new secret.
 pub fn confirm_totp_refuses_a_changed_secret_or_a_used_step(store: &dyn Store) {
+    let in_force = enrolled(store, "grace@example.com");
+    store
+        .set_pending_totp(in_force, &sealed("swap"), at(2))
+        .expect("set_pending_totp");
+    assert!(
+        !store
+            .confirm_totp(in_force, &sealed("swap"), TimeStep(200), &codes("s"), at(3))
+            .expect("confirm_totp"),
+        "never over a secret in force"
+    );
+    assert_eq!(state(store, in_force).active, Some(sealed("secret")));
     let user = enrolled(store, "ada@example.com");
+    store.disable_totp(user, None, at(2)).expect("disable_totp");
+    store
+        .set_pending_totp(user, &sealed("older"), at(2))
+        .expect("set_pending_totp");
     store
         .set_pending_totp(user, &sealed("newer"), at(2))
         .expect("set_pending_totp");
+    assert!(
+        store
+            .confirm_totp(user, &sealed("newer"), TimeStep(50), &codes("a"), at(3))
+            .expect("confirm_totp"),
+        "after a disable, the steps start over"
+    );
+    store.disable_totp(user, None, at(4)).expect("disable_totp");
+    store
+        .set_pending_totp(user, &sealed("newer"), at(4))
+        .expect("set_pending_totp");
     let before = state(store, user);
-    for (secret, step) in [("older", 200), ("newer", 100), ("newer", 99)] {
-        assert!(
-            !store
-                .confirm_totp(user, &sealed(secret), TimeStep(step), &codes("x"), at(3))
-                .expect("confirm_totp"),
-            "{secret} at {step}"
-        );
-    }
+    assert!(
+        !store
+            .confirm_totp(user, &sealed("older"), TimeStep(200), &codes("x"), at(5))
+            .expect("confirm_totp"),
+        "a secret no longer pending"
+    );
     assert_eq!(state(store, user), before);
     assert!(
         !store
@@ -238,9 +263,9 @@ pub fn recovery_codes_work_once_until_replaced(store: &dyn Store) {
     );
 }
 
-/// Turning TOTP off removes the secrets and codes, clears `mfa_enabled`
-/// and revokes every session but the kept one; an unknown user is
-/// `NotFound`.
+/// Turning TOTP off removes the secrets, codes and login challenges,
+/// clears `mfa_enabled` and revokes every session but the kept one; an
+/// unknown user is `NotFound`.
 pub fn disable_totp_clears_everything_and_revokes_the_other_sessions(store: &dyn Store) {
     let user = enrolled(store, "ada@example.com");
     let account = stored_user(store, user);
@@ -264,6 +289,23 @@ pub fn disable_totp_clears_everything_and_revokes_the_other_sessions(store: &dyn
         .expect("disable_totp");
     assert_eq!(stored_session(store, again.id).revoked_at, Some(at(12)));
     assert_not_found(store.disable_totp(UserId::generate(), None, at(12)));
+    let challenge = MfaChallenge {
+        digest: SecretDigest::of("challenge"),
+        user_id: user,
+        created_at: at(12),
+        expires_at: at(300),
+    };
+    store.create_mfa_challenge(&challenge).expect("create");
+    store
+        .disable_totp(user, None, at(13))
+        .expect("disable_totp");
+    assert_eq!(
+        store
+            .mfa_challenge_user(&challenge.digest, at(14))
+            .expect("mfa_challenge_user"),
+        None,
+        "a pending login of the user ends too"
+    );
 }
 
 /// A challenge names its user while unspent and before its expiry; it is
