@@ -107,7 +107,7 @@ impl MfaStore for PgStore {
                 ))
                 .execute(conn)?;
             diesel::update(users::table.find(user.as_uuid()))
-                .set(users::mfa_enabled.eq(true))
+                .set((users::mfa_enabled.eq(true), users::updated_at.eq(now)))
                 .execute(conn)?;
             store_recovery_codes(conn, user, recovery, now)?;
             Ok(true)
@@ -179,7 +179,7 @@ impl MfaStore for PgStore {
             )
             .execute(conn)?;
             diesel::update(users::table.find(user.as_uuid()))
-                .set(users::mfa_enabled.eq(false))
+                .set((users::mfa_enabled.eq(false), users::updated_at.eq(now)))
                 .execute(conn)?;
             diesel::delete(
                 mfa_challenges::table.filter(mfa_challenges::user_id.eq(user.as_uuid())),

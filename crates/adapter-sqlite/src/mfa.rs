@@ -106,7 +106,10 @@ impl MfaStore for SqliteStore {
                 ))
                 .execute(conn)?;
             diesel::update(users::table.find(Id(user.as_uuid())))
-                .set(users::mfa_enabled.eq(true))
+                .set((
+                    users::mfa_enabled.eq(true),
+                    users::updated_at.eq(Instant(now)),
+                ))
                 .execute(conn)?;
             store_recovery_codes(conn, user, recovery, now)?;
             Ok(true)
@@ -178,7 +181,10 @@ impl MfaStore for SqliteStore {
             )
             .execute(conn)?;
             diesel::update(users::table.find(Id(user.as_uuid())))
-                .set(users::mfa_enabled.eq(false))
+                .set((
+                    users::mfa_enabled.eq(false),
+                    users::updated_at.eq(Instant(now)),
+                ))
                 .execute(conn)?;
             diesel::delete(
                 mfa_challenges::table.filter(mfa_challenges::user_id.eq(Id(user.as_uuid()))),

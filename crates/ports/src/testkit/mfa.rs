@@ -100,6 +100,11 @@ pub fn confirm_totp_puts_the_secret_in_force_with_its_recovery_codes(store: &dyn
         }
     );
     assert!(stored_user(store, user).mfa_enabled);
+    assert_eq!(
+        stored_user(store, user).updated_at,
+        at(1),
+        "the change is stamped"
+    );
     assert!(
         store
             .use_recovery_code(user, &codes("r")[3], at(2))
@@ -276,6 +281,11 @@ pub fn disable_totp_clears_everything_and_revokes_the_other_sessions(store: &dyn
         .expect("disable_totp");
     assert_eq!(state(store, user), TotpState::default());
     assert!(!stored_user(store, user).mfa_enabled);
+    assert_eq!(
+        stored_user(store, user).updated_at,
+        at(10),
+        "the change is stamped"
+    );
     assert!(
         !store
             .use_recovery_code(user, &codes("r")[0], at(11))
