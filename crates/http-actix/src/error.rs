@@ -151,6 +151,12 @@ pub struct Problem {
     /// The stable, machine-readable error code.
     #[schema(example = "bad-credentials")]
     pub error_code: &'static str,
+    /// The same text as `title`, for clients that read `error`.
+    #[schema(example = "Unauthorized")]
+    pub error: &'static str,
+    /// The same text as `detail`, for clients that read `message`.
+    #[schema(example = "Invalid username or password")]
+    pub message: String,
     /// Equals the response's `X-Request-Id`.
     pub trace_id: String,
     /// When the error happened (RFC 3339, UTC).
@@ -221,12 +227,15 @@ impl ResponseError for ApiError {
             (Some(d), false) => d.clone(),
             _ => code.default_detail().to_owned(),
         };
+        let title = status.canonical_reason().unwrap_or("Error");
         let problem = Problem {
             r#type: "about:blank",
-            title: status.canonical_reason().unwrap_or("Error"),
+            title,
             status: status.as_u16(),
+            message: detail.clone(),
             detail,
             error_code: code.as_str(),
+            error: title,
             trace_id,
             timestamp: OffsetDateTime::now_utc()
                 .replace_nanosecond(0)
