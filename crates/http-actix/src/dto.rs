@@ -5,7 +5,8 @@ use std::fmt::Display;
 
 use application::{ResendBy, SignupRequest, Tokens};
 use domain::{
-    Email, FieldError, OrganizationName, Password, PersonName, Phone, ProfilePatch, User, Username,
+    Email, ErrorCode, FieldError, OrganizationName, Password, PersonName, Phone, ProfilePatch,
+    User, Username,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -17,6 +18,7 @@ use crate::{error::ApiError, outcomes::Documented};
 
 pub(crate) mod admin;
 pub(crate) mod api_keys;
+pub(crate) mod compat;
 pub(crate) mod mfa;
 pub(crate) mod organizations;
 
@@ -190,11 +192,32 @@ impl LoginBody {
     }
 }
 
-/// A refresh token to exchange.
+/// A refresh token to exchange: `refresh_token`, or `refreshToken` in its
+/// place (one of them is required).
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct RefreshBody {
     /// The refresh token from the last login or refresh.
-    pub refresh_token: String,
+    #[schema(nullable = false)]
+    refresh_token: Option<String>,
+    /// Accepted instead of `refresh_token`.
+    #[serde(rename = "refreshToken")]
+    #[schema(nullable = false, deprecated)]
+    refresh_token_alias: Option<String>,
+}
+
+impl RefreshBody {
+    /// The token, or the contract's 400 when neither field gives one.
+    pub(crate) fn token(self) -> Result<String, ApiError> {
+        let given = |s: Option<String>| s.filter(|s| !s.is_empty());
+        given(self.refresh_token)
+            .or_else(|| given(self.refresh_token_alias))
+            .ok_or_else(|| {
+                ApiError::with_detail(
+                    ErrorCode::BadRequest,
+                    "Missing required field `refresh_token`",
+                )
+            })
+    }
 }
 
 /// Logout options.
@@ -296,6 +319,9 @@ impl From<User> for UserDto {
 pub(crate) struct TokenResponse {
     /// A JWT to send as `Authorization: Bearer …`.
     access_token: String,
+    /// The same JWT as `access_token`.
+    #[schema(deprecated)]
+    token: String,
     /// Always `Bearer`.
     #[schema(example = "Bearer")]
     token_type: &'static str,
@@ -314,6 +340,7 @@ pub(crate) struct TokenResponse {
 impl From<Tokens> for TokenResponse {
     fn from(t: Tokens) -> Self {
         Self {
+            token: t.access_token.clone(),
             access_token: t.access_token,
             token_type: "Bearer",
             expires_in: t.expires_in,

@@ -64,17 +64,34 @@ pub(crate) struct ApiKeyDto {
     /// When it stops working; `null` for never.
     #[schema(format = DateTime)]
     expires_at: Option<String>,
+    /// The same as `id`.
+    #[serde(rename = "keyId")]
+    #[schema(deprecated)]
+    key_id: Uuid,
+    /// The same as `created_at`.
+    #[serde(rename = "createdAt")]
+    #[schema(format = DateTime, deprecated)]
+    created_at_alias: String,
+    /// The same as `last_used_at`.
+    #[serde(rename = "lastUsed")]
+    #[schema(format = DateTime, deprecated)]
+    last_used: Option<String>,
 }
 
 impl From<ApiKey> for ApiKeyDto {
     fn from(k: ApiKey) -> Self {
+        let created_at = rfc3339(k.created_at);
+        let last_used_at = k.last_used_at.map(rfc3339);
         Self {
             id: k.id.as_uuid(),
             name: k.name.to_string(),
             prefix: k.prefix,
-            created_at: rfc3339(k.created_at),
-            last_used_at: k.last_used_at.map(rfc3339),
+            created_at_alias: created_at.clone(),
+            created_at,
+            last_used: last_used_at.clone(),
+            last_used_at,
             expires_at: k.expires_at.map(rfc3339),
+            key_id: k.id.as_uuid(),
         }
     }
 }
@@ -88,13 +105,19 @@ pub(crate) struct CreatedApiKeyDto {
     /// `ak_`, 43 characters of base64url, then an 8-hex-digit checksum.
     #[schema(example = "ak_EoF2MwnEwuDQkbfsAfvADSY1mBGrZxk8F3p8inzt1xA66d3c05a")]
     api_key: String,
+    /// The same as `api_key`.
+    #[serde(rename = "apiKey")]
+    #[schema(deprecated)]
+    api_key_alias: String,
 }
 
 impl From<(ApiKey, ApiKeySecret)> for CreatedApiKeyDto {
     fn from((key, secret): (ApiKey, ApiKeySecret)) -> Self {
+        let api_key = secret.expose().to_owned();
         Self {
             key: key.into(),
-            api_key: secret.expose().to_owned(),
+            api_key_alias: api_key.clone(),
+            api_key,
         }
     }
 }
