@@ -6,7 +6,6 @@ use anyhow::Context;
 use application::{Admin, ResetMfaError, UpdateUserError};
 use domain::{AdminPatch, AdminStatus, Email, NewUser, Password, PersonName, UserStatus, Username};
 use secrecy::SecretString;
-use utoipa::OpenApi;
 
 use crate::{
     Application, build_service,
@@ -24,7 +23,10 @@ pub fn run(command: Option<Command>, settings: &Settings) -> anyhow::Result<()> 
         Command::Serve => serve(settings),
         Command::Migrate => open_store(settings.database.url.expose_secret(), 1).map(drop),
         Command::Openapi => {
-            println!("{}", http_actix::ApiDoc::openapi().to_pretty_json()?);
+            println!(
+                "{}",
+                http_actix::ApiDoc::document(settings.api.compat_routes).to_pretty_json()?
+            );
             Ok(())
         }
         Command::Keys { action } => match action {

@@ -49,6 +49,25 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     /// What the mails say about the product.
     pub app: AppSettings,
+    /// Which routes are served.
+    pub api: ApiSettings,
+}
+
+/// `[api]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Serve the compatibility profile routes (docs/migrating.md) beside
+    /// `/api/v1`.
+    pub compat_routes: bool,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            compat_routes: HttpSettings::default().compat_routes,
+        }
+    }
 }
 
 /// `[server]`

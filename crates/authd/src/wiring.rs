@@ -128,6 +128,7 @@ impl Application {
             // Every use case holds at most one connection at a time: more
             // blocking threads than connections would only queue on the pool.
             blocking_threads_per_worker: pool.div_ceil(workers).max(2),
+            compat_routes: settings.api.compat_routes,
         };
         Ok(Self {
             port,

@@ -1,8 +1,8 @@
 use utoipa::{
     Modify, OpenApi,
     openapi::{
-        ContentBuilder, ObjectBuilder, Ref, Required, Type,
-        path::{ParameterBuilder, ParameterIn},
+        ContentBuilder, Deprecated, ObjectBuilder, Ref, Required, Type,
+        path::{Operation, ParameterBuilder, ParameterIn},
         request_body::RequestBodyBuilder,
         security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
     },
@@ -11,6 +11,30 @@ use utoipa::{
 use crate::{dto, error, handlers};
 
 /// The OpenAPI 3.1 document of the API, derived from the handlers and wire types.
+#[derive(Debug)]
+pub struct ApiDoc;
+
+impl ApiDoc {
+    /// The document of the routes a server serves: the canonical ones,
+    /// and the compatibility profile routes when `compat_routes` is on.
+    pub fn document(compat_routes: bool) -> utoipa::openapi::OpenApi {
+        let mut doc = Canonical::openapi();
+        if compat_routes {
+            doc.merge(Profiles::openapi());
+        }
+        for modifier in [
+            &BearerAuth as &dyn Modify,
+            &OptionalLogoutBody,
+            &OrganizationHeader,
+            &DeprecatedProfiles,
+        ] {
+            modifier.modify(&mut doc);
+        }
+        doc
+    }
+}
+
+/// The canonical `/api/v1` operations, health and keys.
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -69,7 +93,6 @@ use crate::{dto, error, handlers};
         dto::LogoutBody,
         handlers::sessions::SessionDto
     )),
-    modifiers(&BearerAuth, &OptionalLogoutBody, &OrganizationHeader),
     tags(
         (name = "auth", description = "Accounts, login and tokens"),
         (name = "tokens", description = "Token verification keys"),
@@ -78,8 +101,55 @@ use crate::{dto, error, handlers};
         (name = "organizations", description = "Organizations, their members' roles, and invitations"),
     )
 )]
-#[derive(Debug)]
-pub struct ApiDoc;
+struct Canonical;
+
+/// The compatibility profile routes (`api.compat_routes`).
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        handlers::compat::api_login,
+        handlers::compat::api_organizations,
+        handlers::compat::api_signup,
+        handlers::compat::api_signup_invite,
+        handlers::compat::auth_login,
+        handlers::compat::auth_refresh_token,
+    ),
+    tags(
+        (name = handlers::compat::TAG, description = "The paths and field names of other published auth APIs, \
+            for their existing clients; each does what the `/api/v1` operation it names does. \
+            Deprecated: new clients use `/api/v1`. Off with `api.compat_routes = false`."),
+    )
+)]
+struct Profiles;
+
+/// Every profile operation is deprecated: new clients use `/api/v1`.
+struct DeprecatedProfiles;
+
+impl Modify for DeprecatedProfiles {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for operation in operations(openapi) {
+            let tags = operation.tags.as_deref().unwrap_or_default();
+            if tags.iter().any(|t| t == handlers::compat::TAG) {
+                operation.deprecated = Some(Deprecated::True);
+            }
+        }
+    }
+}
+
+/// Every operation of the document.
+fn operations(openapi: &mut utoipa::openapi::OpenApi) -> impl Iterator<Item = &mut Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.post,
+            &mut item.patch,
+            &mut item.put,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
 
 struct BearerAuth;
 
@@ -118,44 +188,33 @@ struct OrganizationHeader;
 
 impl Modify for OrganizationHeader {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
-            for operation in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.patch,
-                &mut item.put,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                if operation.security.is_none() {
-                    continue;
-                }
-                let header = ParameterBuilder::new()
-                    .name("X-Organization-Id")
-                    .parameter_in(ParameterIn::Header)
-                    .required(Required::False)
-                    .description(Some(
-                        "The organization the caller acts for. A member acts with their \
-                         role there, a platform administrator may name any organization; \
-                         anyone else is refused (403 `insufficient-permissions`). Not a \
-                         UUID: 400 `bad-request`.",
-                    ))
-                    // A pattern rather than `format: uuid`: some generators
-                    // pass a UUID object to their HTTP library as it is.
-                    .schema(Some(
-                        ObjectBuilder::new()
-                            .schema_type(Type::String)
-                            .pattern(Some(UUID_PATTERN))
-                            .examples(["0193a8a6-7c9d-7c1e-9b0a-3f5e2d1c4b6a"]),
-                    ))
-                    .build();
-                operation
-                    .parameters
-                    .get_or_insert_with(Vec::new)
-                    .push(header);
+        for operation in operations(openapi) {
+            if operation.security.is_none() {
+                continue;
             }
+            let header = ParameterBuilder::new()
+                .name("X-Organization-Id")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "The organization the caller acts for. A member acts with their \
+                     role there, a platform administrator may name any organization; \
+                     anyone else is refused (403 `insufficient-permissions`). Not a \
+                     UUID: 400 `bad-request`.",
+                ))
+                // A pattern rather than `format: uuid`: some generators
+                // pass a UUID object to their HTTP library as it is.
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some(UUID_PATTERN))
+                        .examples(["0193a8a6-7c9d-7c1e-9b0a-3f5e2d1c4b6a"]),
+                ))
+                .build();
+            operation
+                .parameters
+                .get_or_insert_with(Vec::new)
+                .push(header);
         }
     }
 }
@@ -193,6 +252,13 @@ impl Modify for OptionalLogoutBody {
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
+    use super::ApiDoc;
+    use crate::{
+        dto::{FieldRules, admin::QueryString},
+        error::status_of,
+        extract::{Caller, JsonBody, OptionalJsonBody},
+        outcomes::Documented,
+    };
     use application::{
         AcceptInviteError, ChangeMemberError, CreateOrganizationError, InviteError,
         InviteSignupError, ManageOrganizationError, ViewOrganizationError,
@@ -209,15 +275,6 @@ mod tests {
         TotpCodeError,
     };
     use domain::ErrorCode;
-    use utoipa::OpenApi;
-
-    use super::ApiDoc;
-    use crate::{
-        dto::{FieldRules, admin::QueryString},
-        error::status_of,
-        extract::{Caller, JsonBody, OptionalJsonBody},
-        outcomes::Documented,
-    };
 
     /// What each operation is made of, read off its handler: the codes it
     /// can answer with.
@@ -231,7 +288,7 @@ mod tests {
         let manage = ManageOrganizationError::CODES;
         let change = ChangeMemberError::CODES;
         let session = SessionRequired::CODES;
-        let ops: [(&str, &str, &[&[ErrorCode]]); 41] = [
+        let ops: [(&str, &str, &[&[ErrorCode]]); 47] = [
             (
                 "post",
                 "/api/v1/auth/signup",
@@ -422,6 +479,20 @@ mod tests {
                 "/api/v1/admin/users/{id}/mfa",
                 &[bearer, auth, AdminError::CODES, ResetMfaError::CODES],
             ),
+            ("post", "/api/auth/login", &[json, LoginError::CODES]),
+            ("get", "/api/organizations", &[bearer, auth, Fault::CODES]),
+            (
+                "post",
+                "/api/auth/signup",
+                &[json, fields, SignupError::CODES],
+            ),
+            (
+                "post",
+                "/api/auth/signup_invite",
+                &[json, fields, InviteSignupError::CODES],
+            ),
+            ("post", "/auth/login", &[json, LoginError::CODES]),
+            ("post", "/auth/refresh-token", &[json, RefreshError::CODES]),
         ];
         ops.into_iter()
             .map(|(method, path, parts)| ((method, path), parts.concat()))
@@ -445,7 +516,7 @@ mod tests {
     /// the document; this holds the document to what each handler runs.
     #[test]
     fn every_operation_documents_exactly_the_codes_it_can_answer_with() {
-        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let doc = serde_json::to_value(ApiDoc::document(true)).unwrap();
         let possible = possible();
         let mut seen = BTreeSet::new();
         for (path, item) in doc["paths"].as_object().unwrap() {
@@ -498,7 +569,7 @@ mod tests {
     /// authenticated one also names `api_key`.
     #[test]
     fn api_keys_are_documented_where_they_work_and_nowhere_else() {
-        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let doc = serde_json::to_value(ApiDoc::document(true)).unwrap();
         let session_only: BTreeSet<(&str, &str)> = [
             ("post", "/api/v1/auth/logout"),
             ("post", "/api/v1/auth/password/change"),
@@ -536,9 +607,59 @@ mod tests {
         }
     }
 
+    /// The profile routes are in the document exactly when they are
+    /// served, each deprecated under its own tag; nothing else changes.
+    #[test]
+    fn profile_routes_are_deprecated_and_documented_only_where_served() {
+        let with = serde_json::to_value(ApiDoc::document(true)).unwrap();
+        let without = serde_json::to_value(ApiDoc::document(false)).unwrap();
+        let profiles = [
+            "/api/auth/login",
+            "/api/auth/signup",
+            "/api/auth/signup_invite",
+            "/api/organizations",
+            "/auth/login",
+            "/auth/refresh-token",
+        ];
+        let mut seen = 0;
+        for (path, item) in with["paths"].as_object().unwrap() {
+            let profile = profiles.contains(&path.as_str());
+            seen += usize::from(profile);
+            for (method, operation) in item.as_object().unwrap() {
+                let tags = operation["tags"].as_array().unwrap();
+                assert_eq!(
+                    tags.iter().any(|t| t == "compatibility"),
+                    profile,
+                    "{method} {path}: {tags:?}"
+                );
+                assert_eq!(operation["deprecated"] == true, profile, "{method} {path}");
+                if !profile {
+                    assert_eq!(
+                        &without["paths"][path][method], operation,
+                        "{method} {path} is the same in both"
+                    );
+                }
+            }
+            assert_eq!(without["paths"].get(path).is_none(), profile, "{path}");
+        }
+        assert_eq!(seen, profiles.len());
+        let header = &with["paths"]["/api/organizations"]["get"]["parameters"][0];
+        assert_eq!(header["name"], "X-Organization-Id");
+        let tags = |doc: &serde_json::Value| -> Vec<String> {
+            doc["tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert!(tags(&with).contains(&"compatibility".to_owned()));
+        assert!(!tags(&without).contains(&"compatibility".to_owned()));
+    }
+
     #[test]
     fn errors_carry_their_headers_in_the_document() {
-        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let doc = serde_json::to_value(ApiDoc::document(true)).unwrap();
         let login = &doc["paths"]["/api/v1/auth/login"]["post"]["responses"];
         assert!(login["429"]["headers"]["Retry-After"].is_object());
         assert!(login["401"]["headers"]["WWW-Authenticate"].is_object());

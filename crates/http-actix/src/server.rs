@@ -8,7 +8,6 @@ use actix_web::{
     web,
 };
 use application::AuthService;
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
@@ -32,7 +31,8 @@ pub fn build_server(
     let blocking_threads = settings.blocking_threads_per_worker.max(1);
     let settings = web::Data::new(settings);
     let background = web::Data::new(Background::new(BACKGROUND_JOBS));
-    let openapi = ApiDoc::openapi();
+    let compat_routes = settings.compat_routes;
+    let openapi = ApiDoc::document(compat_routes);
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(
@@ -53,6 +53,11 @@ pub fn build_server(
             .configure(handlers::organizations::configure)
             .configure(handlers::api_keys::configure)
             .configure(handlers::mfa::configure)
+            .configure(|cfg| {
+                if compat_routes {
+                    handlers::compat::configure(cfg);
+                }
+            })
             .service(
                 handlers::system::resource("/api-docs/openapi.json", "GET, HEAD").route(
                     handlers::get().to({

@@ -12,6 +12,9 @@ pub struct HttpSettings {
     /// Blocking threads per worker, where use cases run; size them with the
     /// connection pool so threads do not pile up waiting for connections.
     pub blocking_threads_per_worker: usize,
+    /// Whether the compatibility profile routes are served (and
+    /// documented) beside the canonical `/api/v1` ones.
+    pub compat_routes: bool,
 }
 
 impl HttpSettings {
@@ -26,6 +29,7 @@ impl Default for HttpSettings {
             trusted_proxies: Vec::new(),
             workers: 0,
             blocking_threads_per_worker: 8,
+            compat_routes: true,
         }
     }
 }

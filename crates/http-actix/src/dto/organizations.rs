@@ -218,7 +218,15 @@ pub(crate) struct AcceptInviteBody {
 pub(crate) struct InviteSignupBody {
     /// The code from the invitation mail.
     #[schema(value_type = String)]
-    invite_code: SecretString,
+    pub(super) invite_code: SecretString,
+    #[serde(flatten)]
+    pub(super) account: InvitedAccount,
+}
+
+/// The new account of a sign-up by invitation, whose address is the
+/// invited one.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct InvitedAccount {
     /// 8–256 characters; not common, not containing the e-mail or username.
     #[schema(value_type = String, format = Password, min_length = 8, max_length = 256,
         example = "correct horse battery staple")]
@@ -252,15 +260,16 @@ impl InviteSignupBody {
     /// The request; the password's policy is checked against the invited
     /// address by the use case.
     pub(crate) fn try_into_domain(self) -> Result<InviteSignupRequest, ApiError> {
+        let a = self.account;
         let mut f = Fields::default();
-        let first_name = f.check("first_name", PersonName::parse(&self.first_name));
-        let last_name = f.check("last_name", PersonName::parse(&self.last_name));
-        let username = f.optional("username", non_empty(&self.username), Username::parse);
-        let phone = f.optional("phone", non_empty(&self.phone), Phone::parse);
+        let first_name = f.check("first_name", PersonName::parse(&a.first_name));
+        let last_name = f.check("last_name", PersonName::parse(&a.last_name));
+        let username = f.optional("username", non_empty(&a.username), Username::parse);
+        let phone = f.optional("phone", non_empty(&a.phone), Phone::parse);
         let request = (|| {
             Some(InviteSignupRequest {
                 code: self.invite_code,
-                password: self.password,
+                password: a.password,
                 first_name: first_name?,
                 last_name: last_name?,
                 username: username?,

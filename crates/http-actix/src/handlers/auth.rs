@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, web};
 use application::{
     AuthenticateError, InviteSignupError, LoginError, LogoutError, MeError, RefreshError,
-    SessionRequired, SignupError, UpdateProfileError, ValidateError, Via,
+    SessionRequired, SignupError, Tokens, UpdateProfileError, ValidateError, Via,
 };
 use domain::{ErrorCode, Role};
 
@@ -102,7 +102,18 @@ pub(crate) async fn login(
     client: Client,
     body: JsonBody<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (identifier, password) = body.0.credentials().ok_or_else(|| {
+    let tokens = log_in(svc, client, body.0).await?;
+    Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
+}
+
+/// Logs in with `body`'s credentials: the tokens, for each route that
+/// logs in to answer with in its own shape.
+pub(super) async fn log_in(
+    svc: Service,
+    client: Client,
+    body: LoginBody,
+) -> Result<Tokens, ApiError> {
+    let (identifier, password) = body.credentials().ok_or_else(|| {
         ApiError::with_detail(ErrorCode::BadRequest, "Username and password are required")
     })?;
     let request = application::LoginRequest {
@@ -110,8 +121,7 @@ pub(crate) async fn login(
         password,
         client: client.0,
     };
-    let tokens = blocking(move || svc.login(request).map_err(LoginErrors::fail)).await?;
-    Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
+    blocking(move || svc.login(request).map_err(LoginErrors::fail)).await
 }
 
 operation_errors!(RefreshErrors: JsonBody<RefreshBody>, RefreshError);
@@ -138,10 +148,19 @@ pub(crate) async fn refresh(
     client: Client,
     body: JsonBody<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = body.0.refresh_token;
-    let tokens =
-        blocking(move || svc.refresh(&token, client.0).map_err(RefreshErrors::fail)).await?;
+    let tokens = refreshed(svc, client, body.0).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
+}
+
+/// Exchanges `body`'s refresh token: the tokens, for each route that
+/// refreshes to answer with in its own shape.
+pub(super) async fn refreshed(
+    svc: Service,
+    client: Client,
+    body: RefreshBody,
+) -> Result<Tokens, ApiError> {
+    let token = body.token()?;
+    blocking(move || svc.refresh(&token, client.0).map_err(RefreshErrors::fail)).await
 }
 
 operation_errors!(LogoutErrors: OptionalJsonBody<LogoutBody>, Caller, AuthenticateError, SessionRequired, LogoutError);
@@ -295,13 +314,23 @@ pub(crate) async fn signup_invite(
     client: Client,
     body: JsonBody<InviteSignupBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let tokens = blocking(move || -> Result<_, ApiError> {
-        let request = body.0.try_into_domain()?;
+    let tokens = signed_up_by_invite(svc, client, body.0).await?;
+    Ok(HttpResponse::Created().json(TokenResponse::from(tokens)))
+}
+
+/// Signs up with an invitation: the new account's tokens, for each route
+/// that does so to answer with in its own shape.
+pub(super) async fn signed_up_by_invite(
+    svc: Service,
+    client: Client,
+    body: InviteSignupBody,
+) -> Result<Tokens, ApiError> {
+    blocking(move || -> Result<_, ApiError> {
+        let request = body.try_into_domain()?;
         svc.sign_up_by_invite(request, client.0)
             .map_err(InviteSignupErrors::fail)
     })
-    .await?;
-    Ok(HttpResponse::Created().json(TokenResponse::from(tokens)))
+    .await
 }
 
 /// Routes of this module.

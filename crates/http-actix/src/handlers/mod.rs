@@ -4,6 +4,7 @@
 pub(crate) mod admin;
 pub(crate) mod api_keys;
 pub(crate) mod auth;
+pub(crate) mod compat;
 pub(crate) mod mfa;
 pub(crate) mod organizations;
 pub(crate) mod passwords;
