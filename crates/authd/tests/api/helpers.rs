@@ -188,10 +188,12 @@ impl TestApp {
         }
     }
 
-    /// Every mail sent so far.
+    /// Every mail sent so far: each complete line of the mailbox (a line
+    /// still being appended has no newline yet).
     pub fn mails(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.mailbox)
-            .unwrap_or_default()
+        let text = std::fs::read_to_string(&self.mailbox).unwrap_or_default();
+        let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+        complete
             .lines()
             .map(|l| serde_json::from_str(l).expect("mailbox line is JSON"))
             .collect()
