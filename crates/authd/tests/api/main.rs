@@ -6,6 +6,7 @@ mod admin;
 mod api_keys;
 mod auth_flow;
 mod cli;
+mod compat;
 mod delivery;
 mod errors;
 mod forward_auth;
