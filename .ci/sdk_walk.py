@@ -1,7 +1,7 @@
 """Drives a running authd through a client generated from its OpenAPI
 document: signup, validate, a bad login, login, me, refresh; an invitation,
-a sign-up by invitation and forward-auth for the organization; an API key
-used as a script would; logout."""
+a sign-up by invitation and forward-auth for the organization; the
+compatibility profile routes; an API key used as a script would; logout."""
 import base64
 import hashlib
 import hmac
@@ -27,12 +27,20 @@ from authd_client.api.auth import (
     validate,
     verify,
 )
+from authd_client.api.compatibility import (
+    compat_api_login,
+    compat_api_signup_invite,
+    compat_auth_login,
+    compat_auth_refresh_token,
+    compat_list_organizations,
+)
 from authd_client.api.organizations import create_invite, list_members, list_organizations
 from authd_client.models import (
     CodeBody,
     CreateApiKeyBody,
     InviteBody,
     InviteSignupBody,
+    InviteTokenSignupBody,
     InvitedRole,
     LoginBody,
     LoginMfaBody,
@@ -57,6 +65,19 @@ def totp(secret, steps=0):
     return f"{number % 1_000_000:06d}"
 
 
+def mail_to(to, kind):
+    """The newest mail of `kind` to `to`, waiting a few seconds for it."""
+    for _ in range(100):
+        with open(mailbox) as f:
+            # Complete lines only: the last may still be being appended.
+            mails = [json.loads(line) for line in f.read().split("\n")[:-1]]
+        found = [m for m in mails if m["to"] == to and m["kind"] == kind]
+        if found:
+            return found[-1]
+        time.sleep(0.05)
+    sys.exit(f"sdk: no {kind} mail to {to}")
+
+
 def check(cond, what):
     if not cond:
         sys.exit(f"sdk: {what}")
@@ -64,8 +85,7 @@ def check(cond, what):
 
 u = signup.sync(client=c, body=SignupBody(email="sdk@example.com", password=password, first_name="S", last_name="D"))
 check(u.status == "pending_validation", "signup")
-with open(mailbox) as f:
-    code = json.loads(f.read().splitlines()[-1])["code"]
+code = mail_to("sdk@example.com", "validate-email")["code"]
 u = validate.sync(client=c, body=CodeBody(code=code))
 check(u.status == "active" and u.email_verified, "validate")
 bad = login.sync(client=c, body=LoginBody(username="sdk@example.com", password="not the password"))
@@ -82,9 +102,7 @@ check(len(orgs) == 1 and orgs[0].role == "owner", "organizations")
 org = orgs[0].id
 inv = create_invite.sync(id=org, client=authed, body=InviteBody(email="colleague@example.com", role=InvitedRole.ADMIN))
 check(inv.email == "colleague@example.com" and inv.role == "admin", "invite")
-with open(mailbox) as f:
-    mail = json.loads(f.read().splitlines()[-1])
-check(mail["kind"] == "invite" and mail["to"] == "colleague@example.com", "invite mail")
+mail = mail_to("colleague@example.com", "invite")
 ct = signup_invite.sync(client=c, body=InviteSignupBody(invite_code=mail["code"], password=password, first_name="C", last_name="L"))
 check(ct.user.status == "active" and ct.user.email_verified, "sign-up by invitation")
 colleague = AuthenticatedClient(base_url=base, token=ct.access_token)
@@ -94,8 +112,26 @@ check(str(v.parsed.organization_id) == str(org) and v.parsed.role == "admin", "v
 roles = sorted((m.email, m.role) for m in list_members.sync(id=org, client=colleague))
 check(roles == [("colleague@example.com", "admin"), ("sdk@example.com", "owner")], "members")
 
+p = compat_api_login.sync(client=c, body=LoginBody(email="colleague@example.com", password=password))
+check(p.token == p.access_token and p.token_type == "bearer", "profile login")
+check(p.expiresIn == p.expires_in and p.username == "colleague@example.com", "profile login fields")
+listed = compat_list_organizations.sync(client=AuthenticatedClient(base_url=base, token=p.token))
+check([str(o.id) for o in listed] == [str(org)], "profile organizations")
+j = compat_auth_login.sync(client=c, body=LoginBody(username="colleague@example.com", password=password))
+check(j.jwt_token == j.access_token, "jwt_token")
+j2 = compat_auth_refresh_token.sync(client=c, body=RefreshBody(refreshToken=j.refresh_token))
+check(j2.jwt_token == j2.access_token and j2.refresh_token != j.refresh_token, "refresh-token")
+bad = compat_auth_login.sync(client=c, body=LoginBody(username="nobody", password="not the password"))
+check(isinstance(bad, Problem) and bad.error == "Unauthorized" and bad.message == bad.detail, "profile error")
+create_invite.sync(id=org, client=authed, body=InviteBody(email="third@example.com", role=InvitedRole.MEMBER))
+third = compat_api_signup_invite.sync(
+    client=c, body=InviteTokenSignupBody(invite_token=mail_to("third@example.com", "invite")["code"], password=password, first_name="T", last_name="H")
+)
+check(third.email == "third@example.com" and third.token_type == "bearer", "profile sign-up by invitation")
+
 made = create_api_key.sync(client=authed, body=CreateApiKeyBody(name="ci script"))
 check(made.api_key.startswith("ak_") and made.prefix == made.api_key[:11], "api key")
+check(made.apiKey == made.api_key and made.key_id == made.id, "api key aliases")
 script = AuthenticatedClient(base_url=base, token=made.api_key)
 check(me.sync(client=script).email == "sdk@example.com", "me with an api key")
 check(verify.sync(client=script).auth_method == "api_key", "verify with an api key")
