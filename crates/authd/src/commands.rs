@@ -23,10 +23,7 @@ pub fn run(command: Option<Command>, settings: &Settings) -> anyhow::Result<()> 
         Command::Serve => serve(settings),
         Command::Migrate => open_store(settings.database.url.expose_secret(), 1).map(drop),
         Command::Openapi => {
-            println!(
-                "{}",
-                http_actix::ApiDoc::document(settings.api.compat_routes).to_pretty_json()?
-            );
+            println!("{}", http_actix::ApiDoc::json(settings.api.compat_routes)?);
             Ok(())
         }
         Command::Keys { action } => match action {

@@ -4,7 +4,7 @@ use std::fmt;
 ///
 /// Each code has exactly one HTTP status, chosen at the HTTP edge; the
 /// spelling returned by [`ErrorCode::as_str`] never changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::EnumIter)]
 pub enum ErrorCode {
     /// The body is not JSON, or a required field is missing or mistyped.
     BadRequest,
@@ -59,6 +59,11 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in declaration order.
+    pub fn all() -> impl Iterator<Item = Self> {
+        <Self as strum::IntoEnumIterator>::iter()
+    }
+
     /// The code's stable spelling, as sent in `error_code`.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -157,35 +162,8 @@ mod tests {
 
     #[test]
     fn codes_are_kebab_case_and_distinct() {
-        let all = [
-            ErrorCode::BadRequest,
-            ErrorCode::InvalidCode,
-            ErrorCode::BadCredentials,
-            ErrorCode::AccountNotValidated,
-            ErrorCode::InactiveAccount,
-            ErrorCode::MissingAuthorization,
-            ErrorCode::InvalidToken,
-            ErrorCode::TokenExpired,
-            ErrorCode::InsufficientPermissions,
-            ErrorCode::NotFound,
-            ErrorCode::MethodNotAllowed,
-            ErrorCode::UserAlreadyExists,
-            ErrorCode::PayloadTooLarge,
-            ErrorCode::UnsupportedMediaType,
-            ErrorCode::ValidationFailed,
-            ErrorCode::TooManyAttempts,
-            ErrorCode::ServiceUnavailable,
-            ErrorCode::InternalError,
-            ErrorCode::CannotChangeOwnAccount,
-            ErrorCode::LastOwner,
-            ErrorCode::AlreadyMember,
-            ErrorCode::TooManyKeys,
-            ErrorCode::MfaRequired,
-            ErrorCode::InvalidMfaCode,
-            ErrorCode::MfaAlreadyEnabled,
-        ];
         let mut seen = std::collections::HashSet::new();
-        for code in all {
+        for code in ErrorCode::all() {
             let s = code.as_str();
             assert!(s.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{s}");
             assert!(seen.insert(s), "duplicate {s}");

@@ -21,6 +21,7 @@ pub(crate) mod api_keys;
 pub(crate) mod compat;
 pub(crate) mod mfa;
 pub(crate) mod organizations;
+pub(crate) mod rules;
 
 /// The field rules a request body's values must follow: breaking any is a
 /// `validation-failed` that lists them all.
@@ -73,26 +74,27 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
 /// A sign-up.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct SignupBody {
-    /// E-mail address; stored trimmed and lower-cased.
-    #[schema(example = "ada@example.com")]
+    /// The account's e-mail address; unique.
+    #[schema(value_type = rules::EmailAddress)]
     email: String,
-    /// 8–256 characters; not common, not containing the e-mail or username.
-    #[schema(value_type = String, format = Password, example = "correct horse battery staple")]
+    /// The password.
+    #[schema(value_type = rules::NewPassword)]
     password: SecretString,
     /// Given name.
-    #[schema(example = "Ada")]
+    #[schema(value_type = rules::Name, example = "Ada")]
     first_name: String,
     /// Family name.
-    #[schema(example = "Lovelace")]
+    #[schema(value_type = rules::Name, example = "Lovelace")]
     last_name: String,
-    /// 3–32 of `a-z 0-9 . _ -`; unique case-insensitively.
-    #[schema(nullable = false, example = "ada")]
+    /// A username to log in with; unique. `null`, absent or empty: none.
+    #[schema(value_type = Option<rules::UsernameValue>)]
     username: Option<String>,
-    /// E.164 (`+` and 8–15 digits); unique.
-    #[schema(nullable = false, example = "+442071234567")]
+    /// A phone number to log in with; unique. `null`, absent or empty: none.
+    #[schema(value_type = Option<rules::PhoneNumber>)]
     phone: Option<String>,
-    /// Name of the organization created for the user.
-    #[schema(nullable = false, example = "Analytical Engines Ltd")]
+    /// Name of the organization created for the user. `null`, absent or
+    /// empty: "{first name}'s organization".
+    #[schema(value_type = Option<rules::OptionalName>, example = "Analytical Engines Ltd")]
     organization_name: Option<String>,
 }
 
@@ -139,17 +141,19 @@ impl SignupBody {
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct CodeBody {
     /// The code.
+    #[schema(example = "q3Xv9LmT2pR8sK4w")]
     pub code: String,
 }
 
 /// A request for a new validation mail, by `resend_code` or by `email`.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct ResendBody {
-    /// The `resend_code` from an `account-not-validated` answer.
-    #[schema(nullable = false)]
+    /// The `resend_code` from an `account-not-validated` answer; when it is
+    /// given, `email` is not read.
+    #[schema(example = "rc_7Hk2Qp9Lm4Xz")]
     resend_code: Option<String>,
-    /// The account's e-mail address.
-    #[schema(nullable = false)]
+    /// The account's e-mail address, read when `resend_code` is not given.
+    #[schema(example = "ada@example.com")]
     email: Option<String>,
 }
 
@@ -172,13 +176,14 @@ impl ResendBody {
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct LoginBody {
     /// Username, e-mail address or phone.
-    #[schema(nullable = false, example = "ada@example.com")]
+    #[schema(example = "ada@example.com")]
     username: Option<String>,
-    /// Accepted instead of `username`.
-    #[schema(nullable = false)]
+    /// Read when `username` is not given.
+    #[schema(example = "ada@example.com")]
     email: Option<String>,
     /// The password.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, required = true, format = Password, min_length = 1,
+        example = "correct horse battery staple")]
     password: Option<SecretString>,
 }
 
@@ -197,11 +202,11 @@ impl LoginBody {
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct RefreshBody {
     /// The refresh token from the last login or refresh.
-    #[schema(nullable = false)]
+    #[schema(example = "rt_5fQ2mY8kLw1xZc3vB9nR7tH4pS6dJ0aE")]
     refresh_token: Option<String>,
-    /// Accepted instead of `refresh_token`.
+    /// Read when `refresh_token` is not given.
     #[serde(rename = "refreshToken")]
-    #[schema(nullable = false, deprecated)]
+    #[schema(deprecated, example = "rt_5fQ2mY8kLw1xZc3vB9nR7tH4pS6dJ0aE")]
     refresh_token_alias: Option<String>,
 }
 
@@ -225,6 +230,7 @@ impl RefreshBody {
 pub(crate) struct LogoutBody {
     /// End every session of the user, not only this one.
     #[serde(default)]
+    #[schema(example = false)]
     pub all_sessions: bool,
 }
 
@@ -237,15 +243,19 @@ fn double_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PatchMeBody {
-    #[schema(nullable = false)]
+    /// Given name; `null` or absent: unchanged.
+    #[schema(value_type = Option<rules::Name>, example = "Grace")]
     first_name: Option<String>,
-    #[schema(nullable = false)]
+    /// Family name; `null` or absent: unchanged.
+    #[schema(value_type = Option<rules::Name>, example = "Hopper")]
     last_name: Option<String>,
+    /// Absent: unchanged; `null` or empty: removed.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<rules::UsernameValue>)]
     username: Option<Option<String>>,
+    /// Absent: unchanged; `null` or empty: removed.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<rules::PhoneNumber>)]
     phone: Option<Option<String>>,
 }
 
@@ -274,24 +284,35 @@ impl PatchMeBody {
 
 /// A user account.
 #[derive(Serialize, ToSchema)]
+#[schema(as = User)]
 pub(crate) struct UserDto {
+    #[schema(example = "0193a8a6-7c9d-7c1e-9b0a-3f5e2d1c4b6a")]
     id: Uuid,
     #[schema(example = "ada@example.com")]
     email: String,
+    #[schema(example = "ada")]
+    #[schema(required = true)]
     username: Option<String>,
+    #[schema(example = "+442071234567")]
+    #[schema(required = true)]
     phone: Option<String>,
+    #[schema(example = "Ada")]
     first_name: String,
+    #[schema(example = "Lovelace")]
     last_name: String,
-    /// `pending_validation`, `active` or `inactive`.
-    #[schema(example = "active")]
+    /// Where the account stands.
+    #[schema(value_type = admin::AccountStatus)]
     status: &'static str,
+    #[schema(example = true)]
     email_verified: bool,
+    #[schema(example = false)]
     is_admin: bool,
     /// Whether login asks for a TOTP code after the password.
+    #[schema(example = false)]
     mfa_enabled: bool,
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-03-01T10:30:00Z")]
     created_at: String,
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-03-01T10:30:00Z")]
     updated_at: String,
 }
 
@@ -318,17 +339,24 @@ impl From<User> for UserDto {
 #[derive(Serialize, ToSchema)]
 pub(crate) struct TokenResponse {
     /// A JWT to send as `Authorization: Bearer …`.
+    #[schema(
+        example = "eyJhbGciOiJFZERTQSIsImtpZCI6IjFiNmFlMWQwZjRjN2EyZTkifQ.eyJzdWIiOiIwMTkzYThhNiJ9.c2lnbmF0dXJl"
+    )]
     access_token: String,
     /// The same JWT as `access_token`.
-    #[schema(deprecated)]
+    #[schema(
+        deprecated,
+        example = "eyJhbGciOiJFZERTQSIsImtpZCI6IjFiNmFlMWQwZjRjN2EyZTkifQ.eyJzdWIiOiIwMTkzYThhNiJ9.c2lnbmF0dXJl"
+    )]
     token: String,
     /// Always `Bearer`.
-    #[schema(example = "Bearer")]
+    #[schema(value_type = TokenType)]
     token_type: &'static str,
     /// Seconds until `access_token` expires.
     #[schema(example = 900)]
     expires_in: i64,
     /// Opaque; exchange it at `/auth/refresh`. Single-use.
+    #[schema(example = "rt_5fQ2mY8kLw1xZc3vB9nR7tH4pS6dJ0aE")]
     refresh_token: String,
     /// Seconds until `refresh_token` expires.
     #[schema(example = 2_592_000)]
@@ -360,54 +388,159 @@ pub(crate) struct MessageResponse {
 
 /// The result of a forward-auth check.
 #[derive(Serialize, ToSchema)]
+#[schema(as = VerifiedCaller)]
 pub(crate) struct VerifyResponse {
+    #[schema(example = "0193a8a6-7c9d-7c1e-9b0a-3f5e2d1c4b6a")]
     pub user_id: Uuid,
     /// The session of the access token; `null` for an API key.
+    #[schema(example = "0193a8a7-1f20-7b4c-a6e2-5d8f0c3b9e17")]
+    #[schema(required = true)]
     pub session_id: Option<Uuid>,
     /// When the presented credential expires; `null` for an API key that
     /// never does.
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-03-01T10:45:00Z")]
+    #[schema(required = true)]
     pub expires_at: Option<String>,
     /// How the caller authenticated.
     #[schema(value_type = organizations::AuthMethod)]
     pub auth_method: &'static str,
     /// Whether the user gave a second factor at login (`amr` has `otp`);
     /// `false` for an API key.
+    #[schema(example = false)]
     pub mfa: bool,
     /// The organization the caller acts for: the one named in
     /// `X-Organization-Id`, or else their oldest membership; `null` when
     /// they belong to none.
+    #[schema(example = "0193a8a6-7c9e-7a31-8d4f-6b2c1e9a0f35")]
+    #[schema(required = true)]
     pub organization_id: Option<Uuid>,
     /// The caller's role there; `null` without an organization, or for a
     /// platform administrator who is no member of the one named.
     #[schema(value_type = Option<organizations::RoleName>)]
+    #[schema(required = true)]
     pub role: Option<&'static str>,
 }
 
 /// Liveness or readiness.
 #[derive(Serialize, ToSchema)]
+#[schema(as = Health)]
 pub(crate) struct HealthResponse {
-    #[schema(example = "ok")]
+    /// Always `ok`: a failing check answers a problem instead.
+    #[schema(value_type = HealthStatus)]
     pub status: &'static str,
+}
+
+/// A passing health check's status.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // a schema only
+pub(crate) enum HealthStatus {
+    Ok,
+}
+
+/// The kind of an access token: always `Bearer`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // a schema only: the value is written as a constant
+pub(crate) enum TokenType {
+    Bearer,
 }
 
 /// A JSON Web Key Set.
 #[derive(Serialize, ToSchema)]
+#[schema(as = Jwks)]
 pub(crate) struct JwksResponse {
     /// The public keys that verify access tokens.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<Jwk>)]
     pub keys: Vec<std::collections::BTreeMap<String, String>>,
+}
+
+/// A public key that verifies access tokens (RFC 7517): an Ed25519 key
+/// (`OKP`: `crv`, `x`), a P-256 key (`EC`: `crv`, `x`, `y`) or an RSA key
+/// (`RSA`: `n`, `e`). No key of an `HS256` deployment is published.
+#[derive(ToSchema)]
+#[allow(dead_code)] // a schema only: the key set is written by the token adapter
+pub(crate) struct Jwk {
+    /// The key type.
+    #[schema(value_type = KeyType)]
+    kty: (),
+    /// The key id, as in the `kid` header of the tokens it verifies.
+    #[schema(example = "1b6ae1d0f4c7a2e9")]
+    kid: String,
+    /// The algorithm the key verifies.
+    #[schema(value_type = KeyAlgorithm)]
+    alg: (),
+    /// Always `sig`.
+    #[schema(value_type = KeyUse, rename = "use")]
+    key_use: (),
+    /// The curve, for `OKP` and `EC` keys.
+    #[schema(value_type = Option<KeyCurve>, nullable = false)]
+    crv: (),
+    /// The public point's x coordinate (base64url), for `OKP` and `EC` keys.
+    #[schema(
+        nullable = false,
+        example = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
+    )]
+    x: Option<String>,
+    /// The public point's y coordinate (base64url), for `EC` keys.
+    #[schema(
+        nullable = false,
+        example = "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"
+    )]
+    y: Option<String>,
+    /// The modulus (base64url), for `RSA` keys.
+    #[schema(
+        nullable = false,
+        example = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"
+    )]
+    n: Option<String>,
+    /// The exponent (base64url), for `RSA` keys.
+    #[schema(nullable = false, example = "AQAB")]
+    e: Option<String>,
+}
+
+/// A JWK's key type.
+#[derive(ToSchema)]
+#[allow(dead_code, clippy::upper_case_acronyms)] // a schema only
+pub(crate) enum KeyType {
+    OKP,
+    EC,
+    RSA,
+}
+
+/// The algorithm a JWK verifies.
+#[derive(ToSchema)]
+#[allow(dead_code)] // a schema only
+pub(crate) enum KeyAlgorithm {
+    EdDSA,
+    ES256,
+    RS256,
+}
+
+/// What a JWK is for.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // a schema only
+pub(crate) enum KeyUse {
+    Sig,
+}
+
+/// A JWK's curve.
+#[derive(ToSchema)]
+#[allow(dead_code)] // a schema only
+pub(crate) enum KeyCurve {
+    Ed25519,
+    #[schema(rename = "P-256")]
+    P256,
 }
 
 /// A password change: the password now in force, and the new one.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct ChangePasswordBody {
     /// The password now in force.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, example = "correct horse battery staple")]
     pub current_password: SecretString,
-    /// 8–256 characters; not common, not containing the e-mail or username.
-    #[schema(value_type = String, format = Password, min_length = 8, max_length = 256,
-        example = "purple mountains drink quietly")]
+    /// The new password.
+    #[schema(value_type = rules::NewPassword, example = "purple mountains drink quietly")]
     pub new_password: SecretString,
 }
 
@@ -415,7 +548,7 @@ pub(crate) struct ChangePasswordBody {
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct ForgotPasswordBody {
     /// The account's e-mail address.
-    #[schema(format = Email, max_length = 254, example = "ada@example.com")]
+    #[schema(value_type = rules::EmailAddress)]
     email: String,
 }
 
@@ -431,10 +564,9 @@ impl ForgotPasswordBody {
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct ResetPasswordBody {
     /// The code from the reset mail.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "q3Xv9LmT2pR8sK4w")]
     pub code: SecretString,
-    /// 8–256 characters; not common, not containing the e-mail or username.
-    #[schema(value_type = String, format = Password, min_length = 8, max_length = 256,
-        example = "purple mountains drink quietly")]
+    /// The new password.
+    #[schema(value_type = rules::NewPassword, example = "purple mountains drink quietly")]
     pub new_password: SecretString,
 }

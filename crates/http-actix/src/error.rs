@@ -1,3 +1,5 @@
+use std::borrow::Cow;
+
 use actix_web::{
     HttpResponse, ResponseError,
     http::{StatusCode, header},
@@ -6,7 +8,10 @@ use domain::{ErrorCode, FieldError};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
-use utoipa::ToSchema;
+use utoipa::{
+    ToSchema,
+    openapi::{ObjectBuilder, RefOr, Schema, Type},
+};
 
 use crate::request_id;
 
@@ -149,7 +154,7 @@ pub struct Problem {
     #[schema(example = "Invalid username or password")]
     pub detail: String,
     /// The stable, machine-readable error code.
-    #[schema(example = "bad-credentials")]
+    #[schema(value_type = ErrorCodeName, example = "bad-credentials")]
     pub error_code: &'static str,
     /// The same text as `title`, for clients that read `error`.
     #[schema(example = "Unauthorized")]
@@ -158,23 +163,74 @@ pub struct Problem {
     #[schema(example = "Invalid username or password")]
     pub message: String,
     /// Equals the response's `X-Request-Id`.
+    #[schema(example = "9f2c4b7a1e3d5f60")]
     pub trace_id: String,
     /// When the error happened (RFC 3339, UTC).
+    #[schema(example = "2026-03-01T10:30:00Z")]
     pub timestamp: String,
-    /// Extra facts, e.g. `resend_code` on `account-not-validated`.
+    /// Extra facts: on `account-not-validated` and `mfa-required` only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<ProblemExtras>, nullable = false)]
     pub extra_attributes: Option<serde_json::Map<String, serde_json::Value>>,
     /// The broken rules, on `validation-failed` only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub errors: Option<Vec<FieldProblem>>,
+}
+
+/// The extra facts a problem may carry.
+#[derive(ToSchema)]
+#[allow(dead_code)] // a schema only: the facts are written by `Extra`
+pub struct ProblemExtras {
+    /// On `account-not-validated`: send it to `/api/v1/auth/validate/resend`
+    /// for a new validation mail.
+    #[schema(nullable = false, example = "rc_7Hk2Qp9Lm4Xz")]
+    resend_code: Option<String>,
+    /// On `mfa-required`: send it with a code to `/api/v1/auth/login/mfa`.
+    #[schema(nullable = false, example = "mt_8Kd2Lq9Zx4Wc7Vb1")]
+    mfa_token: Option<String>,
+}
+
+/// The closed set of `error_code`s, for clients to switch on.
+pub struct ErrorCodeName;
+
+impl utoipa::PartialSchema for ErrorCodeName {
+    fn schema() -> RefOr<Schema> {
+        let meanings: Vec<String> = ErrorCode::all()
+            .map(|c| {
+                format!(
+                    "- `{}` ({}): {}",
+                    c.as_str(),
+                    status_of(c).as_u16(),
+                    c.default_detail()
+                )
+            })
+            .collect();
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(ErrorCode::all().map(ErrorCode::as_str)))
+            .description(Some(format!(
+                "A stable, machine-readable error code; each has one HTTP status:\n{}",
+                meanings.join("\n")
+            )))
+            .into()
+    }
+}
+
+impl ToSchema for ErrorCodeName {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("ErrorCode")
+    }
 }
 
 /// One broken rule on one field.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FieldProblem {
     /// The field's name in the request body.
+    #[schema(example = "password")]
     pub field: &'static str,
     /// What is wrong.
+    #[schema(example = "must be at least 8 characters")]
     pub message: String,
 }
 

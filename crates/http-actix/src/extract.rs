@@ -199,10 +199,16 @@ fn caller(headers: &HeaderMap) -> Result<Caller, ApiError> {
     let bearer = match (keys.next(), keys.next()) {
         (None, _) => bearer(headers)?,
         (Some(_), Some(_)) => return Err(refused("X-API-Key may be given once only")),
-        (Some(_), None) if headers.contains_key(header::AUTHORIZATION) => {
-            return Err(refused(
-                "Send one credential: Authorization or X-API-Key, not both",
-            ));
+        // The same credential in both (as clients that fill every scheme of
+        // an operation send it) is one credential; two are refused.
+        (Some(key), None) if headers.contains_key(header::AUTHORIZATION) => {
+            let bearer = bearer(headers)?;
+            if key.to_str().ok().map(str::trim) != Some(bearer.as_str()) {
+                return Err(refused(
+                    "Send one credential: Authorization or X-API-Key, not both",
+                ));
+            }
+            bearer
         }
         // Only an API key: an access token belongs in Authorization.
         (Some(key), None) => key
@@ -216,6 +222,8 @@ fn caller(headers: &HeaderMap) -> Result<Caller, ApiError> {
     let mut values = headers.get_all(ORGANIZATION_HEADER);
     let organization = match (values.next(), values.next()) {
         (None, _) => None,
+        // An empty header, as a proxy may pass one on, names none.
+        (Some(value), None) if value.as_bytes().trim_ascii().is_empty() => None,
         (Some(value), None) => Some(
             value
                 .to_str()
@@ -419,7 +427,7 @@ mod tests {
     }
 
     #[test]
-    fn the_organization_header_is_a_uuid_or_a_bad_request() {
+    fn the_organization_header_is_a_uuid_nothing_or_a_bad_request() {
         let mut h = HeaderMap::new();
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer t"));
         assert_eq!(caller(&h).unwrap().0.organization, None);
@@ -439,6 +447,11 @@ mod tests {
             HeaderValue::from_static("acme"),
         );
         assert!(caller(&h).is_err());
+        h.insert(
+            header::HeaderName::from_static(ORGANIZATION_HEADER),
+            HeaderValue::from_static(""),
+        );
+        assert_eq!(caller(&h).unwrap().0.organization, None, "empty: none");
         h.remove(header::AUTHORIZATION);
         assert!(
             caller(&h).is_err(),
@@ -447,7 +460,7 @@ mod tests {
     }
 
     #[test]
-    fn an_api_key_comes_in_either_header_but_not_both() {
+    fn an_api_key_comes_in_either_header_and_one_credential_only() {
         let mut h = HeaderMap::new();
         let key = header::HeaderName::from_static(API_KEY_HEADER);
         h.insert(key.clone(), HeaderValue::from_static(" ak_x "));
@@ -462,9 +475,27 @@ mod tests {
         h.insert(key.clone(), HeaderValue::from_static("ak_x"));
         h.insert(
             header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer ak_y"),
+        );
+        assert!(caller(&h).is_err(), "two credentials");
+        h.insert(
+            header::AUTHORIZATION,
             HeaderValue::from_static("Bearer ak_x"),
         );
-        assert!(caller(&h).is_err(), "both");
+        assert_eq!(caller(&h).unwrap().0.bearer, "ak_x", "one, twice");
+        h.insert(
+            key.clone(),
+            HeaderValue::from_static("eyJhbGciOiJFZERTQSJ9.e30.sig"),
+        );
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer eyJhbGciOiJFZERTQSJ9.e30.sig"),
+        );
+        assert_eq!(
+            caller(&h).unwrap().0.bearer,
+            "eyJhbGciOiJFZERTQSJ9.e30.sig",
+            "a token, in both"
+        );
         h.remove(header::AUTHORIZATION);
         h.insert(key, HeaderValue::from_static(" "));
         assert!(caller(&h).is_err(), "empty");

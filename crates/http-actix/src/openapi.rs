@@ -1,14 +1,22 @@
 use utoipa::{
     Modify, OpenApi,
     openapi::{
-        ContentBuilder, Deprecated, ObjectBuilder, Ref, Required, Type,
+        ContentBuilder, Deprecated, ObjectBuilder, Ref, RefOr, Required, Schema, Type,
+        header::HeaderBuilder,
+        link::LinkBuilder,
         path::{Operation, ParameterBuilder, ParameterIn},
         request_body::RequestBodyBuilder,
         security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
+        server::ServerBuilder,
     },
 };
 
-use crate::{dto, error, handlers};
+use serde_json::{Value, json};
+
+use crate::{
+    dto::{self, rules},
+    error, handlers,
+};
 
 /// The OpenAPI 3.1 document of the API, derived from the handlers and wire types.
 #[derive(Debug)]
@@ -27,10 +35,59 @@ impl ApiDoc {
             &OptionalLogoutBody,
             &OrganizationHeader,
             &DeprecatedProfiles,
+            &EitherField,
+            &RequestIdHeader,
+            &Servers,
+            &Links,
         ] {
             modifier.modify(&mut doc);
         }
         doc
+    }
+
+    /// [`ApiDoc::document`] as pretty JSON with its keys sorted, so that the
+    /// same routes always print the same text.
+    ///
+    /// # Errors
+    /// None in practice: the document is plain data.
+    pub fn json(compat_routes: bool) -> serde_json::Result<String> {
+        serde_json::to_string_pretty(&Self::value(compat_routes))
+    }
+
+    /// [`ApiDoc::document`] as a JSON value, as it is served and printed.
+    pub fn value(compat_routes: bool) -> Value {
+        let mut doc = serde_json::to_value(Self::document(compat_routes)).unwrap_or_default();
+        camel_case_links(&mut doc);
+        doc
+    }
+}
+
+/// utoipa 5 writes a link's members in snake case (`operation_id`,
+/// `request_body`); OpenAPI spells them `operationId`, `requestBody`.
+fn camel_case_links(doc: &mut Value) {
+    let operations = doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut());
+    let links = operations
+        .filter_map(|operation| operation.get_mut("responses"))
+        .filter_map(Value::as_object_mut)
+        .flat_map(|responses| responses.values_mut())
+        .filter_map(|response| response.get_mut("links").and_then(Value::as_object_mut))
+        .flat_map(|links| links.values_mut())
+        .filter_map(Value::as_object_mut);
+    for link in links {
+        for (snake, camel) in [
+            ("operation_id", "operationId"),
+            ("operation_ref", "operationRef"),
+            ("request_body", "requestBody"),
+        ] {
+            if let Some(value) = link.remove(snake) {
+                link.insert(camel.to_owned(), value);
+            }
+        }
     }
 }
 
@@ -39,7 +96,9 @@ impl ApiDoc {
 #[openapi(
     info(
         title = "authd",
-        description = "Sign-up, login and tokens for REST APIs. Errors are RFC 9457 problem+json bodies with a stable `error_code`.",
+        description = "Sign-up, login and tokens for REST APIs. Errors are RFC 9457 problem+json bodies with a stable `error_code`. \
+            Request bodies are JSON objects. Besides what each operation lists, any path answers a method it lacks with 405 \
+            `method-not-allowed` (with `Allow`), and an unknown path with 404 `not-found`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(
@@ -136,6 +195,291 @@ impl Modify for DeprecatedProfiles {
     }
 }
 
+/// Bodies that need one field of two: the first when it is given, else
+/// the second; where the two exclude each other, never both. Said with
+/// `if`/`then`/`else`, which validators and fuzzers read and client
+/// generators pass over; an `anyOf` of the two would make generators turn
+/// the body into a union of partial types.
+struct EitherField;
+
+/// A body, its two fields with what each must be to count as given, and
+/// whether giving both is refused.
+type EitherRule = (
+    &'static str,
+    (&'static str, Value),
+    (&'static str, Value),
+    bool,
+);
+
+impl EitherField {
+    fn rules() -> [EitherRule; 5] {
+        let not_blank = || json!({ "type": "string", "pattern": rules::NOT_BLANK_PATTERN });
+        let not_empty = || json!({ "type": "string", "minLength": 1 });
+        let email = json!({ "$ref": "#/components/schemas/EmailAddress" });
+        [
+            (
+                "LoginBody",
+                ("username", not_blank()),
+                ("email", not_blank()),
+                false,
+            ),
+            (
+                "RefreshBody",
+                ("refresh_token", not_empty()),
+                ("refreshToken", not_empty()),
+                false,
+            ),
+            (
+                "ResendBody",
+                ("resend_code", not_blank()),
+                ("email", email),
+                false,
+            ),
+            (
+                "DisableTotpBody",
+                ("password", not_blank()),
+                ("code", not_blank()),
+                true,
+            ),
+            (
+                "LoginMfaBody",
+                ("code", not_blank()),
+                ("recovery_code", not_blank()),
+                true,
+            ),
+        ]
+    }
+}
+
+impl Modify for EitherField {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        let given = |(field, schema): (&str, Value)| json!({ "required": [field], "properties": { field: schema } });
+        for (body, first, second, exclusive) in Self::rules() {
+            let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(body) else {
+                panic!("{body} is not an object schema of the document");
+            };
+            let second = given(second);
+            let extensions = object.extensions.get_or_insert_with(Default::default);
+            extensions.insert("if".to_owned(), given(first));
+            if exclusive {
+                extensions.insert("then".to_owned(), json!({ "not": second.clone() }));
+            }
+            extensions.insert("else".to_owned(), second);
+        }
+    }
+}
+
+/// Every response carries `X-Request-Id` (the `request_id` middleware).
+struct RequestIdHeader;
+
+impl Modify for RequestIdHeader {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let header = HeaderBuilder::new()
+            .schema(Schema::Object(
+                ObjectBuilder::new().schema_type(Type::String).build(),
+            ))
+            .description(Some(
+                "The request's id: the caller's own `X-Request-Id` when it is at most \
+                 128 visible ASCII characters, else a new one; a problem's `trace_id`",
+            ))
+            .build();
+        for operation in operations(openapi) {
+            for response in operation.responses.responses.values_mut() {
+                if let RefOr::T(response) = response {
+                    response
+                        .headers
+                        .insert("X-Request-Id".to_owned(), header.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Where the server listens by default, for clients generated from the
+/// document; a deployment passes its own base address to its client.
+struct Servers;
+
+impl Modify for Servers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi.servers = Some(vec![
+            ServerBuilder::new()
+                .url("http://127.0.0.1:8080")
+                .description(Some("authd on its default `server.bind`"))
+                .build(),
+        ]);
+    }
+}
+
+/// How one answer leads to the next operation (OpenAPI links), for
+/// clients and for stateful testing.
+struct Links;
+
+/// A link: the operation and status it starts from, its name, the
+/// operation it leads to, what it says, its parameters and its body.
+type LinkRow = (
+    (&'static str, &'static str, &'static str),
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    Option<Value>,
+);
+
+impl Links {
+    fn rows() -> Vec<LinkRow> {
+        let signup = ("post", "/api/v1/auth/signup", "201");
+        let login = ("post", "/api/v1/auth/login", "200");
+        let refresh = ("post", "/api/v1/auth/refresh", "200");
+        let invited = ("post", "/api/v1/auth/signup/invite", "201");
+        let new_key = ("post", "/api/v1/auth/keys", "201");
+        let new_org = ("post", "/api/v1/organizations", "201");
+        let new_invite = ("post", "/api/v1/organizations/{id}/invites", "201");
+        let sessions = ("get", "/api/v1/auth/sessions", "200");
+        let bearer = "with this answer's `access_token` as the bearer token";
+        let org = &[("id", "$response.body#/id")][..];
+        let mut rows: Vec<LinkRow> = vec![
+            (
+                signup,
+                "Validate",
+                "validate",
+                "with the code from the validation mail",
+                &[],
+                None,
+            ),
+            (
+                signup,
+                "ResendValidation",
+                "resend",
+                "another validation mail",
+                &[],
+                Some(json!({ "email": "$request.body#/email" })),
+            ),
+            (
+                signup,
+                "LogIn",
+                "login",
+                "`account-not-validated` until the address is validated",
+                &[],
+                Some(
+                    json!({ "username": "$request.body#/email", "password": "$request.body#/password" }),
+                ),
+            ),
+            (
+                new_key,
+                "DeleteKey",
+                "delete_api_key",
+                "the key just made",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+            (
+                new_org,
+                "GetOrganization",
+                "get_organization",
+                "the organization just made",
+                org,
+                None,
+            ),
+            (
+                new_org,
+                "RenameOrganization",
+                "rename_organization",
+                "the organization just made",
+                org,
+                None,
+            ),
+            (
+                new_org,
+                "DeleteOrganization",
+                "delete_organization",
+                "the organization just made",
+                org,
+                None,
+            ),
+            (
+                new_org,
+                "ListMembers",
+                "list_members",
+                "its one member, the caller, its owner",
+                org,
+                None,
+            ),
+            (
+                new_org,
+                "Invite",
+                "create_invite",
+                "invite someone to it",
+                org,
+                None,
+            ),
+            (
+                new_invite,
+                "RevokeInvite",
+                "revoke_invite",
+                "the invitation just made",
+                &[
+                    ("id", "$request.path.id"),
+                    ("invite_id", "$response.body#/id"),
+                ],
+                None,
+            ),
+            (
+                sessions,
+                "DeleteSession",
+                "delete_session",
+                "the newest session",
+                &[("id", "$response.body#/0/id")],
+                None,
+            ),
+        ];
+        for from in [login, refresh, invited] {
+            rows.push((
+                from,
+                "Refresh",
+                "refresh",
+                "spend the refresh token",
+                &[],
+                Some(json!({ "refresh_token": "$response.body#/refresh_token" })),
+            ));
+            rows.push((from, "Me", "me", bearer, &[], None));
+            rows.push((from, "LogOut", "logout", bearer, &[], None));
+        }
+        rows
+    }
+}
+
+impl Modify for Links {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for ((method, path, status), name, target, description, parameters, body) in Self::rows() {
+            let response = openapi
+                .paths
+                .paths
+                .get_mut(path)
+                .and_then(|item| match method {
+                    "get" => item.get.as_mut(),
+                    _ => item.post.as_mut(),
+                })
+                .and_then(|operation| operation.responses.responses.get_mut(status));
+            let Some(RefOr::T(response)) = response else {
+                panic!("a link starts from {method} {path} {status}, which is not documented");
+            };
+            let link = parameters
+                .iter()
+                .fold(LinkBuilder::new(), |link, (parameter, value)| {
+                    link.parameter(*parameter, *value)
+                })
+                .operation_id(target)
+                .description(description)
+                .request_body(body)
+                .build();
+            response.links.insert(name.to_owned(), RefOr::T(link));
+        }
+    }
+}
+
 /// Every operation of the document.
 fn operations(openapi: &mut utoipa::openapi::OpenApi) -> impl Iterator<Item = &mut Operation> {
     openapi.paths.paths.values_mut().flat_map(|item| {
@@ -178,9 +522,9 @@ impl Modify for BearerAuth {
     }
 }
 
-/// A UUID in its hyphenated form.
+/// A UUID in its hyphenated form, or nothing (an empty header names none).
 const UUID_PATTERN: &str =
-    "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$";
+    "^([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})?$";
 
 /// Every operation that takes a bearer credential also reads
 /// `X-Organization-Id` (the `Caller` extractor): say so on each.
@@ -199,8 +543,8 @@ impl Modify for OrganizationHeader {
                 .description(Some(
                     "The organization the caller acts for. A member acts with their \
                      role there, a platform administrator may name any organization; \
-                     anyone else is refused (403 `insufficient-permissions`). Not a \
-                     UUID: 400 `bad-request`.",
+                     anyone else is refused (403 `insufficient-permissions`). Empty: \
+                     none is named. Not a UUID: 400 `bad-request`.",
                 ))
                 // A pattern rather than `format: uuid`: some generators
                 // pass a UUID object to their HTTP library as it is.
@@ -516,7 +860,7 @@ mod tests {
     /// the document; this holds the document to what each handler runs.
     #[test]
     fn every_operation_documents_exactly_the_codes_it_can_answer_with() {
-        let doc = serde_json::to_value(ApiDoc::document(true)).unwrap();
+        let doc = ApiDoc::value(true);
         let possible = possible();
         let mut seen = BTreeSet::new();
         for (path, item) in doc["paths"].as_object().unwrap() {
@@ -569,7 +913,7 @@ mod tests {
     /// authenticated one also names `api_key`.
     #[test]
     fn api_keys_are_documented_where_they_work_and_nowhere_else() {
-        let doc = serde_json::to_value(ApiDoc::document(true)).unwrap();
+        let doc = ApiDoc::value(true);
         let session_only: BTreeSet<(&str, &str)> = [
             ("post", "/api/v1/auth/logout"),
             ("post", "/api/v1/auth/password/change"),
@@ -611,8 +955,8 @@ mod tests {
     /// served, each deprecated under its own tag; nothing else changes.
     #[test]
     fn profile_routes_are_deprecated_and_documented_only_where_served() {
-        let with = serde_json::to_value(ApiDoc::document(true)).unwrap();
-        let without = serde_json::to_value(ApiDoc::document(false)).unwrap();
+        let with = ApiDoc::value(true);
+        let without = ApiDoc::value(false);
         let profiles = [
             "/api/auth/login",
             "/api/auth/signup",
@@ -659,11 +1003,194 @@ mod tests {
 
     #[test]
     fn errors_carry_their_headers_in_the_document() {
-        let doc = serde_json::to_value(ApiDoc::document(true)).unwrap();
+        let doc = ApiDoc::value(true);
         let login = &doc["paths"]["/api/v1/auth/login"]["post"]["responses"];
         assert!(login["429"]["headers"]["Retry-After"].is_object());
         assert!(login["401"]["headers"]["WWW-Authenticate"].is_object());
         let me = &doc["paths"]["/api/v1/auth/me"]["get"]["responses"];
         assert!(me["401"]["headers"]["WWW-Authenticate"].is_object());
+    }
+
+    /// Every operation of a document, with its method and path.
+    fn each_operation(doc: &serde_json::Value) -> Vec<(String, String, &serde_json::Value)> {
+        let mut all = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                all.push((method.clone(), path.clone(), operation));
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_response_names_its_request_id_header() {
+        let doc = ApiDoc::value(true);
+        for (method, path, operation) in each_operation(&doc) {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                assert!(
+                    response["headers"]["X-Request-Id"].is_object(),
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
+
+    /// Each link leads to an operation of the document, names only that
+    /// operation's parameters, and is spelled as OpenAPI spells links.
+    #[test]
+    fn links_lead_to_operations_that_exist() {
+        let doc = ApiDoc::value(true);
+        let operations = each_operation(&doc);
+        let by_id = |id: &str| {
+            operations
+                .iter()
+                .find(|(_, _, o)| o["operationId"] == id)
+                .map(|(_, _, o)| *o)
+        };
+        let mut links = 0;
+        for (method, path, operation) in &operations {
+            for response in operation["responses"].as_object().unwrap().values() {
+                let Some(found) = response["links"].as_object() else {
+                    continue;
+                };
+                for (name, link) in found {
+                    links += 1;
+                    assert!(link.get("operation_id").is_none(), "{name}");
+                    let id = link["operationId"].as_str().unwrap();
+                    let target = by_id(id)
+                        .unwrap_or_else(|| panic!("{method} {path}: {name} leads to no {id}"));
+                    for parameter in link["parameters"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|p| p.0)
+                    {
+                        let known = target["parameters"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .any(|p| p["name"] == parameter.as_str());
+                        assert!(known, "{name}: {id} has no parameter {parameter}");
+                    }
+                    if link.get("requestBody").is_some() {
+                        assert!(
+                            target["requestBody"].is_object(),
+                            "{name}: {id} takes no body"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(links >= 20, "{links} links");
+    }
+
+    /// Schema names read as type names: no Rust suffix, and none that a
+    /// generator also derives from an operation id (`LoginResponse` for
+    /// `login`), which would make it rename one of the two.
+    #[test]
+    fn schema_names_read_well_and_clash_with_no_derived_name() {
+        let doc = ApiDoc::value(true);
+        let pascal = |id: &str| -> String {
+            id.split('_')
+                .map(|w| {
+                    let mut c = w.chars();
+                    c.next()
+                        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+                })
+                .collect()
+        };
+        let derived: BTreeSet<String> = each_operation(&doc)
+            .into_iter()
+            .flat_map(|(_, _, o)| {
+                let base = pascal(o["operationId"].as_str().unwrap());
+                ["Data", "Response", "Responses", "Error", "Errors"].map(|s| format!("{base}{s}"))
+            })
+            .collect();
+        for name in doc["components"]["schemas"].as_object().unwrap().keys() {
+            assert!(!name.ends_with("Dto"), "{name}");
+            assert!(
+                !derived.contains(name),
+                "{name} is also derived from an operation id"
+            );
+        }
+    }
+
+    /// The closed sets a client switches on are enums.
+    #[test]
+    fn closed_sets_are_enums() {
+        let doc = ApiDoc::value(true);
+        let schemas = &doc["components"]["schemas"];
+        let codes = schemas["ErrorCode"]["enum"].as_array().unwrap();
+        assert_eq!(codes.len(), ErrorCode::all().count());
+        assert!(codes.iter().any(|c| c == "bad-credentials"));
+        assert_eq!(
+            schemas["Problem"]["properties"]["error_code"]["$ref"],
+            "#/components/schemas/ErrorCode"
+        );
+        for (schema, field, target) in [
+            ("User", "status", "AccountStatus"),
+            ("TokenResponse", "token_type", "TokenType"),
+            ("Member", "role", "RoleName"),
+            ("Jwk", "kty", "KeyType"),
+        ] {
+            assert_eq!(
+                schemas[schema]["properties"][field]["$ref"],
+                format!("#/components/schemas/{target}"),
+                "{schema}.{field}"
+            );
+            assert!(schemas[target]["enum"].is_array(), "{target}");
+        }
+    }
+
+    /// Whether a property's schema shows a client a value: an example of
+    /// its own, an enum, or what it refers to, its non-null alternative or
+    /// its items do.
+    fn shows_a_value(doc: &serde_json::Value, schema: &serde_json::Value, depth: usize) -> bool {
+        if depth > 8 {
+            return true;
+        }
+        if ["example", "examples", "enum"]
+            .iter()
+            .any(|k| schema.get(*k).is_some())
+        {
+            return true;
+        }
+        if let Some(name) = schema["$ref"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+        {
+            let target = &doc["components"]["schemas"][name];
+            return shows_a_value(doc, target, depth + 1)
+                || target["properties"]
+                    .as_object()
+                    .is_some_and(|props| props.values().all(|p| shows_a_value(doc, p, depth + 1)));
+        }
+        if let Some(alternatives) = schema["oneOf"].as_array() {
+            return alternatives
+                .iter()
+                .filter(|a| a["type"] != "null")
+                .all(|a| shows_a_value(doc, a, depth + 1));
+        }
+        schema
+            .get("items")
+            .is_some_and(|items| shows_a_value(doc, items, depth + 1))
+    }
+
+    #[test]
+    fn every_property_shows_an_example() {
+        let doc = ApiDoc::value(true);
+        let mut bare = Vec::new();
+        for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+            let parts =
+                std::iter::once(schema).chain(schema["allOf"].as_array().into_iter().flatten());
+            for part in parts {
+                for (field, property) in part["properties"].as_object().into_iter().flatten() {
+                    if !shows_a_value(&doc, property, 0) {
+                        bare.push(format!("{name}.{field}"));
+                    }
+                }
+            }
+        }
+        assert!(bare.is_empty(), "no example: {bare:?}");
     }
 }

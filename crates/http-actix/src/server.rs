@@ -8,7 +8,7 @@ use actix_web::{
     web,
 };
 use application::AuthService;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::{
     background::Background, handlers, openapi::ApiDoc, request_id, settings::HttpSettings,
@@ -32,7 +32,7 @@ pub fn build_server(
     let settings = web::Data::new(settings);
     let background = web::Data::new(Background::new(BACKGROUND_JOBS));
     let compat_routes = settings.compat_routes;
-    let openapi = ApiDoc::document(compat_routes);
+    let openapi = ApiDoc::value(compat_routes);
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(
@@ -70,7 +70,7 @@ pub fn build_server(
                 ),
             )
             .service(web::redirect("/docs", "/docs/"))
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi.clone()))
+            .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/api-docs/openapi.json"])))
             .default_service(web::to(handlers::system::not_found))
     })
     .worker_max_blocking_threads(blocking_threads)

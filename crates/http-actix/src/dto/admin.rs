@@ -50,7 +50,7 @@ pub(crate) struct ListUsersParams {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200, default = 50)]
     limit: Option<String>,
     /// How many matching users to skip.
-    #[param(value_type = Option<u64>, minimum = 0, default = 0)]
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 9_223_372_036_854_775_807_i64, default = 0)]
     offset: Option<String>,
 }
 
@@ -87,9 +87,12 @@ impl ListUsersParams {
         let offset = match non_empty(&self.offset) {
             Some(raw) => f.check(
                 "offset",
+                // The stores count in signed 64 bits, as the schema's int64 says.
                 raw.trim()
-                    .parse::<u64>()
-                    .map_err(|_| "offset must be a non-negative integer"),
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|n| u64::try_from(n).ok())
+                    .ok_or("offset must be an integer from 0 to 9223372036854775807"),
             ),
             None => Some(0),
         };
@@ -107,6 +110,7 @@ impl ListUsersParams {
 
 /// One page of users.
 #[derive(Serialize, ToSchema)]
+#[schema(as = UserPage)]
 pub(crate) struct UserPageDto {
     /// The users of the page, oldest first.
     items: Vec<UserDto>,
@@ -132,10 +136,10 @@ pub(crate) struct AdminPatchBody {
     /// `inactive` switches the account off and ends every session of it at
     /// once; `active` switches it on (a pending account too: it may then
     /// log in, its e-mail address still unverified).
-    #[schema(value_type = Option<SettableStatus>, inline, nullable = false)]
+    #[schema(value_type = Option<SettableStatus>, inline)]
     status: Option<String>,
     /// Grant or withdraw the administrator's rights.
-    #[schema(nullable = false)]
+    #[schema(example = true)]
     is_admin: Option<bool>,
 }
 

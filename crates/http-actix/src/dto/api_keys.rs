@@ -15,11 +15,11 @@ use crate::error::ApiError;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateApiKeyBody {
-    /// What you call it: 1–100 characters, trimmed, no control characters.
-    #[schema(min_length = 1, max_length = 100, example = "deploy bot")]
+    /// What you call it.
+    #[schema(value_type = super::rules::Name, example = "deploy bot")]
     name: String,
     /// When it stops working (RFC 3339, in the future); never, when absent.
-    #[schema(format = DateTime, nullable = false, example = "2027-01-01T00:00:00Z")]
+    #[schema(format = DateTime, example = "2027-01-01T00:00:00Z")]
     expires_at: Option<String>,
 }
 
@@ -49,32 +49,37 @@ impl CreateApiKeyBody {
 
 /// An API key, without its secret.
 #[derive(Serialize, ToSchema)]
+#[schema(as = ApiKey)]
 pub(crate) struct ApiKeyDto {
+    #[schema(example = "0193a8b2-4e61-7d0a-b3c5-8f1e2a7d6c90")]
     id: Uuid,
     #[schema(example = "deploy bot")]
     name: String,
     /// The first characters of the secret, to tell keys apart.
     #[schema(example = "ak_EoF2MwnE")]
     prefix: String,
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-03-01T10:30:00Z")]
     created_at: String,
     /// When it was last used, to the minute or so; `null` if never.
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-03-01T11:02:00Z")]
+    #[schema(required = true)]
     last_used_at: Option<String>,
     /// When it stops working; `null` for never.
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2027-01-01T00:00:00Z")]
+    #[schema(required = true)]
     expires_at: Option<String>,
     /// The same as `id`.
     #[serde(rename = "keyId")]
-    #[schema(deprecated)]
+    #[schema(deprecated, example = "0193a8b2-4e61-7d0a-b3c5-8f1e2a7d6c90")]
     key_id: Uuid,
     /// The same as `created_at`.
     #[serde(rename = "createdAt")]
-    #[schema(format = DateTime, deprecated)]
+    #[schema(format = DateTime, deprecated, example = "2026-03-01T10:30:00Z")]
     created_at_alias: String,
     /// The same as `last_used_at`.
     #[serde(rename = "lastUsed")]
-    #[schema(format = DateTime, deprecated)]
+    #[schema(format = DateTime, deprecated, example = "2026-03-01T11:02:00Z")]
+    #[schema(required = true)]
     last_used: Option<String>,
 }
 
@@ -98,6 +103,7 @@ impl From<ApiKey> for ApiKeyDto {
 
 /// A new API key, with its secret: shown here only, never again.
 #[derive(Serialize, ToSchema)]
+#[schema(as = CreatedApiKey)]
 pub(crate) struct CreatedApiKeyDto {
     #[serde(flatten)]
     key: ApiKeyDto,
@@ -107,7 +113,10 @@ pub(crate) struct CreatedApiKeyDto {
     api_key: String,
     /// The same as `api_key`.
     #[serde(rename = "apiKey")]
-    #[schema(deprecated)]
+    #[schema(
+        deprecated,
+        example = "ak_EoF2MwnEwuDQkbfsAfvADSY1mBGrZxk8F3p8inzt1xA66d3c05a"
+    )]
     api_key_alias: String,
 }
 

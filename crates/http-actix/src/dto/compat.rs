@@ -15,18 +15,30 @@ use super::{
 /// `token_type` where a profile spells it in lower case.
 const BEARER: &str = "bearer";
 
+/// The kind of an access token, as the profiles spell it: `bearer`.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // a schema only: the value is written as a constant
+pub(crate) enum LowerCaseTokenType {
+    Bearer,
+}
+
 /// The tokens of a login, as the profiles spell them.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct ProfileTokens {
     /// The access token: send it as `Authorization: Bearer …`.
+    #[schema(
+        example = "eyJhbGciOiJFZERTQSIsImtpZCI6IjFiNmFlMWQwZjRjN2EyZTkifQ.eyJzdWIiOiIwMTkzYThhNiJ9.c2lnbmF0dXJl"
+    )]
     access_token: String,
     /// Always `bearer`.
-    #[schema(example = "bearer")]
+    #[schema(value_type = LowerCaseTokenType)]
     token_type: &'static str,
     /// Seconds until the access token expires.
     #[schema(example = 900)]
     expires_in: i64,
     /// Opaque and single-use: exchange it at `/api/v1/auth/refresh`.
+    #[schema(example = "rt_5fQ2mY8kLw1xZc3vB9nR7tH4pS6dJ0aE")]
     refresh_token: String,
     /// Seconds until `refresh_token` expires.
     #[schema(example = 2_592_000)]
@@ -50,9 +62,13 @@ impl From<Tokens> for ProfileTokens {
 #[derive(Serialize, ToSchema)]
 pub(crate) struct ProfileLoginResponse {
     /// The access token (a JWT), the same as `access_token`.
+    #[schema(
+        example = "eyJhbGciOiJFZERTQSIsImtpZCI6IjFiNmFlMWQwZjRjN2EyZTkifQ.eyJzdWIiOiIwMTkzYThhNiJ9.c2lnbmF0dXJl"
+    )]
     token: String,
     /// The user's id.
     #[serde(rename = "userId")]
+    #[schema(example = "0193a8a6-7c9d-7c1e-9b0a-3f5e2d1c4b6a")]
     user_id: Uuid,
     /// The user's username, or their e-mail address when they have none.
     #[schema(example = "ada@example.com")]
@@ -89,6 +105,9 @@ pub(crate) struct JwtTokenResponse {
     #[serde(flatten)]
     tokens: TokenResponse,
     /// The same JWT as `access_token`.
+    #[schema(
+        example = "eyJhbGciOiJFZERTQSIsImtpZCI6IjFiNmFlMWQwZjRjN2EyZTkifQ.eyJzdWIiOiIwMTkzYThhNiJ9.c2lnbmF0dXJl"
+    )]
     jwt_token: String,
 }
 
@@ -105,7 +124,7 @@ impl From<Tokens> for JwtTokenResponse {
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct InviteTokenSignupBody {
     /// The code from the invitation mail.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "q3Xv9LmT2pR8sK4w")]
     invite_token: SecretString,
     #[serde(flatten)]
     account: InvitedAccount,

@@ -10,6 +10,7 @@ use crate::error::ApiError;
 
 /// What to add to an authenticator app: the same secret three ways.
 #[derive(Serialize, ToSchema)]
+#[schema(as = TotpSetup)]
 pub(crate) struct TotpSetupDto {
     /// The secret, base32, for typing in.
     #[schema(example = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")]
@@ -20,6 +21,9 @@ pub(crate) struct TotpSetupDto {
     )]
     otpauth_uri: String,
     /// The URI as a QR code: an SVG document.
+    #[schema(
+        example = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 41 41\"><path d=\"M4 4h7v7H4z\"/></svg>"
+    )]
     qr_svg: String,
 }
 
@@ -43,6 +47,7 @@ pub(crate) struct TotpCodeBody {
 
 /// Recovery codes: each works once, in place of a code from the app.
 #[derive(Serialize, ToSchema)]
+#[schema(as = RecoveryCodes)]
 pub(crate) struct RecoveryCodesDto {
     /// Ten codes, shown only here.
     #[schema(example = json!(["k7f2q-9xw3m-p3zr8", "e2hvn-4tq8w-mbc9k"]))]
@@ -62,10 +67,11 @@ impl From<Vec<RecoveryCode>> for RecoveryCodesDto {
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct DisableTotpBody {
     /// The account's password.
-    #[schema(value_type = Option<String>, format = Password, nullable = false)]
+    #[schema(value_type = Option<String>, format = Password,
+        example = "correct horse battery staple")]
     password: Option<SecretString>,
     /// A current code from the app.
-    #[schema(value_type = Option<String>, nullable = false, pattern = "^ *([0-9] *){6}$", max_length = 32,
+    #[schema(value_type = Option<String>, pattern = "^ *([0-9] *){6}$", max_length = 32,
         example = "492039")]
     code: Option<SecretString>,
 }
@@ -86,14 +92,14 @@ impl DisableTotpBody {
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct LoginMfaBody {
     /// `extra_attributes.mfa_token` of the `mfa-required` answer.
-    #[schema(value_type = String, max_length = 256)]
+    #[schema(value_type = String, max_length = 256, example = "mt_8Kd2Lq9Zx4Wc7Vb1")]
     pub mfa_token: SecretString,
     /// A current code from the app.
-    #[schema(value_type = Option<String>, nullable = false, pattern = "^ *([0-9] *){6}$", max_length = 32,
+    #[schema(value_type = Option<String>, pattern = "^ *([0-9] *){6}$", max_length = 32,
         example = "492039")]
     code: Option<SecretString>,
     /// One of the recovery codes (dashes, spaces and case do not matter).
-    #[schema(value_type = Option<String>, nullable = false, max_length = 64,
+    #[schema(value_type = Option<String>, max_length = 64,
         example = "k7f2q-9xw3m-p3zr8")]
     recovery_code: Option<SecretString>,
 }

@@ -42,15 +42,18 @@ pub(crate) enum InvitedRole {
 
 /// An organization, as the caller sees it.
 #[derive(Serialize, ToSchema)]
+#[schema(as = Organization)]
 pub(crate) struct OrganizationDto {
+    #[schema(example = "0193a8a6-7c9e-7a31-8d4f-6b2c1e9a0f35")]
     id: Uuid,
     #[schema(example = "Analytical Engines")]
     name: String,
     /// The caller's role there; `null` for a platform administrator who is
     /// no member.
     #[schema(value_type = Option<RoleName>)]
+    #[schema(required = true)]
     role: Option<&'static str>,
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-03-01T10:30:00Z")]
     created_at: String,
 }
 
@@ -69,8 +72,8 @@ impl From<OrganizationView> for OrganizationDto {
 /// A new organization; the caller becomes its owner.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct CreateOrganizationBody {
-    /// 1–100 characters, trimmed, no control characters.
-    #[schema(min_length = 1, max_length = 100, example = "Analytical Engines")]
+    /// The organization's name.
+    #[schema(value_type = super::rules::Name, example = "Analytical Engines")]
     name: String,
 }
 
@@ -84,8 +87,8 @@ impl CreateOrganizationBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RenameOrganizationBody {
-    /// 1–100 characters, trimmed, no control characters.
-    #[schema(min_length = 1, max_length = 100, example = "Analytical Engines Ltd")]
+    /// The organization's new name.
+    #[schema(value_type = super::rules::Name, example = "Analytical Engines Ltd")]
     name: String,
 }
 
@@ -103,11 +106,15 @@ fn organization_name(raw: &str) -> Result<OrganizationName, ApiError> {
 
 /// A member of an organization.
 #[derive(Serialize, ToSchema)]
+#[schema(as = Member)]
 pub(crate) struct MemberDto {
+    #[schema(example = "0193a8c4-5a7e-7f13-8c2d-1e9b4f6a3d78")]
     user_id: Uuid,
     #[schema(example = "grace@example.com")]
     email: String,
+    #[schema(example = "Grace")]
     first_name: String,
+    #[schema(example = "Hopper")]
     last_name: String,
     #[schema(value_type = RoleName)]
     role: &'static str,
@@ -115,7 +122,7 @@ pub(crate) struct MemberDto {
     #[schema(value_type = super::admin::AccountStatus)]
     status: &'static str,
     /// When they joined.
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-03-02T09:15:00Z")]
     joined_at: String,
 }
 
@@ -177,17 +184,20 @@ impl InviteBody {
 
 /// A pending invitation.
 #[derive(Serialize, ToSchema)]
+#[schema(as = Invite)]
 pub(crate) struct InviteDto {
+    #[schema(example = "0193a8b9-0c3d-7e52-9a1f-4b6d8e2c7a05")]
     id: Uuid,
     #[schema(example = "grace@example.com")]
     email: String,
     #[schema(value_type = InvitedRole)]
     role: &'static str,
+    #[schema(example = "0193a8a6-7c9e-7a31-8d4f-6b2c1e9a0f35")]
     organization_id: Uuid,
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-03-01T10:30:00Z")]
     created_at: String,
     /// When the code stops working.
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-03-08T10:30:00Z")]
     expires_at: String,
 }
 
@@ -208,7 +218,7 @@ impl From<Invite> for InviteDto {
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct AcceptInviteBody {
     /// The code from the invitation mail.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "q3Xv9LmT2pR8sK4w")]
     pub invite_code: SecretString,
 }
 
@@ -217,7 +227,7 @@ pub(crate) struct AcceptInviteBody {
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct InviteSignupBody {
     /// The code from the invitation mail.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "q3Xv9LmT2pR8sK4w")]
     pub(super) invite_code: SecretString,
     #[serde(flatten)]
     pub(super) account: InvitedAccount,
@@ -227,32 +237,20 @@ pub(crate) struct InviteSignupBody {
 /// invited one.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct InvitedAccount {
-    /// 8–256 characters; not common, not containing the e-mail or username.
-    #[schema(value_type = String, format = Password, min_length = 8, max_length = 256,
-        example = "correct horse battery staple")]
+    /// The password.
+    #[schema(value_type = super::rules::NewPassword)]
     password: SecretString,
     /// Given name.
-    #[schema(min_length = 1, max_length = 100, example = "Grace")]
+    #[schema(value_type = super::rules::Name, example = "Grace")]
     first_name: String,
     /// Family name.
-    #[schema(min_length = 1, max_length = 100, example = "Hopper")]
+    #[schema(value_type = super::rules::Name, example = "Hopper")]
     last_name: String,
-    /// 3–32 of `a-z 0-9 . _ -` (stored lower-cased); unique
-    /// case-insensitively.
-    #[schema(
-        nullable = false,
-        min_length = 3,
-        max_length = 32,
-        pattern = "^[A-Za-z0-9._-]{3,32}$",
-        example = "grace"
-    )]
+    /// A username to log in with; unique. `null`, absent or empty: none.
+    #[schema(value_type = Option<super::rules::UsernameValue>, example = "grace")]
     username: Option<String>,
-    /// E.164 (`+` and 8–15 digits, the first not 0); unique.
-    #[schema(
-        nullable = false,
-        pattern = "^\\+[1-9][0-9]{7,14}$",
-        example = "+442071234567"
-    )]
+    /// A phone number to log in with; unique. `null`, absent or empty: none.
+    #[schema(value_type = Option<super::rules::PhoneNumber>)]
     phone: Option<String>,
 }
 

@@ -69,7 +69,8 @@ operation_errors!(ResendErrors: JsonBody<ResendBody>, FieldRules);
 /// (which send nothing).
 #[utoipa::path(post, path = "/api/v1/auth/validate/resend", tag = "auth", request_body = ResendBody,
     responses(
-        (status = 202, description = "Accepted"),
+        (status = 202, description = "The same answer whether or not a mail goes out",
+            body = MessageResponse, example = json!({ "message": RESEND_ACCEPTED })),
         ResendErrors,
     ))]
 pub(crate) async fn resend(
@@ -86,8 +87,14 @@ pub(crate) async fn resend(
     background.spawn("validation mail", move || {
         svc.resend_validation(by, client.0)
     });
-    Ok(HttpResponse::Accepted().finish())
+    Ok(HttpResponse::Accepted().json(MessageResponse {
+        message: RESEND_ACCEPTED,
+    }))
 }
+
+/// The answer to every resend: it never tells whether a mail goes out.
+const RESEND_ACCEPTED: &str =
+    "If an account with this address awaits validation, a new mail is on its way";
 
 operation_errors!(LoginErrors: JsonBody<LoginBody>, LoginError);
 

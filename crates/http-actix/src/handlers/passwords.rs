@@ -10,7 +10,7 @@ use super::Service;
 use crate::{
     background::Background,
     blocking::blocking,
-    dto::{ChangePasswordBody, FieldRules, ForgotPasswordBody, ResetPasswordBody},
+    dto::{ChangePasswordBody, FieldRules, ForgotPasswordBody, MessageResponse, ResetPasswordBody},
     error::ApiError,
     extract::{Caller, Client, JsonBody},
     outcomes::operation_errors,
@@ -61,7 +61,8 @@ operation_errors!(ForgotPasswordErrors: JsonBody<ForgotPasswordBody>, FieldRules
 #[utoipa::path(post, path = "/api/v1/auth/password/forgot", tag = "auth",
     request_body = ForgotPasswordBody,
     responses(
-        (status = 202, description = "Accepted"),
+        (status = 202, description = "The same answer whether or not the address has an account",
+            body = MessageResponse, example = json!({ "message": FORGOT_ACCEPTED })),
         ForgotPasswordErrors,
     ))]
 pub(crate) async fn forgot_password(
@@ -75,8 +76,14 @@ pub(crate) async fn forgot_password(
     // Answer before doing the work: how long a lookup and a mail take
     // would otherwise tell whether the address has an account.
     background.spawn("reset mail", move || svc.forgot_password(email, client.0));
-    Ok(HttpResponse::Accepted().finish())
+    Ok(HttpResponse::Accepted().json(MessageResponse {
+        message: FORGOT_ACCEPTED,
+    }))
 }
+
+/// The answer to every forgotten password: it never tells whether the
+/// address has an account.
+const FORGOT_ACCEPTED: &str = "If an account has this address, a reset mail is on its way";
 
 operation_errors!(ResetPasswordErrors: JsonBody<ResetPasswordBody>, ResetPasswordError);
 

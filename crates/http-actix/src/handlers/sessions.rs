@@ -16,27 +16,32 @@ use crate::{
 
 /// One of the caller's live sessions (a login and the refreshes since).
 #[derive(Serialize, ToSchema)]
+#[schema(as = Session)]
 pub(crate) struct SessionDto {
     /// The session's id (the `sid` claim of its access tokens).
+    #[schema(example = "0193a8a7-1f20-7b4c-a6e2-5d8f0c3b9e17")]
     id: Uuid,
     /// When the user logged in.
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-03-01T10:30:00Z")]
     created_at: String,
     /// When the session was last refreshed (its login, if never).
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-03-01T10:30:00Z")]
     last_used_at: String,
     /// When its refresh token expires, unless refreshed before. A refresh
     /// never moves it past `tokens.session_max_age_seconds` after login.
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-03-31T10:30:00Z")]
     expires_at: String,
     /// The client's `User-Agent` at login or at the latest refresh.
     #[schema(example = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0")]
+    #[schema(required = true)]
     user_agent: Option<String>,
     /// The client's address at login or at the latest refresh, as the login
     /// throttle sees it (forwarded only by trusted proxies; IPv6 by /64).
     #[schema(example = "192.0.2.7")]
+    #[schema(required = true)]
     ip: Option<String>,
     /// Whether this is the session of the access token presented.
+    #[schema(example = true)]
     current: bool,
 }
 
