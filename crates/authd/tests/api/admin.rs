@@ -161,12 +161,16 @@ fn admins_list_users_by_status_and_search_page_by_page(app: TestApp) {
         "blank is absent"
     );
 
+    let farthest = app.listed(&token, "?offset=9223372036854775807");
+    assert_eq!(emails(&farthest), Vec::<&str>::new(), "the largest offset");
+
     let long = "x".repeat(101);
     let refused = [
         ("?limit=0", vec!["limit"]),
         ("?limit=201", vec!["limit"]),
         ("?limit=ten", vec!["limit"]),
         ("?offset=-1", vec!["offset"]),
+        ("?offset=9223372036854775808", vec!["offset"]),
         ("?status=deleted", vec!["status"]),
         (
             "?status=Active&limit=-5&offset=x",

@@ -131,12 +131,36 @@ fn a_key_acts_as_its_owner_in_either_header(app: TestApp) {
 
     let used = app.keys(&token);
     assert!(used[0]["last_used_at"].is_string(), "{used}");
-    let both = send(
+    // A client that fills every scheme an operation names sends one
+    // credential twice: that is one credential, a key or a token.
+    for credential in [&key, &token] {
+        let twice = send(
+            app.get("/api/v1/auth/me")
+                .bearer_auth(credential)
+                .header("X-API-Key", credential.as_str()),
+        );
+        assert_eq!(twice.status(), 200);
+    }
+    let two = send(
         app.get("/api/v1/auth/me")
-            .bearer_auth(&key)
+            .bearer_auth(&token)
             .header("X-API-Key", &key),
     );
-    assert_problem(both, 400, "bad-request");
+    let problem = assert_problem(two, 400, "bad-request");
+    assert_eq!(
+        problem["detail"],
+        "Send one credential: Authorization or X-API-Key, not both"
+    );
+    let unnamed = send(
+        app.get("/api/v1/auth/verify")
+            .header("X-API-Key", &key)
+            .header("X-Organization-Id", ""),
+    );
+    assert_eq!(
+        unnamed.status(),
+        200,
+        "an empty organization header names none"
+    );
     let token_as_key = app.me_by_key_header(&token);
     assert_problem(token_as_key, 401, "invalid-token");
     let foreign = send(

@@ -323,3 +323,11 @@ pub fn assert_problem(res: Response, status: u16, code: &str) -> Value {
     );
     body
 }
+
+/// The one answer to every resend of a validation mail.
+pub const RESEND_ACCEPTED: &str =
+    r#"{"message":"If an account with this address awaits validation, a new mail is on its way"}"#;
+
+/// The one answer to every forgotten password.
+pub const FORGOT_ACCEPTED: &str =
+    r#"{"message":"If an account has this address, a reset mail is on its way"}"#;

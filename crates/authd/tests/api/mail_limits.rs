@@ -16,7 +16,7 @@ use reqwest::blocking::Response;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{Backend, PASSWORD, TestApp, assert_problem},
+    helpers::{Backend, FORGOT_ACCEPTED, PASSWORD, RESEND_ACCEPTED, TestApp, assert_problem},
     on_both_backends, on_both_stores,
 };
 
@@ -54,20 +54,21 @@ fn active_from(app: &TestApp, ip: &str, email: &str) {
     assert_eq!(res.status(), 200);
 }
 
-/// Asks for a reset mail to `email` from `ip`: always 202, empty.
+/// Asks for a reset mail to `email` from `ip`: always 202, the same words.
 fn forgot_from(app: &TestApp, ip: &str, email: &str) {
     let body = json!({ "email": email });
     let res = post_from(app, ip, "/api/v1/auth/password/forgot", &body);
     assert_eq!(res.status(), 202);
-    assert_eq!(res.text().unwrap(), "");
+    assert_eq!(res.text().unwrap(), FORGOT_ACCEPTED);
 }
 
-/// Asks for a validation mail to `email` from `ip`: always 202, empty.
+/// Asks for a validation mail to `email` from `ip`: always 202, the same
+/// words.
 fn resend_from(app: &TestApp, ip: &str, email: &str) {
     let body = json!({ "email": email });
     let res = post_from(app, ip, "/api/v1/auth/validate/resend", &body);
     assert_eq!(res.status(), 202);
-    assert_eq!(res.text().unwrap(), "");
+    assert_eq!(res.text().unwrap(), RESEND_ACCEPTED);
 }
 
 /// The codes of the mails of `kind` sent to `to`, oldest first, once there
