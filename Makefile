@@ -4,7 +4,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test lint fmt openapi check-openapi build release clean
+.PHONY: run test lint fmt openapi check-openapi sdk fuzz-api build release clean
 
 run: ## Run the server on the embedded SQLite store (data/)
 	$(CARGO) run --release -p authd -- serve
@@ -24,6 +24,12 @@ openapi: ## Regenerate the committed OpenAPI document
 
 check-openapi: ## Fail when openapi/openapi.json is stale
 	$(CARGO) run -q -p authd -- openapi | diff -u openapi/openapi.json -
+
+sdk: ## Generate Python and TypeScript clients and walk the core flow with each
+	bash .ci/sdk
+
+fuzz-api: ## schemathesis with every check against a running server, 25 minutes
+	bash .ci/fuzz-api --full
 
 build:
 	$(CARGO) build --workspace

@@ -145,7 +145,7 @@ codes = confirm_totp.sync(client=authed, body=TotpCodeBody(code=totp(enrolment.s
 check(len(codes.recovery_codes) == 10, "totp confirm")
 asked = login.sync(client=c, body=LoginBody(username="sdk@example.com", password=password))
 check(isinstance(asked, Problem) and asked.error_code == "mfa-required", "login asks for a code")
-mfa_token = asked.extra_attributes["mfa_token"]
+mfa_token = asked.extra_attributes.mfa_token
 t3 = login_mfa.sync(client=c, body=LoginMfaBody(mfa_token=mfa_token, code=totp(enrolment.secret, 1)))
 check(t3.token_type == "Bearer" and t3.user.mfa_enabled, "login with a code")
 
