@@ -241,9 +241,17 @@ fn caller(headers: &HeaderMap) -> Result<Caller, ApiError> {
 }
 
 fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
+    let mut values = headers.get_all(header::AUTHORIZATION);
+    let Some(value) = values.next() else {
         return Err(ErrorCode::MissingAuthorization.into());
     };
+    // Which one a proxy or a service behind would read is anybody's guess.
+    if values.next().is_some() {
+        return Err(ApiError::with_detail(
+            ErrorCode::BadRequest,
+            "Authorization may be given once only",
+        ));
+    }
     let value = value
         .to_str()
         .map_err(|_| ApiError::from(ErrorCode::InvalidToken))?;
@@ -424,6 +432,11 @@ mod tests {
             HeaderValue::from_static("bearer abc.def"),
         );
         assert_eq!(bearer(&h).unwrap(), "abc.def");
+        h.append(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer abc.def"),
+        );
+        assert!(bearer(&h).is_err(), "twice, even alike");
     }
 
     #[test]
@@ -447,16 +460,17 @@ mod tests {
             HeaderValue::from_static("acme"),
         );
         assert!(caller(&h).is_err());
-        h.insert(
-            header::HeaderName::from_static(ORGANIZATION_HEADER),
-            HeaderValue::from_static(""),
-        );
-        assert_eq!(caller(&h).unwrap().0.organization, None, "empty: none");
         h.remove(header::AUTHORIZATION);
         assert!(
             caller(&h).is_err(),
             "no credential comes first, whatever the header"
         );
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer t"));
+        h.insert(
+            header::HeaderName::from_static(ORGANIZATION_HEADER),
+            HeaderValue::from_static(""),
+        );
+        assert_eq!(caller(&h).unwrap().0.organization, None, "empty: none");
     }
 
     #[test]

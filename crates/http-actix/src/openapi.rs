@@ -25,7 +25,7 @@ pub struct ApiDoc;
 impl ApiDoc {
     /// The document of the routes a server serves: the canonical ones,
     /// and the compatibility profile routes when `compat_routes` is on.
-    pub fn document(compat_routes: bool) -> utoipa::openapi::OpenApi {
+    fn document(compat_routes: bool) -> utoipa::openapi::OpenApi {
         let mut doc = Canonical::openapi();
         if compat_routes {
             doc.merge(Profiles::openapi());
@@ -215,7 +215,8 @@ impl EitherField {
     fn rules() -> [EitherRule; 5] {
         let not_blank = || json!({ "type": "string", "pattern": rules::NOT_BLANK_PATTERN });
         let not_empty = || json!({ "type": "string", "minLength": 1 });
-        let email = json!({ "$ref": "#/components/schemas/EmailAddress" });
+        let email =
+            json!({ "allOf": [not_blank(), { "$ref": "#/components/schemas/EmailAddress" }] });
         [
             (
                 "LoginBody",
@@ -298,16 +299,17 @@ impl Modify for RequestIdHeader {
     }
 }
 
-/// Where the server listens by default, for clients generated from the
-/// document; a deployment passes its own base address to its client.
+/// The server that serves the document: `/`, resolved against where the
+/// document was read (Swagger UI then calls the server it is served by);
+/// a generated client is given its deployment's base address.
 struct Servers;
 
 impl Modify for Servers {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         openapi.servers = Some(vec![
             ServerBuilder::new()
-                .url("http://127.0.0.1:8080")
-                .description(Some("authd on its default `server.bind`"))
+                .url("/")
+                .description(Some("the server that serves this document"))
                 .build(),
         ]);
     }
@@ -1111,6 +1113,27 @@ mod tests {
             assert!(
                 !derived.contains(name),
                 "{name} is also derived from an operation id"
+            );
+        }
+    }
+
+    /// The TOTP code patterns (literals, as utoipa wants) spell white space
+    /// as the field rules do: what the authenticator adapter strips.
+    #[test]
+    fn totp_code_patterns_take_white_space_as_the_server_does() {
+        let doc = ApiDoc::value(true);
+        let schemas = &doc["components"]["schemas"];
+        let s = crate::dto::rules::SPACE;
+        let required = format!("^{s}*([0-9]{s}*){{6}}$");
+        let optional = format!("^{s}*(([0-9]{s}*){{6}})?$");
+        assert_eq!(
+            schemas["TotpCodeBody"]["properties"]["code"]["pattern"],
+            required
+        );
+        for body in ["DisableTotpBody", "LoginMfaBody"] {
+            assert_eq!(
+                schemas[body]["properties"]["code"]["pattern"], optional,
+                "{body}"
             );
         }
     }

@@ -326,7 +326,7 @@ pub fn assert_problem(res: Response, status: u16, code: &str) -> Value {
 
 /// The one answer to every resend of a validation mail.
 pub const RESEND_ACCEPTED: &str =
-    r#"{"message":"If an account with this address awaits validation, a new mail is on its way"}"#;
+    r#"{"message":"If the account awaits validation, a new mail is on its way"}"#;
 
 /// The one answer to every forgotten password.
 pub const FORGOT_ACCEPTED: &str =

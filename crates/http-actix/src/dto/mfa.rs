@@ -40,8 +40,8 @@ impl From<TotpEnrolment> for TotpSetupDto {
 /// A code from the authenticator app.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct TotpCodeBody {
-    /// Six digits; spaces between them are ignored.
-    #[schema(value_type = String, pattern = "^ *([0-9] *){6}$", max_length = 32, example = "492039")]
+    /// Six digits; white space around and between them is ignored.
+    #[schema(value_type = String, pattern = "^[\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*([0-9][\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*){6}$", example = "492039")]
     pub code: SecretString,
 }
 
@@ -70,8 +70,8 @@ pub(crate) struct DisableTotpBody {
     #[schema(value_type = Option<String>, format = Password,
         example = "correct horse battery staple")]
     password: Option<SecretString>,
-    /// A current code from the app.
-    #[schema(value_type = Option<String>, pattern = "^ *([0-9] *){6}$", max_length = 32,
+    /// A current code from the app; empty or blank: not given.
+    #[schema(value_type = Option<String>, pattern = "^[\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*(([0-9][\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*){6})?$",
         example = "492039")]
     code: Option<SecretString>,
 }
@@ -94,8 +94,8 @@ pub(crate) struct LoginMfaBody {
     /// `extra_attributes.mfa_token` of the `mfa-required` answer.
     #[schema(value_type = String, max_length = 256, example = "mt_8Kd2Lq9Zx4Wc7Vb1")]
     pub mfa_token: SecretString,
-    /// A current code from the app.
-    #[schema(value_type = Option<String>, pattern = "^ *([0-9] *){6}$", max_length = 32,
+    /// A current code from the app; empty or blank: not given.
+    #[schema(value_type = Option<String>, pattern = "^[\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*(([0-9][\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*){6})?$",
         example = "492039")]
     code: Option<SecretString>,
     /// One of the recovery codes (dashes, spaces and case do not matter).

@@ -62,6 +62,11 @@ macro_rules! name {
     };
 }
 
+/// One character of white space, as the code patterns of the TOTP bodies
+/// spell it.
+#[cfg(test)]
+pub(crate) const SPACE: &str = space!();
+
 /// A string with a character that is not white space (a pattern is
 /// found anywhere in a string unless anchored).
 pub(crate) const NOT_BLANK_PATTERN: &str = concat!("[^", white!(), "]");

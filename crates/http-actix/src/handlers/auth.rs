@@ -93,8 +93,7 @@ pub(crate) async fn resend(
 }
 
 /// The answer to every resend: it never tells whether a mail goes out.
-const RESEND_ACCEPTED: &str =
-    "If an account with this address awaits validation, a new mail is on its way";
+const RESEND_ACCEPTED: &str = "If the account awaits validation, a new mail is on its way";
 
 operation_errors!(LoginErrors: JsonBody<LoginBody>, LoginError);
 
