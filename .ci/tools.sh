@@ -10,14 +10,15 @@ mkdir -p "$cache"
 key_of() { cat "$@" | sha256sum | cut -c1-16; }
 
 # A Python virtual environment with the pinned tools of .ci/requirements.txt;
-# prints its directory.
+# prints its directory. Marked ready only once every install succeeded (a
+# failure inside `$(…)` does not stop the function by itself).
 python_tools() {
   local venv
-  venv="$cache/venv-$(key_of "$repo/.ci/requirements.txt")"
+  venv="$cache/venv-$(key_of "$repo/.ci/requirements.txt")-$(python3 -V | tr -dc '0-9.')"
   if [ ! -e "$venv/.ready" ]; then
     rm -rf "$venv"
-    python3 -m venv "$venv" >&2
-    "$venv/bin/pip" install -q -r "$repo/.ci/requirements.txt" >&2
+    python3 -m venv "$venv" >&2 || return 1
+    "$venv/bin/pip" install -q -r "$repo/.ci/requirements.txt" >&2 || return 1
     touch "$venv/.ready"
   fi
   echo "$venv"
@@ -27,13 +28,13 @@ python_tools() {
 # file; prints the node_modules directory.
 node_tools() {
   local dir
-  dir="$cache/node-$(key_of "$repo/.ci/typescript/package.json" "$repo/.ci/typescript/package-lock.json")"
-  if [ ! -e "$dir/.ready" ]; then
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    cp "$repo/.ci/typescript/package.json" "$repo/.ci/typescript/package-lock.json" "$dir/"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
-    touch "$dir/.ready"
+  dir="$cache/node-$(key_of "$repo/.ci/typescript/package.json" "$repo/.ci/typescript/package-lock.json")-$(node -v)"
+  if [ ! -d "$dir" ]; then
+    rm -rf "$dir.new"
+    mkdir -p "$dir.new"
+    cp "$repo/.ci/typescript/package.json" "$repo/.ci/typescript/package-lock.json" "$dir.new/"
+    (cd "$dir.new" && npm ci --no-audit --no-fund --loglevel=error >&2) || { rm -rf "$dir.new"; return 1; }
+    mv "$dir.new" "$dir"
   fi
   echo "$dir/node_modules"
 }
