@@ -45,8 +45,8 @@ impl ApiDoc {
         doc
     }
 
-    /// [`ApiDoc::document`] as pretty JSON with its keys sorted, so that the
-    /// same routes always print the same text.
+    /// The document as pretty JSON with its keys sorted, so that the same
+    /// routes always print the same text.
     ///
     /// # Errors
     /// None in practice: the document is plain data.
@@ -54,7 +54,8 @@ impl ApiDoc {
         serde_json::to_string_pretty(&Self::value(compat_routes))
     }
 
-    /// [`ApiDoc::document`] as a JSON value, as it is served and printed.
+    /// The document as a JSON value, as it is served and printed: the
+    /// routes served, with `compat_routes` the profile routes too.
     pub fn value(compat_routes: bool) -> Value {
         let mut doc = serde_json::to_value(Self::document(compat_routes)).unwrap_or_default();
         camel_case_links(&mut doc);
