@@ -138,6 +138,9 @@ pub(crate) const fn status_of(code: ErrorCode) -> StatusCode {
     }
 }
 
+/// Seconds a client waits before retrying a `service-unavailable`.
+pub(crate) const UNAVAILABLE_RETRY_AFTER: u64 = 1;
+
 /// An RFC 9457 problem details body.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
@@ -278,6 +281,9 @@ impl ResponseError for ApiError {
         }
         if status == StatusCode::UNAUTHORIZED {
             builder.insert_header((header::WWW_AUTHENTICATE, challenge(code)));
+        }
+        if code == ErrorCode::ServiceUnavailable {
+            builder.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER.to_string()));
         }
         let detail = match (&self.detail, status.is_server_error()) {
             (Some(d), false) => d.clone(),

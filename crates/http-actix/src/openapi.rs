@@ -1012,6 +1012,9 @@ mod tests {
         assert!(login["401"]["headers"]["WWW-Authenticate"].is_object());
         let me = &doc["paths"]["/api/v1/auth/me"]["get"]["responses"];
         assert!(me["401"]["headers"]["WWW-Authenticate"].is_object());
+        assert!(me["503"]["headers"]["Retry-After"].is_object());
+        let ready = &doc["paths"]["/health/ready"]["get"]["responses"];
+        assert!(ready["503"]["headers"]["Retry-After"].is_object());
     }
 
     /// Every operation of a document, with its method and path.

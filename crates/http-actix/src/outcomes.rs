@@ -305,7 +305,7 @@ const fn note(code: ErrorCode) -> &'static str {
     match code {
         ErrorCode::AccountNotValidated => " (with `extra_attributes.resend_code`)",
         ErrorCode::MfaRequired => " (with `extra_attributes.mfa_token`)",
-        ErrorCode::TooManyAttempts => " (see `Retry-After`)",
+        ErrorCode::TooManyAttempts | ErrorCode::ServiceUnavailable => " (see `Retry-After`)",
         ErrorCode::ValidationFailed => " (with `errors`)",
         _ => "",
     }
@@ -356,6 +356,12 @@ pub(crate) fn error_responses(codes: &[ErrorCode]) -> BTreeMap<String, RefOr<Res
                 response = response.header(
                     "Retry-After",
                     header(Type::Integer, "Seconds until the attempt may be made again"),
+                );
+            }
+            if codes.contains(&ErrorCode::ServiceUnavailable) {
+                response = response.header(
+                    "Retry-After",
+                    header(Type::Integer, "Seconds to wait before retrying"),
                 );
             }
             if status == 401 {

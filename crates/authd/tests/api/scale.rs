@@ -101,6 +101,7 @@ fn endpoints_answer_503_without_the_database() {
         "/api/v1/auth/login",
         &json!({ "username": "ada@example.com", "password": PASSWORD }),
     );
+    assert_eq!(res.headers()["retry-after"], "1");
     let body = assert_problem(res, 503, "service-unavailable");
     assert_eq!(
         body["detail"],

@@ -56,6 +56,7 @@ on_both_stores!(health_endpoints_answer, openapi_document_is_served);
 fn ready_is_503_when_the_database_is_gone() {
     let app = TestApp::spawn(Backend::Postgres).drop_database();
     let res = app.get("/health/ready").send().unwrap();
+    assert_eq!(res.headers()["retry-after"], "1");
     let body = assert_problem(res, 503, "service-unavailable");
     let detail = body["detail"].as_str().unwrap();
     assert!(
