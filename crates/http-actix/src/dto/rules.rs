@@ -4,8 +4,9 @@
 //!
 //! The parsers trim Unicode white space (`char::is_whitespace`) before they
 //! check, and an optional field that is empty after trimming counts as
-//! absent; the patterns say both. They use only what ECMA-262, Python's
-//! `re` and Rust's `regex` read alike: explicit classes, no `\s`, no `\p`.
+//! absent; the patterns say both. They use only what ECMA-262 (with its
+//! `u` flag, else an astral character counts as two), Python's `re` and
+//! Rust's `regex` read alike: explicit classes, no `\s`, no `\p`.
 
 use std::borrow::Cow;
 
