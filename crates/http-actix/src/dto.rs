@@ -355,7 +355,7 @@ pub(crate) struct TokenResponse {
     /// Seconds until `access_token` expires.
     #[schema(example = 900)]
     expires_in: i64,
-    /// Opaque; exchange it at `/auth/refresh`. Single-use.
+    /// Opaque; exchange it at `/api/v1/auth/refresh`. Single-use.
     #[schema(example = "rt_5fQ2mY8kLw1xZc3vB9nR7tH4pS6dJ0aE")]
     refresh_token: String,
     /// Seconds until `refresh_token` expires.

@@ -151,16 +151,18 @@ fn a_key_acts_as_its_owner_in_either_header(app: TestApp) {
         problem["detail"],
         "Send one credential: Authorization or X-API-Key, not both"
     );
+    // An empty organization header names none: the answer is the one
+    // without it (the oldest membership).
     let unnamed = send(
         app.get("/api/v1/auth/verify")
             .header("X-API-Key", &key)
             .header("X-Organization-Id", ""),
     );
-    assert_eq!(
-        unnamed.status(),
-        200,
-        "an empty organization header names none"
-    );
+    assert_eq!(unnamed.status(), 200);
+    let unnamed: Value = unnamed.json().unwrap();
+    assert!(unnamed["organization_id"].is_string(), "{unnamed}");
+    assert_eq!(unnamed["organization_id"], body["organization_id"]);
+    assert_eq!(unnamed["role"], body["role"]);
     let token_as_key = app.me_by_key_header(&token);
     assert_problem(token_as_key, 401, "invalid-token");
     let foreign = send(
