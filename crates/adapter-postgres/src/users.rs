@@ -2,10 +2,11 @@
 
 use diesel::{prelude::*, sql_types::Text};
 use domain::{LoginIdentifier, Organization, PasswordHash, ProfilePatch, User, UserId, UserStatus};
-use ports::{StoreError, UserStore};
+use ports::{OneTimeCode, StoreError, UserStore};
 use time::OffsetDateTime;
 
 use crate::{
+    codes::insert_code,
     queries::{insert_organization, lock_user, revoke_sessions_of, save_password_hash, save_user},
     rows::UserRow,
     schema::users,
@@ -18,12 +19,23 @@ diesel::define_sql_function! {
 }
 
 impl UserStore for PgStore {
-    fn create_user(&self, user: &User, organization: &Organization) -> Result<(), StoreError> {
+    fn create_user(
+        &self,
+        user: &User,
+        organization: &Organization,
+        code: Option<&OneTimeCode>,
+    ) -> Result<(), StoreError> {
+        if code.is_some_and(|code| code.user_id != user.id) {
+            return Err(StoreError::Internal(
+                "a new user's code is for another user".into(),
+            ));
+        }
         self.transaction(|conn| {
             diesel::insert_into(users::table)
                 .values(UserRow::from_domain(user))
                 .execute(conn)?;
-            insert_organization(conn, organization, user.id)
+            insert_organization(conn, organization, user.id)?;
+            code.map_or(Ok(()), |code| insert_code(conn, code))
         })
     }
 

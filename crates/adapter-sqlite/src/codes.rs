@@ -34,14 +34,17 @@ pub(crate) fn spend(
     Ok(row.into_domain()?)
 }
 
+/// Inserts `code`.
+pub(crate) fn insert_code(conn: &mut SqliteConnection, code: &OneTimeCode) -> Result<(), Failure> {
+    diesel::insert_into(one_time_codes::table)
+        .values(CodeRow::from_domain(code))
+        .execute(conn)?;
+    Ok(())
+}
+
 impl CodeStore for SqliteStore {
     fn store_code(&self, code: &OneTimeCode) -> Result<(), StoreError> {
-        self.with_conn(|conn| {
-            diesel::insert_into(one_time_codes::table)
-                .values(CodeRow::from_domain(code))
-                .execute(conn)?;
-            Ok(())
-        })
+        self.with_conn(|conn| insert_code(conn, code))
     }
 
     fn consume_code(
@@ -72,10 +75,7 @@ impl CodeStore for SqliteStore {
             // turns, so exactly one code, the newest, stays usable.
             lock_user(conn, code.user_id)?;
             spend_codes_of(conn, code.user_id, code.kind, code.created_at)?;
-            diesel::insert_into(one_time_codes::table)
-                .values(CodeRow::from_domain(code))
-                .execute(conn)?;
-            Ok(())
+            insert_code(conn, code)
         })
     }
 }

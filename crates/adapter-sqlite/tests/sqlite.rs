@@ -149,7 +149,7 @@ fn a_reopened_store_keeps_its_data() {
     {
         let store = SqliteStore::connect(&url, 2).unwrap();
         store.migrate().unwrap();
-        store.create_user(&ada, &org()).unwrap();
+        store.create_user(&ada, &org(), None).unwrap();
     }
     let store = SqliteStore::connect(&url, 2).unwrap();
     assert!(store.migrate().unwrap().is_empty());
@@ -162,7 +162,7 @@ fn a_reopened_store_keeps_its_data() {
 fn duplicates_name_the_field() {
     let (store, _dir) = fresh_store();
     let first = user("ada@example.com", Some("ada"), Some("+33612345678"));
-    store.create_user(&first, &org()).unwrap();
+    store.create_user(&first, &org(), None).unwrap();
     let cases = [
         (user("ada@example.com", None, None), UniqueField::Email),
         (
@@ -175,7 +175,7 @@ fn duplicates_name_the_field() {
         ),
     ];
     for (clash, field) in cases {
-        match store.create_user(&clash, &org()) {
+        match store.create_user(&clash, &org(), None) {
             Err(StoreError::Duplicate(f)) => assert_eq!(f, field),
             other => panic!("expected Duplicate({field}), got {other:?}"),
         }
@@ -231,7 +231,7 @@ fn concurrent_writers_never_fail() {
                 for r in 0..ROUNDS {
                     let now = now();
                     let u = user(&format!("u{t}-{r}@example.com"), None, None);
-                    store.create_user(&u, &org()).unwrap();
+                    store.create_user(&u, &org(), None).unwrap();
                     let s = session_of(&u, now);
                     store
                         .create_session(&s, &token(&format!("{t}-{r}-0"), now))

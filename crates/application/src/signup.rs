@@ -1,10 +1,10 @@
 //! Creating accounts.
 
 use domain::{
-    Email, NewUser, Organization, OrganizationName, Password, PersonName, Phone, User, UserStatus,
-    Username,
+    CodeKind, Email, NewUser, Organization, OrganizationName, Password, PersonName, Phone, User,
+    UserStatus, Username,
 };
-use ports::{HasherError, PasswordHasher, StoreError, UserStore};
+use ports::{HasherError, OneTimeCode, PasswordHasher, StoreError, UserStore};
 use time::OffsetDateTime;
 
 use crate::{
@@ -63,17 +63,22 @@ impl AuthService {
             is_admin: false,
         };
         let now = self.now();
-        let user = create_user(
+        // The mail is admitted first, so that the code it carries is stored
+        // with the account or not at all. Past the mail limits the account
+        // is created without one; the user can ask for the mail later.
+        let mailed = self.admit_mail(&new.email, &client.ip, now, "validation")?;
+        let codes = self.codes(now);
+        let ttl = self.policy.validation_code_ttl;
+        let account = Account::new(&*self.ports.hasher, new, &req.password, now)?;
+        let first = mailed.then(|| codes.make(account.user.id, CodeKind::ValidateEmail, ttl));
+        let user = account.store(
             &*self.ports.store,
-            &*self.ports.hasher,
-            new,
-            &req.password,
             req.organization_name,
-            now,
+            first.as_ref().map(|(_, code)| code),
         )?;
-        // Past the mail limits the account is still created; the user can
-        // ask for the mail again later.
-        self.send_validation(&user, &client.ip, now)?;
+        if let Some((secret, _)) = first {
+            codes.mail_validation_code(&*self.ports.mailer, &user, secret, ttl);
+        }
         tracing::info!(user_id = %user.id, "user signed up");
         Ok(user)
     }
@@ -88,33 +93,54 @@ impl AuthService {
         password: &Password,
         organization_name: Option<OrganizationName>,
     ) -> Result<User, SignupError> {
-        let (users, hasher) = (&*self.ports.store, &*self.ports.hasher);
-        create_user(users, hasher, new, password, organization_name, self.now())
+        Account::new(&*self.ports.hasher, new, password, self.now())?.store(
+            &*self.ports.store,
+            organization_name,
+            None,
+        )
     }
 }
 
-fn create_user(
-    users: &dyn UserStore,
-    hasher: &dyn PasswordHasher,
-    new: NewUser,
-    password: &Password,
-    organization_name: Option<OrganizationName>,
-    now: OffsetDateTime,
-) -> Result<User, SignupError> {
-    let hash = hasher.hash(password.as_secret())?;
-    let org_name = match organization_name {
-        Some(name) => name,
-        None => default_organization_name(&new.first_name),
-    };
-    let user = User::new(new, hash, now);
-    let organization = Organization::new(org_name, now);
-    users
-        .create_user(&user, &organization)
-        .map_err(|e| match e {
-            StoreError::Duplicate(_) => SignupError::UserAlreadyExists,
-            other => other.into(),
-        })?;
-    Ok(user)
+/// A user about to be stored, its password hashed.
+struct Account {
+    user: User,
+    created_at: OffsetDateTime,
+}
+
+impl Account {
+    fn new(
+        hasher: &dyn PasswordHasher,
+        new: NewUser,
+        password: &Password,
+        now: OffsetDateTime,
+    ) -> Result<Self, SignupError> {
+        let hash = hasher.hash(password.as_secret())?;
+        Ok(Self {
+            user: User::new(new, hash, now),
+            created_at: now,
+        })
+    }
+
+    /// Stores the user, the organization it owns (named after the user
+    /// unless `organization_name` is given) and its first `code`, all or
+    /// nothing.
+    fn store(
+        self,
+        users: &dyn UserStore,
+        organization_name: Option<OrganizationName>,
+        code: Option<&OneTimeCode>,
+    ) -> Result<User, SignupError> {
+        let name =
+            organization_name.unwrap_or_else(|| default_organization_name(&self.user.first_name));
+        let organization = Organization::new(name, self.created_at);
+        users
+            .create_user(&self.user, &organization, code)
+            .map_err(|e| match e {
+                StoreError::Duplicate(_) => SignupError::UserAlreadyExists,
+                other => other.into(),
+            })?;
+        Ok(self.user)
+    }
 }
 
 fn default_organization_name(first_name: &PersonName) -> OrganizationName {

@@ -47,7 +47,12 @@ pub(crate) struct Codes<'a> {
 impl Codes<'_> {
     /// A new secret, and the code that stores its digest, of `kind` for
     /// `user`, living `ttl` from now.
-    fn make(&self, user: UserId, kind: CodeKind, ttl: Duration) -> (SecretString, OneTimeCode) {
+    pub(crate) fn make(
+        &self,
+        user: UserId,
+        kind: CodeKind,
+        ttl: Duration,
+    ) -> (SecretString, OneTimeCode) {
         let secret = self.secrets.secret();
         let code = OneTimeCode {
             digest: SecretDigest::of(secret.expose_secret()),
@@ -82,6 +87,20 @@ impl Codes<'_> {
     ) -> Result<(), StoreError> {
         let (code, stored) = self.make(user.id, CodeKind::ValidateEmail, ttl);
         self.store.store_newest_code(&stored)?;
+        self.mail_validation_code(mailer, user, code, ttl);
+        Ok(())
+    }
+
+    /// Mails `user` the validation `code`, which lives `ttl`. A mail
+    /// failure is logged, not returned: the account exists and the user can
+    /// ask again.
+    pub(crate) fn mail_validation_code(
+        &self,
+        mailer: &dyn Mailer,
+        user: &User,
+        code: SecretString,
+        ttl: Duration,
+    ) {
         if let Err(e) = mailer.send(&mail::compose(
             self.app,
             user,
@@ -92,7 +111,6 @@ impl Codes<'_> {
         )) {
             tracing::error!(error = %e, user_id = %user.id, "validation mail not sent");
         }
-        Ok(())
     }
 }
 

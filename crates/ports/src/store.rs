@@ -183,14 +183,22 @@ pub enum Admission {
 /// Users and their credentials.
 pub trait UserStore {
     /// Stores a new user together with the organization it owns (the user
-    /// becomes its [`Role::Owner`]), all or nothing.
+    /// becomes its [`Role::Owner`]) and, when given, the user's first code
+    /// (the validation code a sign-up mails), all or nothing: a failure at
+    /// any point, a lost connection included, leaves none of them stored.
     ///
     /// # Errors
     /// MUST return [`StoreError::Duplicate`] naming the field when the
     /// e-mail address or username (case-insensitively) or the phone is
     /// taken, enforced by the database so concurrent sign-ups cannot both
-    /// succeed; nothing is stored then.
-    fn create_user(&self, user: &User, organization: &Organization) -> Result<(), StoreError>;
+    /// succeed; nothing is stored then. MUST refuse a `code` of another
+    /// user with [`StoreError::Internal`], storing nothing.
+    fn create_user(
+        &self,
+        user: &User,
+        organization: &Organization,
+        code: Option<&OneTimeCode>,
+    ) -> Result<(), StoreError>;
 
     /// The user with this id, if any.
     fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;

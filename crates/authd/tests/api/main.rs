@@ -15,6 +15,7 @@ mod login;
 mod mail_limits;
 mod mfa;
 mod organizations;
+mod outage;
 mod passwords;
 mod refresh_grace;
 mod scale;

@@ -44,7 +44,7 @@ pub(super) fn new_organization() -> Organization {
 /// Stores `user` with an organization of its own.
 pub(super) fn sign_up(store: &dyn Store, user: &User) {
     store
-        .create_user(user, &new_organization())
+        .create_user(user, &new_organization(), None)
         .expect("create_user");
 }
 

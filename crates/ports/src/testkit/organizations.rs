@@ -102,7 +102,7 @@ pub fn create_user_makes_the_user_owner_of_its_organization(store: &dyn Store) {
     let user = new_user("ada@example.com", None, None);
     let organization = new_organization();
     store
-        .create_user(&user, &organization)
+        .create_user(&user, &organization, None)
         .expect("create_user");
     assert_eq!(
         store.organizations_of(user.id).expect("organizations_of"),
@@ -121,7 +121,7 @@ pub fn create_user_makes_the_user_owner_of_its_organization(store: &dyn Store) {
 pub fn organizations_of_lists_memberships_oldest_first(store: &dyn Store) {
     let ada = new_user("ada@example.com", None, None);
     let own = new_organization();
-    store.create_user(&ada, &own).expect("create_user");
+    store.create_user(&ada, &own, None).expect("create_user");
     let grace = signed_up(store, "grace@example.com");
     // Older than Ada's second organization, but joined later.
     let graces = owned(store, &grace, 5);
@@ -148,7 +148,9 @@ pub fn organizations_of_lists_memberships_oldest_first(store: &dyn Store) {
 pub fn organization_for_tells_the_callers_role(store: &dyn Store) {
     let ada = new_user("ada@example.com", None, None);
     let organization = new_organization();
-    store.create_user(&ada, &organization).expect("create_user");
+    store
+        .create_user(&ada, &organization, None)
+        .expect("create_user");
     let eve = signed_up(store, "eve@example.com");
     assert_eq!(
         store

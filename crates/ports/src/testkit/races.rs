@@ -128,7 +128,7 @@ pub fn concurrent_signups_with_one_email_store_one_user(store: &dyn Store) {
         })
         .collect();
     let results = race(RACERS, |i| {
-        store.create_user(&users[i], &new_organization())
+        store.create_user(&users[i], &new_organization(), None)
     });
     let winners: Vec<&User> = users
         .iter()

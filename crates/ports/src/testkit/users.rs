@@ -2,14 +2,15 @@
 //! password and status.
 
 use domain::{
-    Email, PasswordHash, PersonName, Phone, ProfilePatch, Role, User, UserId, UserStatus, Username,
+    CodeKind, Email, PasswordHash, PersonName, Phone, ProfilePatch, Role, User, UserId, UserStatus,
+    Username,
 };
 
 use super::fixtures::{
-    assert_duplicate, assert_not_found, at, find, logged_in, new_organization, new_user, sign_up,
-    signed_up, stored_session, stored_user, with_status,
+    T0, assert_duplicate, assert_not_found, at, code, find, logged_in, new_organization, new_user,
+    sign_up, signed_up, stored_session, stored_user, with_status,
 };
-use crate::{Store, UniqueField};
+use crate::{Store, StoreError, UniqueField};
 
 /// The checks of this module, for [`crate::store_contract_tests!`]. A test
 /// of `testkit` keeps this list equal to the module's `pub fn`s.
@@ -19,6 +20,8 @@ macro_rules! __contract_checks_users {
     ($($mode:tt)*) => {
         $crate::store_contract_tests! { $($mode)* users:
             create_user_stores_every_field,
+            create_user_stores_the_first_code_with_the_user,
+            create_user_refuses_a_code_of_another_user,
             users_are_found_by_email_username_and_phone,
             create_user_refuses_a_taken_email,
             create_user_refuses_a_taken_username,
@@ -50,6 +53,34 @@ pub fn create_user_stores_every_field(store: &dyn Store) {
         store.user_by_id(UserId::generate()).expect("user_by_id"),
         None
     );
+}
+
+/// `create_user` stores the user's first code in the same step: it can be
+/// spent, once, as soon as the user exists.
+pub fn create_user_stores_the_first_code_with_the_user(store: &dyn Store) {
+    let user = new_user("ada@example.com", None, None);
+    let validation = code(&user, CodeKind::ValidateEmail, "first-code", at(3600));
+    store
+        .create_user(&user, &new_organization(), Some(&validation))
+        .expect("create_user");
+    let spent = store
+        .consume_code(&validation.digest, CodeKind::ValidateEmail, at(1))
+        .expect("the first code is stored");
+    assert_eq!((spent.user_id, spent.expires_at), (user.id, at(3600)));
+    assert_not_found(store.consume_code(&validation.digest, CodeKind::ValidateEmail, at(2)));
+}
+
+/// A first code that names another user is refused, and nothing is stored.
+pub fn create_user_refuses_a_code_of_another_user(store: &dyn Store) {
+    let ada = signed_up(store, "ada@example.com");
+    let grace = new_user("grace@example.com", None, None);
+    let foreign = code(&ada, CodeKind::ValidateEmail, "foreign", at(3600));
+    match store.create_user(&grace, &new_organization(), Some(&foreign)) {
+        Err(StoreError::Internal(_)) => {}
+        other => panic!("expected Internal, got {other:?}"),
+    }
+    assert_eq!(store.user_by_id(grace.id).expect("user_by_id"), None);
+    assert_not_found(store.consume_code(&foreign.digest, CodeKind::ValidateEmail, T0));
 }
 
 /// `user_by_identifier` finds a user by e-mail address or username,
@@ -281,8 +312,13 @@ fn assert_sign_up_refused(
 ) {
     sign_up(store, first);
     let organization = new_organization();
-    assert_duplicate(store.create_user(second, &organization), field);
+    let validation = code(second, CodeKind::ValidateEmail, "first-code", at(3600));
+    assert_duplicate(
+        store.create_user(second, &organization, Some(&validation)),
+        field,
+    );
     assert_eq!(store.user_by_id(second.id).expect("user_by_id"), None);
+    assert_not_found(store.consume_code(&validation.digest, CodeKind::ValidateEmail, T0));
     assert!(
         store
             .organizations_of(second.id)
@@ -291,8 +327,8 @@ fn assert_sign_up_refused(
     );
     assert_eq!(fixed.id, second.id);
     store
-        .create_user(&fixed, &organization)
-        .expect("the refused user and organization left nothing behind");
+        .create_user(&fixed, &organization, Some(&validation))
+        .expect("the refused user, organization and code left nothing behind");
     assert_eq!(
         store.organizations_of(fixed.id).expect("organizations_of"),
         [(organization, Role::Owner)]
