@@ -20,12 +20,19 @@ impl From<StoreError> for Failure {
     }
 }
 
+/// What the server says when `statement_timeout` cancels a statement (diesel
+/// does not tell its SQLSTATE, 57014, apart; servers with a translated
+/// `lc_messages` say it otherwise, and such a cancel is then `Internal`).
+const STATEMENT_TIMEOUT: &str = "canceling statement due to statement timeout";
+
 /// Maps a diesel error to the port's vocabulary.
 ///
 /// A unique violation names the field by the index it hit (see the
 /// `users_*_key` indexes of the migrations); a foreign-key violation means
-/// the row the call names (a user) does not exist; a lost connection or a
-/// serialization conflict is worth retrying later.
+/// the row the call names (a user) does not exist; a lost connection, a
+/// serialization conflict, a statement over the statement timeout or a
+/// server that has become read-only (a standby, during a failover) is worth
+/// retrying later.
 pub(crate) fn store_error(error: DieselError) -> StoreError {
     match &error {
         DieselError::NotFound
@@ -41,9 +48,13 @@ pub(crate) fn store_error(error: DieselError) -> StoreError {
         DieselError::DatabaseError(
             DatabaseErrorKind::ClosedConnection
             | DatabaseErrorKind::UnableToSendCommand
-            | DatabaseErrorKind::SerializationFailure,
+            | DatabaseErrorKind::SerializationFailure
+            | DatabaseErrorKind::ReadOnlyTransaction,
             _,
         ) => StoreError::Unavailable(Box::new(error)),
+        DieselError::DatabaseError(_, info) if info.message() == STATEMENT_TIMEOUT => {
+            StoreError::Unavailable(Box::new(error))
+        }
         _ => StoreError::Internal(Box::new(error)),
     }
 }

@@ -11,6 +11,7 @@
 
 mod admin;
 mod api_keys;
+mod breaker;
 mod codes;
 mod error;
 mod invites;
@@ -28,4 +29,4 @@ mod users;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use store::{MIGRATIONS, PgStore};
+pub use store::{MIGRATIONS, PgStore, PoolSettings};

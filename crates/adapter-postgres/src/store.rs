@@ -1,48 +1,176 @@
-use std::{sync::mpsc, thread, time::Duration};
+use std::{
+    fmt,
+    sync::{Arc, Mutex, mpsc},
+    thread,
+    time::Duration,
+};
 
 use diesel::{
     Connection, RunQueryDsl,
+    connection::{CacheSize, SimpleConnection},
     pg::PgConnection,
-    r2d2::{ConnectionManager, Pool},
+    r2d2::{ConnectionManager, CustomizeConnection, Pool},
+    result::{DatabaseErrorKind, Error as DieselError},
     sql_query,
     sql_types::BigInt,
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use ports::{Store, StoreError};
 
-use crate::error::{Failure, connection_error, pool_error};
+use crate::{
+    breaker::Breaker,
+    error::{Failure, connection_error, pool_error, store_error},
+};
 
 /// The schema migrations of `migrations/postgres`, embedded at compile time.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
-/// How long to wait for a connection, from the server or from the pool.
+/// How long [`PgStore::connect`] waits for the server to answer.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Advisory-lock key that serialises [`PgStore::migrate`] across instances
 /// starting together ("authdmig").
 const MIGRATION_LOCK: i64 = 0x6175_7468_646d_6967;
 
-/// The authd store on PostgreSQL. Cheap to clone: clones share one pool.
-#[derive(Debug, Clone)]
+/// How the pool of a [`PgStore`] behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Connections at most (at least one is kept).
+    pub max_connections: u32,
+    /// The longest a call waits for a pooled connection before it fails
+    /// with [`StoreError::Unavailable`].
+    pub acquire_timeout: Duration,
+    /// The longest one statement may run on the server before it is
+    /// cancelled (and the call fails with [`StoreError::Unavailable`]);
+    /// `None` keeps the server's own setting.
+    pub statement_timeout: Option<Duration>,
+    /// Whether each connection keeps its prepared statements. Off behind
+    /// PgBouncer in transaction pooling mode (before 1.21), where the next
+    /// transaction may run on another server connection.
+    pub statement_cache: bool,
+}
+
+impl PoolSettings {
+    /// The defaults, with a pool of `max_connections`.
+    pub fn sized(max_connections: u32) -> Self {
+        Self {
+            max_connections,
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_millis(250),
+            statement_timeout: Some(Duration::from_secs(5)),
+            statement_cache: true,
+        }
+    }
+}
+
+/// The authd store on PostgreSQL. Cheap to clone: clones share one pool,
+/// one health-check connection and one [`Breaker`].
+///
+/// While the database is known to be unreachable (a connection was lost,
+/// or [`Store::ping`] failed), calls fail at once with
+/// [`StoreError::Unavailable`] instead of each waiting for the pool: until
+/// a ping succeeds, or for at most [`Breaker::RETRY_AFTER`] after the last
+/// failure, whichever comes first.
+#[derive(Clone)]
 pub struct PgStore {
     pool: Pool<ConnectionManager<PgConnection>>,
+    health: Arc<HealthCheck>,
+    breaker: Arc<Breaker>,
+}
+
+impl fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgStore")
+            .field("pool", &self.pool.state())
+            .field("breaker", &self.breaker)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The connection [`Store::ping`] uses: its own, so that a check never
+/// queues behind the requests for a pooled one. The URL may hold a
+/// password: it is never shown.
+struct HealthCheck {
+    url: String,
+    conn: Mutex<Option<PgConnection>>,
+}
+
+impl HealthCheck {
+    /// `SELECT 1` on the check's connection (`slot`), opened first if needed.
+    fn ping(&self, slot: &mut Option<PgConnection>) -> Result<(), StoreError> {
+        let conn = match slot.as_mut() {
+            Some(conn) => conn,
+            None => slot.insert(PgConnection::establish(&self.url).map_err(connection_error)?),
+        };
+        let answered = conn.batch_execute("SELECT 1").map_err(store_error);
+        if answered.is_err() {
+            *slot = None;
+        }
+        answered.map_err(|error| match error {
+            StoreError::Internal(source) => StoreError::Unavailable(source),
+            other => other,
+        })
+    }
+}
+
+/// Applies the pool's per-connection settings to every new connection.
+#[derive(Debug, Clone, Copy)]
+struct SessionSettings {
+    statement_timeout: Option<Duration>,
+    statement_cache: bool,
+}
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        if !self.statement_cache {
+            conn.set_prepared_statement_cache_size(CacheSize::Disabled);
+        }
+        if let Some(limit) = self.statement_timeout {
+            conn.batch_execute(&format!("SET statement_timeout = {}", limit.as_millis()))
+                .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
 }
 
 impl PgStore {
-    /// Opens a pool of at most `max_connections` (at least one) connections
-    /// to the database at `url` (`postgres://user:password@host:port/db`).
+    /// Opens a pool to the database at `url`
+    /// (`postgres://user:password@host:port/db`).
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] if the server cannot be reached within a
     /// few seconds; [`StoreError::Internal`] for a malformed URL.
-    pub fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+    pub fn connect(url: &str, settings: PoolSettings) -> Result<Self, StoreError> {
         probe(url)?;
         let pool = Pool::builder()
-            .max_size(max_connections.max(1))
-            .connection_timeout(CONNECTION_TIMEOUT)
+            .max_size(settings.max_connections.max(1))
+            .connection_timeout(settings.acquire_timeout)
+            .connection_customizer(Box::new(SessionSettings {
+                statement_timeout: settings.statement_timeout,
+                statement_cache: settings.statement_cache,
+            }))
+            // A connection that fails is the breaker's news, told once by
+            // whoever watches the pings, not a log line per attempt.
+            .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
             .build(ConnectionManager::new(url))
             .map_err(pool_error)?;
-        Ok(Self { pool })
+        let health = Arc::new(HealthCheck {
+            url: url.to_owned(),
+            conn: Mutex::new(None),
+        });
+        Ok(Self {
+            pool,
+            health,
+            breaker: Arc::default(),
+        })
     }
 
     /// Applies the embedded migrations the database lacks and returns their
@@ -53,13 +181,15 @@ impl PgStore {
     /// [`StoreError::Unavailable`] without a connection;
     /// [`StoreError::Internal`] if a migration fails.
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
-        self.with_conn(|conn| {
-            with_advisory_lock(conn, MIGRATION_LOCK, |conn| {
-                conn.run_pending_migrations(MIGRATIONS)
-                    .map(|versions| versions.iter().map(ToString::to_string).collect())
-                    .map_err(|error| Failure(StoreError::Internal(error)))
-            })
+        // A connection of its own, without the pool's statement timeout:
+        // a migration, or the wait for another instance's, may take longer.
+        let mut conn = PgConnection::establish(&self.health.url).map_err(connection_error)?;
+        with_advisory_lock(&mut conn, MIGRATION_LOCK, |conn| {
+            conn.run_pending_migrations(MIGRATIONS)
+                .map(|versions| versions.iter().map(ToString::to_string).collect())
+                .map_err(|error| Failure(StoreError::Internal(error)))
         })
+        .map_err(|Failure(error)| error)
     }
 
     /// Runs `f` on a pooled connection.
@@ -67,8 +197,17 @@ impl PgStore {
         &self,
         f: impl FnOnce(&mut PgConnection) -> Result<T, Failure>,
     ) -> Result<T, StoreError> {
+        self.breaker.admit()?;
         let mut conn = self.pool.get().map_err(pool_error)?;
-        f(&mut conn).map_err(|Failure(error)| error)
+        let result = f(&mut conn).map_err(|Failure(error)| error);
+        if let Err(StoreError::Unavailable(source)) = &result
+            && lost_connection(source.as_ref())
+        {
+            // One connection is gone; whether the database is, a health
+            // check tells (and trips the breaker if so).
+            self.check_health();
+        }
+        result
     }
 
     /// Runs `f` in one transaction, rolled back if `f` fails. The isolation
@@ -83,17 +222,45 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// A health check unless one is under way already; either way its
+    /// outcome sets the breaker.
+    fn check_health(&self) {
+        if let Ok(mut conn) = self.health.conn.try_lock() {
+            drop(self.record(self.health.ping(&mut conn)));
+        }
+    }
+
+    fn record(&self, answered: Result<(), StoreError>) -> Result<(), StoreError> {
+        match &answered {
+            Ok(()) => self.breaker.reset(),
+            Err(_) => self.breaker.trip(),
+        }
+        answered
+    }
+}
+
 impl Store for PgStore {
     fn ping(&self) -> Result<(), StoreError> {
-        self.with_conn(|conn| {
-            sql_query("SELECT 1").execute(conn)?;
-            Ok(())
-        })
-        .map_err(|error| match error {
-            StoreError::Internal(source) => StoreError::Unavailable(source),
-            other => other,
-        })
+        let mut conn = self
+            .health
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.record(self.health.ping(&mut conn))
     }
+}
+
+/// Whether `error` says the connection to the server is gone (rather than
+/// that one statement failed).
+fn lost_connection(error: &(dyn std::error::Error + 'static)) -> bool {
+    matches!(
+        error.downcast_ref::<DieselError>(),
+        Some(DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        ))
+    )
 }
 
 /// Runs `f` while holding the session-level advisory lock `key`.

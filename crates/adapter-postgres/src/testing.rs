@@ -100,9 +100,15 @@ impl TestDatabase {
     /// # Panics
     /// If the database cannot be reached.
     pub fn store(&self) -> PgStore {
-        PgStore::connect(&self.url, TEST_POOL_SIZE).unwrap_or_else(|error| {
-            panic!("cannot connect to test database {}: {error:?}", self.name)
-        })
+        PgStore::connect(
+            &self.url,
+            crate::PoolSettings {
+                // The races queue for connections; none should give up.
+                acquire_timeout: std::time::Duration::from_secs(10),
+                ..crate::PoolSettings::sized(TEST_POOL_SIZE)
+            },
+        )
+        .unwrap_or_else(|error| panic!("cannot connect to test database {}: {error:?}", self.name))
     }
 }
 

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use adapter_postgres::{
-    MIGRATIONS, PgStore,
+    MIGRATIONS, PgStore, PoolSettings,
     testing::{TestDatabase, test_store},
 };
 use diesel::{migration::MigrationSource, pg::Pg};
@@ -42,7 +42,10 @@ fn migrating_an_empty_database_applies_every_migration() {
 #[test]
 fn an_unreachable_server_is_unavailable_quickly() {
     let started = Instant::now();
-    let result = PgStore::connect("postgres://postgres@127.0.0.1:1/postgres", 2);
+    let result = PgStore::connect(
+        "postgres://postgres@127.0.0.1:1/postgres",
+        PoolSettings::sized(2),
+    );
     assert!(
         matches!(result, Err(StoreError::Unavailable(_))),
         "{result:?}"
@@ -60,7 +63,7 @@ fn a_dropped_test_database_is_gone() {
     let url = database.url().to_owned();
     drop(database);
     assert!(matches!(
-        PgStore::connect(&url, 1),
+        PgStore::connect(&url, PoolSettings::sized(1)),
         Err(StoreError::Unavailable(_))
     ));
 }

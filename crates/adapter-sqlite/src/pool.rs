@@ -64,8 +64,7 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for ConnectionSe
 /// cannot be opened fails here at once, rather than after the pool's
 /// checkout timeout.
 pub(crate) fn prepare(path: &str) -> Result<(), StoreError> {
-    let mut conn = SqliteConnection::establish(path).map_err(connection_error)?;
-    ConnectionSettings::apply(&mut conn).map_err(store_error)?;
+    let mut conn = open(path)?;
     let mode = journal_mode(&mut conn)?;
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(
@@ -74,6 +73,13 @@ pub(crate) fn prepare(path: &str) -> Result<(), StoreError> {
         );
     }
     Ok(())
+}
+
+/// One connection outside the pool, set up as the pool's are.
+pub(crate) fn open(path: &str) -> Result<SqliteConnection, StoreError> {
+    let mut conn = SqliteConnection::establish(path).map_err(connection_error)?;
+    ConnectionSettings::apply(&mut conn).map_err(store_error)?;
+    Ok(conn)
 }
 
 /// A pool of at most `max_connections` connections to the file at `path`.

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -41,6 +42,9 @@ const BUSY_BACKOFF: Duration = Duration::from_millis(25);
 pub struct SqliteStore {
     pool: SqlitePool,
     path: PathBuf,
+    /// The connection [`Store::ping`] uses: its own, so that a check never
+    /// queues behind the requests for a pooled one.
+    health: Arc<Mutex<Option<SqliteConnection>>>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -80,7 +84,11 @@ impl SqliteStore {
         let location = path.to_string_lossy();
         pool::prepare(&location)?;
         let pool = pool::build(&location, max_connections)?;
-        Ok(Self { pool, path })
+        Ok(Self {
+            pool,
+            path,
+            health: Arc::default(),
+        })
     }
 
     /// Applies the migrations this build knows and the database lacks, and
@@ -156,14 +164,20 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn ping(&self) -> Result<(), StoreError> {
+        let mut slot = self
+            .health
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let conn = match slot.as_mut() {
+            Some(conn) => conn,
+            None => slot.insert(pool::open(&self.path.to_string_lossy())?),
+        };
         // Reading the schema page touches the file, which `SELECT 1` does not.
-        self.with_conn(|conn| Ok(conn.batch_execute("SELECT 1 FROM sqlite_schema LIMIT 1")?))
-            .map_err(|e| match e {
-                StoreError::Unavailable(source) | StoreError::Internal(source) => {
-                    StoreError::Unavailable(source)
-                }
-                other => StoreError::Unavailable(Box::new(other)),
-            })
+        let answered = conn.batch_execute("SELECT 1 FROM sqlite_schema LIMIT 1");
+        if answered.is_err() {
+            *slot = None;
+        }
+        answered.map_err(|error| StoreError::Unavailable(Box::new(error)))
     }
 }
 

@@ -16,6 +16,7 @@ mod mfa;
 mod organizations;
 mod passwords;
 mod profile;
+mod readiness;
 mod refresh;
 mod service;
 mod sessions;

@@ -7,7 +7,7 @@ use ports::{
 };
 use time::{Duration, OffsetDateTime};
 
-use crate::{error::Fault, mail::AppInfo};
+use crate::{mail::AppInfo, readiness::DatabaseWatch};
 
 /// The adapters a service works through.
 #[derive(Clone)]
@@ -119,6 +119,8 @@ pub struct AuthService {
     pub(crate) policy: Policy,
     /// What the mails say about the product.
     pub(crate) app: AppInfo,
+    /// The database watch readiness reads, if started.
+    pub(crate) watch: Option<Arc<DatabaseWatch>>,
 }
 
 impl AuthService {
@@ -130,6 +132,7 @@ impl AuthService {
             ports,
             policy,
             app: AppInfo::default(),
+            watch: None,
         }
     }
 
@@ -147,14 +150,6 @@ impl AuthService {
     /// The public keys that verify access tokens, for the JWKS.
     pub fn public_keys(&self) -> Vec<PublicJwk> {
         self.ports.tokens.public_keys()
-    }
-
-    /// Whether storage answers.
-    ///
-    /// # Errors
-    /// [`Fault::Unavailable`] when it does not.
-    pub fn ready(&self) -> Result<(), Fault> {
-        Ok(self.ports.store.ping()?)
     }
 
     /// Now, at the microsecond precision every store keeps, so a value

@@ -21,7 +21,11 @@ use crate::{
 pub fn run(command: Option<Command>, settings: &Settings) -> anyhow::Result<()> {
     match command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
-        Command::Migrate => open_store(settings.database.url.expose_secret(), 1).map(drop),
+        Command::Migrate => open_store(
+            settings.database.url.expose_secret(),
+            adapter_postgres::PoolSettings::sized(1),
+        )
+        .map(drop),
         Command::Openapi => {
             println!("{}", http_actix::ApiDoc::json(settings.api.compat_routes)?);
             Ok(())

@@ -16,12 +16,15 @@ use std::{
 use adapter_argon2::HashParams;
 use adapter_jwt::{JwtSettings, SigningAlgorithm};
 use adapter_mail::{DeliveryPolicy, MailFrom, SmtpSettings, SmtpTls};
+use adapter_postgres::PoolSettings;
 use anyhow::Context;
 use application::{AppInfo, Policy};
 use http_actix::HttpSettings;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use time::Duration;
+
+type StdDuration = std::time::Duration;
 
 /// Where files go when no setting says otherwise, relative to the working
 /// directory.
@@ -51,6 +54,28 @@ pub struct Settings {
     pub app: AppSettings,
     /// Which routes are served.
     pub api: ApiSettings,
+    /// The Prometheus endpoint.
+    pub metrics: MetricsSettings,
+}
+
+/// `[metrics]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Serve `GET /metrics` (Prometheus text format).
+    pub enabled: bool,
+    /// When set, `/metrics` answers only requests that carry it as a
+    /// bearer token.
+    pub token: Option<SecretString>,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            token: None,
+        }
+    }
 }
 
 /// `[api]`
@@ -82,6 +107,12 @@ pub struct ServerSettings {
     pub body_limit_bytes: NonZeroUsize,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Requests per worker that may wait for a thread to run on; past
+    /// them a request is answered `service-unavailable` at once.
+    pub blocking_queue_per_worker: usize,
+    /// On SIGTERM or SIGINT, how long requests under way may take to
+    /// finish before the server stops anyway, in seconds.
+    pub shutdown_timeout_seconds: u32,
 }
 
 impl Default for ServerSettings {
@@ -92,6 +123,9 @@ impl Default for ServerSettings {
             workers: http.workers,
             body_limit_bytes: positive(http.body_limit),
             trusted_proxies: http.trusted_proxies,
+            blocking_queue_per_worker: http.blocking_queue_per_worker,
+            shutdown_timeout_seconds: u32::try_from(http.shutdown_timeout.as_secs())
+                .expect("the default shutdown timeout fits in u32 seconds"),
         }
     }
 }
@@ -104,13 +138,51 @@ pub struct DatabaseSettings {
     pub url: DatabaseUrl,
     /// Pool size.
     pub max_connections: NonZeroU32,
+    /// PostgreSQL: the longest a request waits for a pooled connection
+    /// before it is answered `service-unavailable`, in milliseconds.
+    pub acquire_timeout_ms: NonZeroU32,
+    /// PostgreSQL: the longest one statement may run before the server
+    /// cancels it (the request is answered `service-unavailable`), in
+    /// milliseconds; 0 keeps the server's own `statement_timeout`.
+    pub statement_timeout_ms: u32,
+    /// How often readiness checks the database, on a connection of its
+    /// own, in milliseconds.
+    pub health_check_interval_ms: NonZeroU32,
+    /// PostgreSQL: keep prepared statements on each connection. Turn it
+    /// off behind PgBouncer in transaction pooling mode, which cannot keep
+    /// them (before PgBouncer 1.21).
+    pub statement_cache: bool,
+}
+
+impl DatabaseSettings {
+    /// The pool the settings describe.
+    pub fn pool(&self) -> PoolSettings {
+        PoolSettings {
+            max_connections: self.max_connections.get(),
+            acquire_timeout: StdDuration::from_millis(self.acquire_timeout_ms.get().into()),
+            statement_timeout: (self.statement_timeout_ms > 0)
+                .then(|| StdDuration::from_millis(self.statement_timeout_ms.into())),
+            statement_cache: self.statement_cache,
+        }
+    }
+
+    /// The interval of the readiness check.
+    pub fn health_check_interval(&self) -> StdDuration {
+        StdDuration::from_millis(self.health_check_interval_ms.get().into())
+    }
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
+        let pool = PoolSettings::default();
+        let millis = |d: StdDuration| u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
         Self {
             url: DatabaseUrl::from(format!("sqlite://{DATA_DIR}/authd.db")),
-            max_connections: positive(16_u32),
+            max_connections: positive(pool.max_connections),
+            acquire_timeout_ms: positive(millis(pool.acquire_timeout)),
+            statement_timeout_ms: pool.statement_timeout.map_or(0, millis),
+            health_check_interval_ms: positive(250_u32),
+            statement_cache: pool.statement_cache,
         }
     }
 }

@@ -3,7 +3,7 @@ use std::{net::TcpListener, sync::Arc};
 use adapter_argon2::Argon2Hasher;
 use adapter_jwt::{JwtIssuer, RefreshKey, SealingKeys};
 use adapter_mail::{FileMailer, QueuedMailer};
-use adapter_postgres::PgStore;
+use adapter_postgres::{PgStore, PoolSettings};
 use adapter_sqlite::SqliteStore;
 use adapter_totp::Rfc6238;
 use anyhow::{Context, bail};
@@ -16,22 +16,22 @@ use ports::{Mailer, Store};
 
 use crate::settings::{MailTransport, Settings};
 
-/// Opens the store the URL's scheme names and applies pending migrations.
+/// Opens the store the URL's scheme names, with a pool as `pool` says
+/// (SQLite reads only its size), and applies pending migrations.
 ///
 /// # Errors
 /// An unknown scheme, an unreachable database, or a failed migration.
-pub fn open_store(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn Store>> {
+pub fn open_store(url: &str, pool: PoolSettings) -> anyhow::Result<Arc<dyn Store>> {
     let scheme = url.split(':').next().unwrap_or_default();
     let store: Arc<dyn Store> = match scheme {
         "sqlite" => {
-            let store = SqliteStore::connect(url, max_connections)
+            let store = SqliteStore::connect(url, pool.max_connections)
                 .context("cannot open the SQLite database")?;
             log_migrations(store.migrate().context("SQLite migration failed")?);
             Arc::new(store)
         }
         "postgres" | "postgresql" => {
-            let store =
-                PgStore::connect(url, max_connections).context("cannot connect to PostgreSQL")?;
+            let store = PgStore::connect(url, pool).context("cannot connect to PostgreSQL")?;
             log_migrations(store.migrate().context("PostgreSQL migration failed")?);
             Arc::new(store)
         }
@@ -52,7 +52,7 @@ fn log_migrations(applied: Vec<String>) {
 /// When an adapter cannot start (database, keys, hasher parameters).
 pub fn build_service(settings: &Settings) -> anyhow::Result<AuthService> {
     let database = &settings.database;
-    let store = open_store(database.url.expose_secret(), database.max_connections.get())?;
+    let store = open_store(database.url.expose_secret(), database.pool())?;
     let tokens = JwtIssuer::from_settings(&settings.tokens.jwt(&settings.data.dir))
         .context("cannot load the token signing key")?;
     let refresh_key = RefreshKey::load(
@@ -112,7 +112,8 @@ impl Application {
     /// # Errors
     /// When any adapter cannot start or the address cannot be bound.
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let service = build_service(settings)?;
+        let service =
+            build_service(settings)?.with_database_watch(settings.database.health_check_interval());
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
@@ -128,6 +129,10 @@ impl Application {
             // Every use case holds at most one connection at a time: more
             // blocking threads than connections would only queue on the pool.
             blocking_threads_per_worker: pool.div_ceil(workers).max(2),
+            blocking_queue_per_worker: settings.server.blocking_queue_per_worker,
+            shutdown_timeout: std::time::Duration::from_secs(
+                settings.server.shutdown_timeout_seconds.into(),
+            ),
             compat_routes: settings.api.compat_routes,
         };
         Ok(Self {

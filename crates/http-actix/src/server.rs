@@ -11,7 +11,7 @@ use application::AuthService;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::{
-    background::Background, handlers, openapi::ApiDoc, request_id, settings::HttpSettings,
+    background::Background, blocking, handlers, openapi::ApiDoc, request_id, settings::HttpSettings,
 };
 
 /// Mail jobs that may run or wait at once, across all workers.
@@ -29,11 +29,15 @@ pub fn build_server(
     let service = web::Data::new(service);
     let workers = settings.workers;
     let blocking_threads = settings.blocking_threads_per_worker.max(1);
+    let blocking_capacity = blocking_threads + settings.blocking_queue_per_worker;
+    let shutdown_timeout = settings.shutdown_timeout.as_secs();
     let settings = web::Data::new(settings);
     let background = web::Data::new(Background::new(BACKGROUND_JOBS));
     let compat_routes = settings.compat_routes;
     let openapi = ApiDoc::value(compat_routes);
     let mut server = HttpServer::new(move || {
+        // Runs on each worker's own thread, where its load is counted.
+        blocking::set_capacity(blocking_capacity);
         App::new()
             .wrap(
                 // Defaults only: a handler that sets its own caching keeps it.
@@ -74,6 +78,7 @@ pub fn build_server(
             .default_service(web::to(handlers::system::not_found))
     })
     .worker_max_blocking_threads(blocking_threads)
+    .shutdown_timeout(shutdown_timeout)
     .listen(listener)?;
     if workers > 0 {
         server = server.workers(workers);

@@ -1,4 +1,4 @@
-use std::net::IpAddr;
+use std::{net::IpAddr, time::Duration};
 
 /// HTTP-layer settings.
 #[derive(Debug, Clone)]
@@ -12,6 +12,12 @@ pub struct HttpSettings {
     /// Blocking threads per worker, where use cases run; size them with the
     /// connection pool so threads do not pile up waiting for connections.
     pub blocking_threads_per_worker: usize,
+    /// Jobs per worker that may wait for a blocking thread; a request past
+    /// them is answered `service-unavailable` at once (load shedding).
+    pub blocking_queue_per_worker: usize,
+    /// On SIGTERM or SIGINT, how long requests under way may take to
+    /// finish before the server stops anyway.
+    pub shutdown_timeout: Duration,
     /// Whether the compatibility profile routes are served (and
     /// documented) beside the canonical `/api/v1` ones.
     pub compat_routes: bool,
@@ -29,6 +35,8 @@ impl Default for HttpSettings {
             trusted_proxies: Vec::new(),
             workers: 0,
             blocking_threads_per_worker: 8,
+            blocking_queue_per_worker: 64,
+            shutdown_timeout: Duration::from_secs(30),
             compat_routes: true,
         }
     }

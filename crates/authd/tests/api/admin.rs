@@ -15,7 +15,8 @@ impl TestApp {
     pub(crate) fn logged_in_admin(&self, email: &str) -> (String, String) {
         let user = self.active_user(email, json!({}));
         let id = user["id"].as_str().expect("id").to_owned();
-        let store = authd::open_store(&self.database_url, 1).expect("store opens");
+        let store = authd::open_store(&self.database_url, adapter_postgres::PoolSettings::sized(1))
+            .expect("store opens");
         let patch = domain::AdminPatch {
             status: None,
             is_admin: Some(true),

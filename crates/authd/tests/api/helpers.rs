@@ -84,6 +84,21 @@ impl TestApp {
                 (db.url().to_owned(), Some(db))
             }
         };
+        Self::spawn_in(dir, url, database, adjust)
+    }
+
+    /// Boots the app on the database at `url` (one the test looks after).
+    pub fn spawn_on(url: &str, adjust: impl FnOnce(&mut Settings)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::spawn_in(dir, url.to_owned(), None, adjust)
+    }
+
+    fn spawn_in(
+        dir: TempDir,
+        url: String,
+        database: Option<TestDatabase>,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> Self {
         let mut settings = Settings::default();
         settings.server.bind = "127.0.0.1:0".into();
         settings.server.workers = 1;
@@ -259,7 +274,8 @@ impl TestApp {
 impl TestApp {
     /// Disables an account, as an administrator would.
     pub fn deactivate(&self, user_id: &str) {
-        let store = authd::open_store(&self.database_url, 1).expect("store opens");
+        let store = authd::open_store(&self.database_url, adapter_postgres::PoolSettings::sized(1))
+            .expect("store opens");
         let id = user_id.parse().expect("user id");
         let now = time::OffsetDateTime::now_utc();
         store

@@ -17,6 +17,7 @@ mod mfa;
 mod organizations;
 mod outage;
 mod passwords;
+mod private_postgres;
 mod refresh_grace;
 mod scale;
 mod sessions;
