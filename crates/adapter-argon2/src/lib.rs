@@ -8,7 +8,7 @@
 //! Hashing is deliberately slow and blocking: call it on a blocking thread,
 //! never on an async worker.
 
-use std::fmt;
+use std::{fmt, time::Instant};
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{self, PasswordHasher as _, PasswordVerifier as _, SaltString};
@@ -122,6 +122,12 @@ impl Argon2Hasher {
 }
 
 /// Hashes `password` with a fresh random salt.
+/// Records how long one argon2id computation took.
+fn timed(operation: &'static str, started: Instant) {
+    metrics::histogram!("authd_password_hash_duration_seconds", "operation" => operation)
+        .record(started.elapsed());
+}
+
 fn hash_with(argon2: &Argon2<'_>, password: &[u8]) -> Result<PasswordHash, HasherError> {
     let mut salt = [0u8; SALT_LEN];
     OsRng
@@ -137,7 +143,10 @@ fn hash_with(argon2: &Argon2<'_>, password: &[u8]) -> Result<PasswordHash, Hashe
 
 impl PasswordHasher for Argon2Hasher {
     fn hash(&self, password: &SecretString) -> Result<PasswordHash, HasherError> {
-        hash_with(&self.argon2, password.expose_secret().as_bytes())
+        let started = Instant::now();
+        let hashed = hash_with(&self.argon2, password.expose_secret().as_bytes());
+        timed("hash", started);
+        hashed
     }
 
     fn verify(
@@ -157,10 +166,12 @@ impl PasswordHasher for Argon2Hasher {
 
         // Recomputes with the algorithm, version and parameters encoded in
         // the hash and compares the outputs in constant time.
-        match self
+        let started = Instant::now();
+        let outcome = self
             .argon2
-            .verify_password(candidate.expose_secret().as_bytes(), &parsed)
-        {
+            .verify_password(candidate.expose_secret().as_bytes(), &parsed);
+        timed("verify", started);
+        match outcome {
             Ok(()) if self.needs_rehash(&parsed, &used) => Ok(PasswordCheck::MatchNeedsRehash),
             Ok(()) => Ok(PasswordCheck::Match),
             Err(password_hash::Error::Password) => Ok(PasswordCheck::Mismatch),

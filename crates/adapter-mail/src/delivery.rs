@@ -168,6 +168,11 @@ fn copy(mail: &Mail) -> Mail {
     }
 }
 
+/// Counts a delivery attempt's outcome.
+fn counted(outcome: &'static str) {
+    metrics::counter!("authd_mails_total", "outcome" => outcome).increment(1);
+}
+
 /// The delivery thread.
 struct Worker {
     shared: Arc<Shared>,
@@ -194,6 +199,7 @@ impl Worker {
                             attempts = 0,
                             "mail not sent: the service stopped first"
                         );
+                        counted("failed");
                     }
                     return None;
                 }
@@ -222,6 +228,7 @@ impl Worker {
         loop {
             attempts += 1;
             let Err(error) = self.transport.send(mail) else {
+                counted("sent");
                 if attempts > 1 {
                     tracing::info!(kind, attempts, "mail sent after retries");
                 }
@@ -231,6 +238,7 @@ impl Worker {
             let stop_at = self.shared.lock().stop_at;
             if retry_at > give_up_at || stop_at.is_some_and(|s| retry_at > s) {
                 tracing::error!(kind, attempts, error = %error, "mail not sent: giving up");
+                counted("failed");
                 return;
             }
             tracing::warn!(
@@ -240,6 +248,7 @@ impl Worker {
                 error = %error,
                 "mail not sent: will retry"
             );
+            counted("retried");
             self.pause_until(retry_at);
             backoff = (backoff * 2).min(policy.max_backoff);
         }

@@ -2,7 +2,7 @@ use std::{
     fmt,
     sync::{Arc, Mutex, mpsc},
     thread,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use diesel::{
@@ -198,8 +198,13 @@ impl PgStore {
         f: impl FnOnce(&mut PgConnection) -> Result<T, Failure>,
     ) -> Result<T, StoreError> {
         self.breaker.admit()?;
-        let mut conn = self.pool.get().map_err(pool_error)?;
-        let result = f(&mut conn).map_err(|Failure(error)| error);
+        let started = Instant::now();
+        let conn = self.pool.get();
+        record_pool(&self.pool, started);
+        let result = conn
+            .map_err(pool_error)
+            .and_then(|mut conn| f(&mut conn).map_err(|Failure(error)| error));
+        record_pool(&self.pool, None);
         if let Err(StoreError::Unavailable(source)) = &result
             && lost_connection(source.as_ref())
         {
@@ -249,6 +254,18 @@ impl Store for PgStore {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.record(self.health.ping(&mut conn))
     }
+}
+
+/// Records the pool's connections in use and idle and, for a checkout
+/// begun at `started`, how long it took.
+fn record_pool(pool: &Pool<ConnectionManager<PgConnection>>, started: impl Into<Option<Instant>>) {
+    if let Some(started) = started.into() {
+        metrics::histogram!("authd_db_acquire_duration_seconds").record(started.elapsed());
+    }
+    let state = pool.state();
+    let idle = state.idle_connections;
+    metrics::gauge!("authd_db_connections", "state" => "idle").set(idle);
+    metrics::gauge!("authd_db_connections", "state" => "in_use").set(state.connections - idle);
 }
 
 /// Whether `error` says the connection to the server is gone (rather than

@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::SqliteConnection;
 use diesel::connection::SimpleConnection;
@@ -140,11 +140,13 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         let mut attempt = 1;
         loop {
-            let outcome = self
-                .pool
-                .get()
+            let started = Instant::now();
+            let conn = self.pool.get();
+            record_pool(&self.pool, started);
+            let outcome = conn
                 .map_err(|error| Failure(pool_error(error)))
                 .and_then(|mut conn| f(&mut conn));
+            record_pool(&self.pool, None);
             match outcome {
                 Err(e) if e.is_busy() && attempt < BUSY_ATTEMPTS => {
                     tracing::warn!(attempt, "SQLite stayed busy; running the work again");
@@ -160,6 +162,18 @@ impl SqliteStore {
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+}
+
+/// Records the pool's connections in use and idle and, for a checkout
+/// begun at `started`, how long it took.
+fn record_pool(pool: &SqlitePool, started: impl Into<Option<Instant>>) {
+    if let Some(started) = started.into() {
+        metrics::histogram!("authd_db_acquire_duration_seconds").record(started.elapsed());
+    }
+    let state = pool.state();
+    let idle = state.idle_connections;
+    metrics::gauge!("authd_db_connections", "state" => "idle").set(idle);
+    metrics::gauge!("authd_db_connections", "state" => "in_use").set(state.connections - idle);
 }
 
 impl Store for SqliteStore {

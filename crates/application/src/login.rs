@@ -246,6 +246,7 @@ pub(crate) fn admit<E: From<StoreError> + From<Throttled>>(
         Admission::Refused { frees_at } => {
             let wait = retry_after(frees_at, window, now);
             tracing::warn!(retry_after = wait, "login throttled");
+            metrics::counter!("authd_throttle_rejections_total", "kind" => "login").increment(1);
             Err(Throttled(wait).into())
         }
     }

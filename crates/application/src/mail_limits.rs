@@ -57,6 +57,7 @@ impl AuthService {
             Admission::Admitted => Ok(None),
             Admission::Refused { frees_at } => {
                 tracing::info!(kind, "mail not sent: mail limit reached");
+                metrics::counter!("authd_throttle_rejections_total", "kind" => "mail").increment(1);
                 Ok(Some(retry_after(frees_at, window, now)))
             }
         }

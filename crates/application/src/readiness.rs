@@ -130,6 +130,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn check(shared: &Shared, store: &dyn Store, was_up: bool) -> bool {
     let answer = store.ping();
     shared.record(answer.is_ok());
+    metrics::gauge!("authd_db_up").set(if answer.is_ok() { 1.0 } else { 0.0 });
     match &answer {
         Err(error) if was_up => tracing::warn!(error = %error, "database unreachable"),
         Ok(()) if !was_up => tracing::info!("database reachable again"),

@@ -97,6 +97,7 @@ fn rotate(
             }
             Rotation::Reused => {
                 tracing::warn!("refresh token reuse detected; session revoked");
+                metrics::counter!("authd_refresh_reuse_detected_total").increment(1);
                 return Err(RefreshError::InvalidToken);
             }
             Rotation::Expired => return Err(RefreshError::TokenExpired),

@@ -59,23 +59,12 @@ pub struct Settings {
 }
 
 /// `[metrics]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MetricsSettings {
-    /// Serve `GET /metrics` (Prometheus text format).
-    pub enabled: bool,
-    /// When set, `/metrics` answers only requests that carry it as a
+    /// When set, `GET /metrics` answers only requests that carry it as a
     /// bearer token.
     pub token: Option<SecretString>,
-}
-
-impl Default for MetricsSettings {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            token: None,
-        }
-    }
 }
 
 /// `[api]`

@@ -133,6 +133,7 @@ impl Application {
             shutdown_timeout: std::time::Duration::from_secs(
                 settings.server.shutdown_timeout_seconds.into(),
             ),
+            metrics_token: settings.metrics.token.clone(),
             compat_routes: settings.api.compat_routes,
         };
         Ok(Self {

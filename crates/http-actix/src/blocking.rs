@@ -41,6 +41,7 @@ impl Slot {
                     jobs: now.jobs + 1,
                     ..now
                 });
+                metrics::gauge!("authd_blocking_jobs").increment(1.0);
                 Self
             })
         })
@@ -49,6 +50,7 @@ impl Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
+        metrics::gauge!("authd_blocking_jobs").decrement(1.0);
         LOAD.with(|load| {
             let now = load.get();
             load.set(Load {
@@ -72,6 +74,7 @@ where
     E: Into<ApiError> + Send + 'static,
 {
     let Some(_slot) = Slot::take() else {
+        metrics::counter!("authd_load_shed_total").increment(1);
         return Err(ErrorCode::ServiceUnavailable.into());
     };
     let span = tracing::Span::current();

@@ -45,6 +45,11 @@ pub(crate) enum Extra {
 }
 
 impl ApiError {
+    /// Its `error_code`.
+    pub(crate) fn code(&self) -> ErrorCode {
+        self.code
+    }
+
     /// A failure with this code and nothing more.
     pub(crate) fn new(code: ErrorCode) -> Self {
         Self {

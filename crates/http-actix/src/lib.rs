@@ -7,6 +7,7 @@ mod dto;
 mod error;
 mod extract;
 mod handlers;
+mod metrics;
 mod openapi;
 mod outcomes;
 mod request_id;

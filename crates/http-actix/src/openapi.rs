@@ -115,6 +115,7 @@ fn camel_case_links(doc: &mut Value) {
         handlers::system::jwks,
         handlers::system::live,
         handlers::system::ready,
+        crate::metrics::endpoint,
         handlers::sessions::list_sessions,
         handlers::sessions::delete_session,
         handlers::passwords::change_password,
@@ -635,7 +636,7 @@ mod tests {
         let manage = ManageOrganizationError::CODES;
         let change = ChangeMemberError::CODES;
         let session = SessionRequired::CODES;
-        let ops: [(&str, &str, &[&[ErrorCode]]); 47] = [
+        let ops: [(&str, &str, &[&[ErrorCode]]); 48] = [
             (
                 "post",
                 "/api/v1/auth/signup",
@@ -667,6 +668,7 @@ mod tests {
             ),
             ("get", "/health/live", &[]),
             ("get", "/health/ready", &[Fault::CODES]),
+            ("get", "/metrics", &[crate::metrics::TokenRequired::CODES]),
             ("get", "/.well-known/jwks.json", &[]),
             (
                 "get",

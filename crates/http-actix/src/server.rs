@@ -11,7 +11,8 @@ use application::AuthService;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::{
-    background::Background, blocking, handlers, openapi::ApiDoc, request_id, settings::HttpSettings,
+    background::Background, blocking, handlers, metrics, openapi::ApiDoc, request_id,
+    settings::HttpSettings,
 };
 
 /// Mail jobs that may run or wait at once, across all workers.
@@ -35,6 +36,8 @@ pub fn build_server(
     let background = web::Data::new(Background::new(BACKGROUND_JOBS));
     let compat_routes = settings.compat_routes;
     let openapi = ApiDoc::value(compat_routes);
+    // Installed before the first request, so that every series counts.
+    metrics::recorder();
     let mut server = HttpServer::new(move || {
         // Runs on each worker's own thread, where its load is counted.
         blocking::set_capacity(blocking_capacity);
@@ -46,6 +49,7 @@ pub fn build_server(
                     .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
             )
             .wrap(from_fn(request_id::middleware))
+            .wrap(from_fn(metrics::middleware))
             .app_data(service.clone())
             .app_data(settings.clone())
             .app_data(background.clone())

@@ -1,5 +1,7 @@
 use std::{net::IpAddr, time::Duration};
 
+use secrecy::SecretString;
+
 /// HTTP-layer settings.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
@@ -18,6 +20,9 @@ pub struct HttpSettings {
     /// On SIGTERM or SIGINT, how long requests under way may take to
     /// finish before the server stops anyway.
     pub shutdown_timeout: Duration,
+    /// When set, `GET /metrics` answers only requests that carry it as a
+    /// bearer token.
+    pub metrics_token: Option<SecretString>,
     /// Whether the compatibility profile routes are served (and
     /// documented) beside the canonical `/api/v1` ones.
     pub compat_routes: bool,
@@ -37,6 +42,7 @@ impl Default for HttpSettings {
             blocking_threads_per_worker: 8,
             blocking_queue_per_worker: 64,
             shutdown_timeout: Duration::from_secs(30),
+            metrics_token: None,
             compat_routes: true,
         }
     }

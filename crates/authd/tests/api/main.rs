@@ -13,6 +13,7 @@ mod forward_auth;
 mod key_rotation;
 mod login;
 mod mail_limits;
+mod metrics;
 mod mfa;
 mod organizations;
 mod outage;

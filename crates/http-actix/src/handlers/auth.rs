@@ -127,7 +127,9 @@ pub(super) async fn log_in(
         password,
         client: client.0,
     };
-    blocking(move || svc.login(request).map_err(LoginErrors::fail)).await
+    let result = blocking(move || svc.login(request).map_err(LoginErrors::fail)).await;
+    crate::metrics::login_outcome("password", &result);
+    result
 }
 
 operation_errors!(RefreshErrors: JsonBody<RefreshBody>, RefreshError);

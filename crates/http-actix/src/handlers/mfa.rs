@@ -163,11 +163,13 @@ pub(crate) async fn login_mfa(
     body: JsonBody<LoginMfaBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (mfa_token, proof) = body.0.into_parts()?;
-    let tokens = blocking(move || {
+    let result = blocking(move || {
         svc.login_mfa(&mfa_token, proof, client.0)
             .map_err(LoginMfaErrors::fail)
     })
-    .await?;
+    .await;
+    crate::metrics::login_outcome("mfa", &result);
+    let tokens = result?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
 }
 

@@ -70,5 +70,6 @@ pub(crate) fn resource(path: &str, allow: &'static str) -> Resource {
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/health/live", "GET, HEAD").route(get().to(live)))
         .service(resource("/health/ready", "GET, HEAD").route(get().to(ready)))
-        .service(resource("/.well-known/jwks.json", "GET, HEAD").route(get().to(jwks)));
+        .service(resource("/.well-known/jwks.json", "GET, HEAD").route(get().to(jwks)))
+        .service(resource("/metrics", "GET, HEAD").route(get().to(crate::metrics::endpoint)));
 }
