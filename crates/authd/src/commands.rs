@@ -111,7 +111,7 @@ fn list_keys(settings: &Settings) -> anyhow::Result<()> {
 
 fn serve(settings: &Settings) -> anyhow::Result<()> {
     let app = Application::build(settings)?;
-    actix_web::rt::System::new().block_on(async { app.start()?.await })?;
+    actix_web::rt::System::new().block_on(app.serve())?;
     Ok(())
 }
 

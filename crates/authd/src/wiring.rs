@@ -1,5 +1,7 @@
 use std::{net::TcpListener, sync::Arc};
 
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
 use adapter_argon2::Argon2Hasher;
 use adapter_jwt::{JwtIssuer, RefreshKey, SealingKeys};
 use adapter_mail::{FileMailer, QueuedMailer};
@@ -150,12 +152,65 @@ impl Application {
     }
 
     /// Starts the server; call it inside an actix runtime and await the
-    /// result to serve until stopped (SIGINT/SIGTERM stop it gracefully).
+    /// result to serve until stopped through its handle (signals are left
+    /// to the caller: see [`Application::serve`]).
     ///
     /// # Errors
     /// When the listener cannot be used.
     pub fn start(self) -> std::io::Result<actix_web::dev::Server> {
         tracing::info!(port = self.port, "authd listening");
         http_actix::build_server(self.service, self.http, self.listener)
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops taking connections and
+    /// lets the requests under way finish (for at most
+    /// `server.shutdown_timeout_seconds`; a second signal stops at once).
+    /// When this returns, the service and its adapters are closed: the
+    /// mail queue has delivered what it could within its drain time, and
+    /// the database pool is gone.
+    ///
+    /// # Errors
+    /// When the listener or the signal handlers cannot be used.
+    pub async fn serve(self) -> std::io::Result<()> {
+        let server = self.start()?;
+        let handle = server.handle();
+        let mut stop = StopSignals::new()?;
+        actix_web::rt::spawn(async move {
+            let first = stop.next().await;
+            tracing::info!(signal = first, "stopping: finishing the requests under way");
+            let graceful = handle.stop(true);
+            tokio::select! {
+                () = graceful => {}
+                second = stop.next() => {
+                    tracing::warn!(signal = second, "stopping at once");
+                    handle.stop(false).await;
+                }
+            }
+        });
+        server.await?;
+        tracing::info!("authd stopped");
+        Ok(())
+    }
+}
+
+/// SIGTERM and SIGINT, as a stream of their names.
+struct StopSignals {
+    term: Signal,
+    int: Signal,
+}
+
+impl StopSignals {
+    fn new() -> std::io::Result<Self> {
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
     }
 }

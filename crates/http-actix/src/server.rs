@@ -83,6 +83,8 @@ pub fn build_server(
     })
     .worker_max_blocking_threads(blocking_threads)
     .shutdown_timeout(shutdown_timeout)
+    // The binary decides what a signal means (see `authd::serve`).
+    .disable_signals()
     .listen(listener)?;
     if workers > 0 {
         server = server.workers(workers);

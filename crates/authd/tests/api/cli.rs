@@ -3,7 +3,7 @@
 use std::{
     io::{BufRead, BufReader},
     path::Path,
-    process::{Child, Command, Output, Stdio},
+    process::{Child, Command, ExitStatus, Output, Stdio},
     time::{Duration, Instant},
 };
 
@@ -297,6 +297,28 @@ impl Served {
             log: rx,
             reader,
         }
+    }
+
+    /// Sends the server `signal` (`TERM`, `INT`, …) as an operator would.
+    pub(crate) fn signal(&self, signal: &str) {
+        run(Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string()));
+    }
+
+    /// Waits at most `timeout` for the server to exit on its own (killing
+    /// it after that); its exit status, if it exited in time, and every log
+    /// line after the port line.
+    pub(crate) fn exit(mut self, timeout: Duration) -> (Option<ExitStatus>, Vec<String>) {
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            match self.child.try_wait().expect("the server's status") {
+                Some(status) => break Some(status),
+                None if Instant::now() > deadline => break None,
+                None => std::thread::sleep(Duration::from_millis(20)),
+            }
+        };
+        (status, self.stop())
     }
 
     /// Stops the server and returns every log line after the port line.

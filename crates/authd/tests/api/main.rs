@@ -22,6 +22,7 @@ mod private_postgres;
 mod refresh_grace;
 mod scale;
 mod sessions;
+mod shutdown;
 mod signup;
 mod system;
 mod tokens;
