@@ -175,7 +175,10 @@ impl PgStore {
 
     /// Applies the embedded migrations the database lacks and returns their
     /// versions, oldest first (none when the schema is up to date).
-    /// Instances migrating at the same time take turns.
+    /// Instances migrating at the same time take turns, under a lock held
+    /// by the one transaction all the migrations run in (a transaction
+    /// lock, unlike a session lock, holds behind PgBouncer's transaction
+    /// pooling, and a failed upgrade leaves the schema as it was).
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] without a connection;
@@ -184,7 +187,10 @@ impl PgStore {
         // A connection of its own, without the pool's statement timeout:
         // a migration, or the wait for another instance's, may take longer.
         let mut conn = PgConnection::establish(&self.health.url).map_err(connection_error)?;
-        with_advisory_lock(&mut conn, MIGRATION_LOCK, |conn| {
+        conn.transaction(|conn| {
+            sql_query("SELECT pg_advisory_xact_lock($1)")
+                .bind::<BigInt, _>(MIGRATION_LOCK)
+                .execute(conn)?;
             conn.run_pending_migrations(MIGRATIONS)
                 .map(|versions| versions.iter().map(ToString::to_string).collect())
                 .map_err(|error| Failure(StoreError::Internal(error)))
@@ -278,24 +284,6 @@ fn lost_connection(error: &(dyn std::error::Error + 'static)) -> bool {
             _
         ))
     )
-}
-
-/// Runs `f` while holding the session-level advisory lock `key`.
-pub(crate) fn with_advisory_lock<T>(
-    conn: &mut PgConnection,
-    key: i64,
-    f: impl FnOnce(&mut PgConnection) -> Result<T, Failure>,
-) -> Result<T, Failure> {
-    sql_query("SELECT pg_advisory_lock($1)")
-        .bind::<BigInt, _>(key)
-        .execute(conn)?;
-    let result = f(conn);
-    let unlocked = sql_query("SELECT pg_advisory_unlock($1)")
-        .bind::<BigInt, _>(key)
-        .execute(conn);
-    let value = result?;
-    unlocked?;
-    Ok(value)
 }
 
 /// Opens one connection outside the pool, so that a refused connection

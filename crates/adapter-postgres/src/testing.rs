@@ -24,12 +24,12 @@ use diesel::{
     pg::PgConnection,
     prelude::*,
     sql_query,
-    sql_types::{Bool, Integer, Text},
+    sql_types::{BigInt, Bool, Integer, Text},
 };
 use diesel_migrations::MigrationHarness;
 use uuid::Uuid;
 
-use crate::{MIGRATIONS, PgStore, store::with_advisory_lock};
+use crate::{MIGRATIONS, PgStore, error::Failure};
 
 diesel::table! {
     /// The server's catalog of databases (only what the harness reads).
@@ -286,6 +286,24 @@ fn with_database(server_url: &str, database: &str) -> String {
         Some(query) => format!("{base}/{database}?{query}"),
         None => format!("{base}/{database}"),
     }
+}
+
+/// Runs `f` while holding the session-level advisory lock `key`.
+fn with_advisory_lock<T>(
+    conn: &mut PgConnection,
+    key: i64,
+    f: impl FnOnce(&mut PgConnection) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    sql_query("SELECT pg_advisory_lock($1)")
+        .bind::<BigInt, _>(key)
+        .execute(conn)?;
+    let result = f(conn);
+    let unlocked = sql_query("SELECT pg_advisory_unlock($1)")
+        .bind::<BigInt, _>(key)
+        .execute(conn);
+    let value = result?;
+    unlocked?;
+    Ok(value)
 }
 
 #[cfg(test)]

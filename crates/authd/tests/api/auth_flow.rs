@@ -5,7 +5,7 @@ use crate::{
     on_both_stores,
 };
 
-fn validation_activates_once(app: TestApp) {
+pub(crate) fn validation_activates_once(app: TestApp) {
     let pending = app.signup("ada@example.com", json!({}));
     let code = app.last_code("ada@example.com", "validate-email");
     let res = app.post_json("/api/v1/auth/validate", &json!({ "code": code }));
@@ -144,7 +144,7 @@ fn me_shows_and_patches_the_profile(app: TestApp) {
     );
 }
 
-fn logout_revokes_at_once(app: TestApp) {
+pub(crate) fn logout_revokes_at_once(app: TestApp) {
     let (token, refresh) = app.logged_in("ada@example.com");
     let res = app
         .post("/api/v1/auth/logout")

@@ -155,7 +155,7 @@ fn empty_username_falls_back_to_email(app: TestApp) {
     assert_eq!(res.status(), 200);
 }
 
-fn concurrent_guesses_never_exceed_the_limit(app: TestApp) {
+pub(crate) fn concurrent_guesses_never_exceed_the_limit(app: TestApp) {
     app.active_user("ada@example.com", json!({}));
     let barrier = std::sync::Barrier::new(12);
     let statuses: Vec<u16> = std::thread::scope(|s| {

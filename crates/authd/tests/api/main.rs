@@ -18,6 +18,7 @@ mod mfa;
 mod organizations;
 mod outage;
 mod passwords;
+mod pgbouncer;
 mod private_postgres;
 mod refresh_grace;
 mod scale;

@@ -45,7 +45,7 @@ fn wait_until(since: Instant, elapsed: Duration) {
 }
 
 /// The default grace period (10 s) covers twenty tabs refreshing at once.
-fn twenty_concurrent_refreshes_get_one_successor(app: TestApp) {
+pub(crate) fn twenty_concurrent_refreshes_get_one_successor(app: TestApp) {
     let (first_access, first) = app.logged_in("ada@example.com");
     let barrier = Barrier::new(20);
     let answers: Vec<(String, String)> = thread::scope(|s| {
