@@ -752,8 +752,8 @@ impl DeliverySettings {
 pub struct AppSettings {
     /// The product's name, in subjects and bodies.
     pub name: String,
-    /// The client's public address: mails link to its `/validate` and
-    /// `/reset-password` pages with the code.
+    /// The client's public address: mails link to its `/validate`,
+    /// `/reset-password` and `/invite` pages with the code.
     pub public_url: Option<PublicUrl>,
 }
 
@@ -929,6 +929,9 @@ fn positive<N: TryInto<T> + Copy + fmt::Debug, T>(n: N) -> T {
     n.try_into()
         .unwrap_or_else(|_| panic!("the default {n:?} must be at least 1"))
 }
+
+#[cfg(test)]
+mod reference_doc;
 
 #[cfg(test)]
 mod tests {
