@@ -37,6 +37,21 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysCommand,
     },
+    /// Show the settings.
+    Config {
+        /// The settings action.
+        #[command(subcommand)]
+        action: ConfigCommand,
+    },
+}
+
+/// Settings actions (see docs/configuration.md).
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the settings in effect as TOML: the defaults, then the
+    /// --config file, then the environment. Secrets that are set are
+    /// printed as "***"; a setting that is unset is left out.
+    Print,
 }
 
 /// Signing-key actions (see docs/key-rotation.md).

@@ -9,7 +9,7 @@ use secrecy::SecretString;
 
 use crate::{
     Application, build_service,
-    cli::{Command, CreateUser, KeysCommand, StatusArg, UserCommand},
+    cli::{Command, ConfigCommand, CreateUser, KeysCommand, StatusArg, UserCommand},
     open_store,
     settings::Settings,
 };
@@ -28,6 +28,12 @@ pub fn run(command: Option<Command>, settings: &Settings) -> anyhow::Result<()> 
         .map(drop),
         Command::Openapi => {
             println!("{}", http_actix::ApiDoc::json(settings.api.compat_routes)?);
+            Ok(())
+        }
+        Command::Config {
+            action: ConfigCommand::Print,
+        } => {
+            print!("{}", settings.to_toml()?);
             Ok(())
         }
         Command::Keys { action } => match action {

@@ -5,6 +5,9 @@
 //! one is needed, or an unknown name, is refused then, with the key named.
 //! The defaults of the policy, the hasher and the HTTP layer are those of
 //! their own types, converted here to the units of the settings.
+//!
+//! The settings serialize to the TOML they are read from (`authd config
+//! print`), every secret written as `***`.
 
 use std::{
     fmt,
@@ -21,7 +24,7 @@ use anyhow::Context;
 use application::{AppInfo, Policy};
 use http_actix::HttpSettings;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize, Serializer};
 use time::Duration;
 
 type StdDuration = std::time::Duration;
@@ -30,8 +33,11 @@ type StdDuration = std::time::Duration;
 /// directory.
 const DATA_DIR: &str = "data";
 
+/// What a secret that is set is printed as.
+const REDACTED: &str = "***";
+
 /// Every setting of the service.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// HTTP server.
@@ -59,16 +65,17 @@ pub struct Settings {
 }
 
 /// `[metrics]`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MetricsSettings {
     /// When set, `GET /metrics` answers only requests that carry it as a
     /// bearer token.
+    #[serde(serialize_with = "redact")]
     pub token: Option<SecretString>,
 }
 
 /// `[api]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiSettings {
     /// Serve the compatibility profile routes (docs/migrating.md) beside
@@ -85,7 +92,7 @@ impl Default for ApiSettings {
 }
 
 /// `[server]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerSettings {
     /// Address to listen on.
@@ -120,7 +127,7 @@ impl Default for ServerSettings {
 }
 
 /// `[database]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// `sqlite://…` (embedded) or `postgres://…`.
@@ -177,8 +184,9 @@ impl Default for DatabaseSettings {
 }
 
 /// The database URL. It may carry a password, so it is kept as a secret:
-/// its `Debug` shows the scheme alone, and the URL itself is read only where
-/// the store is opened.
+/// its `Debug` shows the scheme alone, it serializes with the password
+/// replaced by `***`, and the URL itself is read only where the store is
+/// opened.
 #[derive(Clone, Deserialize)]
 #[serde(transparent)]
 pub struct DatabaseUrl(SecretString);
@@ -187,6 +195,58 @@ impl DatabaseUrl {
     /// The whole URL, password included: for opening the store only.
     pub fn expose_secret(&self) -> &str {
         self.0.expose_secret()
+    }
+
+    /// The URL with the password of its user part and of its `password`
+    /// and `sslpassword` parameters replaced by `***`. An SQLite URL names
+    /// a file and carries no password, so it is shown whole. What cannot be
+    /// split for sure (no URL at all, or an `@` past the host, as a password
+    /// with a raw `/` or `?` in it leaves) is hidden whole past the scheme.
+    pub fn redacted(&self) -> String {
+        let url = self.expose_secret();
+        if url.starts_with("sqlite:") {
+            return url.to_owned();
+        }
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return REDACTED.to_owned();
+        };
+        let (authority, path_and_query) =
+            rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+        if path_and_query.contains('@') {
+            return format!("{scheme}://{REDACTED}");
+        }
+        let authority = match authority.rsplit_once('@') {
+            Some((user, host)) => match user.split_once(':') {
+                Some((name, _password)) => format!("{name}:{REDACTED}@{host}"),
+                None => authority.to_owned(),
+            },
+            None => authority.to_owned(),
+        };
+        let path_and_query = match path_and_query.split_once('?') {
+            Some((path, query)) => {
+                let parameters: Vec<String> = query
+                    .split('&')
+                    .map(|parameter| match parameter.split_once('=') {
+                        Some((name, _))
+                            if name.eq_ignore_ascii_case("password")
+                                || name.eq_ignore_ascii_case("sslpassword") =>
+                        {
+                            format!("{name}={REDACTED}")
+                        }
+                        _ => parameter.to_owned(),
+                    })
+                    .collect();
+                format!("{path}?{}", parameters.join("&"))
+            }
+            None => path_and_query.to_owned(),
+        };
+        format!("{scheme}://{authority}{path_and_query}")
+    }
+}
+
+impl Serialize for DatabaseUrl {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.redacted())
     }
 }
 
@@ -213,7 +273,7 @@ impl fmt::Debug for DatabaseUrl {
 }
 
 /// `[data]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DataSettings {
     /// Directory for generated signing keys.
@@ -241,6 +301,21 @@ pub struct MailSettings {
     pub from: Option<MailFrom>,
     /// The SMTP server, when `transport` is `smtp`.
     pub smtp: Option<SmtpSettings>,
+    /// `[mail.smtp]` as written, for printing: `smtp` holds it only for
+    /// the `smtp` transport, and with the port its default resolved.
+    written_smtp: SmtpSection,
+}
+
+impl Serialize for MailSettings {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        MailSection {
+            transport: self.transport,
+            file: self.file.clone(),
+            from: self.from.as_ref().map(ToString::to_string),
+            smtp: self.written_smtp.clone(),
+        }
+        .serialize(serializer)
+    }
 }
 
 impl Default for MailSettings {
@@ -250,7 +325,7 @@ impl Default for MailSettings {
 }
 
 /// `[mail]` as written.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 struct MailSection {
     transport: MailTransport,
@@ -271,16 +346,24 @@ impl Default for MailSection {
 }
 
 /// `[mail.smtp]` as written.
-#[derive(Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 struct SmtpSection {
+    /// Server host name (also the name its certificate must carry).
     host: Option<String>,
     /// Defaults by `tls`: 587, 465 or 25.
     port: Option<NonZeroU16>,
+    /// Connection protection.
     tls: SmtpTlsName,
+    /// Login name, if the server wants one.
     username: Option<String>,
+    /// Password for `username`.
+    #[serde(serialize_with = "redact")]
     password: Option<SecretString>,
+    /// Limit on connecting and on each exchange with the server, in
+    /// seconds.
     timeout_seconds: NonZeroU32,
+    /// Extra trusted root certificates (PEM), besides the public roots.
     ca_file: Option<PathBuf>,
 }
 
@@ -309,12 +392,13 @@ impl TryFrom<MailSection> for MailSettings {
                     .map_err(|e| format!("mail.from: {e}"))
             })
             .transpose()?;
+        let written_smtp = section.smtp;
         let smtp = match section.transport {
             MailTransport::File => None,
             MailTransport::Smtp => {
                 let needed =
                     |key: &str| format!("{key} must be set when mail.transport is \"smtp\"");
-                let smtp = section.smtp;
+                let smtp = written_smtp.clone();
                 let host = smtp
                     .host
                     .filter(|host| !host.is_empty())
@@ -342,6 +426,7 @@ impl TryFrom<MailSection> for MailSettings {
             file: section.file,
             from,
             smtp,
+            written_smtp,
         })
     }
 }
@@ -356,6 +441,16 @@ pub enum MailTransport {
     Smtp,
 }
 
+impl MailTransport {
+    /// The name it is written as.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::File => "file",
+            Self::Smtp => "smtp",
+        }
+    }
+}
+
 impl TryFrom<String> for MailTransport {
     type Error = String;
 
@@ -363,15 +458,32 @@ impl TryFrom<String> for MailTransport {
         one_of(
             "mail transport",
             &name,
-            &[("file", Self::File), ("smtp", Self::Smtp)],
+            &[Self::File, Self::Smtp],
+            Self::as_str,
         )
     }
 }
 
+impl Serialize for MailTransport {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 /// `mail.smtp.tls`.
-#[derive(Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(try_from = "String")]
 struct SmtpTlsName(SmtpTls);
+
+impl SmtpTlsName {
+    const fn name(tls: SmtpTls) -> &'static str {
+        match tls {
+            SmtpTls::StartTls => "starttls",
+            SmtpTls::Tls => "tls",
+            SmtpTls::None => "none",
+        }
+    }
+}
 
 impl TryFrom<String> for SmtpTlsName {
     type Error = String;
@@ -380,18 +492,21 @@ impl TryFrom<String> for SmtpTlsName {
         one_of(
             "SMTP TLS mode",
             &name,
-            &[
-                ("starttls", SmtpTls::StartTls),
-                ("tls", SmtpTls::Tls),
-                ("none", SmtpTls::None),
-            ],
+            &[SmtpTls::StartTls, SmtpTls::Tls, SmtpTls::None],
+            Self::name,
         )
         .map(Self)
     }
 }
 
+impl Serialize for SmtpTlsName {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(Self::name(self.0))
+    }
+}
+
 /// `[tokens]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TokenSettings {
     /// `EdDSA` (default), `ES256`, `RS256` or `HS256`.
@@ -419,6 +534,7 @@ pub struct TokenSettings {
     /// Extra public keys (PEM) that verify tokens and are published.
     pub verification_key_files: Vec<PathBuf>,
     /// The HS256 secret (at least 32 bytes); generated when unset.
+    #[serde(serialize_with = "redact")]
     pub hmac_secret: Option<SecretString>,
     /// The key that derives refresh-token successors (a file of at least 32
     /// bytes); generated into the data directory when unset.
@@ -466,7 +582,7 @@ impl TokenSettings {
 }
 
 /// `[security]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SecuritySettings {
     /// Failed logins per account within the window before throttling.
@@ -492,9 +608,11 @@ pub struct SecuritySettings {
     pub max_api_keys_per_user: NonZeroU32,
     /// The key (at least 32 bytes) that seals TOTP secrets in the store;
     /// generated once into `data.dir/keys/` when unset. Never printed.
+    #[serde(serialize_with = "redact")]
     pub encryption_key: Option<SecretString>,
     /// Earlier encryption keys, which still open what they sealed (key
     /// rotation). Never printed.
+    #[serde(serialize_with = "redact_each")]
     pub previous_encryption_keys: Vec<SecretString>,
 }
 
@@ -531,7 +649,7 @@ impl SecuritySettings {
 }
 
 /// `[log]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogSettings {
     /// `text` or `json`.
@@ -559,21 +677,33 @@ pub enum LogFormat {
     Json,
 }
 
+impl LogFormat {
+    /// The name it is written as.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Json => "json",
+        }
+    }
+}
+
 impl TryFrom<String> for LogFormat {
     type Error = String;
 
     fn try_from(name: String) -> Result<Self, Self::Error> {
-        one_of(
-            "log format",
-            &name,
-            &[("text", Self::Text), ("json", Self::Json)],
-        )
+        one_of("log format", &name, &[Self::Text, Self::Json], Self::as_str)
+    }
+}
+
+impl Serialize for LogFormat {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
 /// `[delivery]`: how mails wait and are retried between the use cases and
 /// the transport.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeliverySettings {
     /// How long a mail that fails is retried, from its first attempt.
@@ -606,13 +736,13 @@ impl DeliverySettings {
 }
 
 /// `[app]`: the product the mails name.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AppSettings {
     /// The product's name, in subjects and bodies.
     pub name: String,
-    /// The client's public address: mails link to its `/validate` and
-    /// `/reset-password` pages with the code.
+    /// The client's public address: mails link to its `/validate`,
+    /// `/reset-password` and `/invite` pages with the code.
     pub public_url: Option<PublicUrl>,
 }
 
@@ -637,7 +767,7 @@ impl AppSettings {
 
 /// `app.public_url`: an `http://` or `https://` address, kept without a
 /// trailing slash.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(try_from = "String")]
 pub struct PublicUrl(String);
 
@@ -662,16 +792,39 @@ impl TryFrom<String> for PublicUrl {
     }
 }
 
-/// The choice that `name` names, in any case.
-fn one_of<T: Copy>(what: &str, name: &str, choices: &[(&str, T)]) -> Result<T, String> {
+/// The choice that `name` names, in any case. Names come from the same
+/// function that prints them, so what is printed reads back.
+fn one_of<T: Copy>(
+    what: &str,
+    name: &str,
+    choices: &[T],
+    name_of: fn(T) -> &'static str,
+) -> Result<T, String> {
     choices
         .iter()
-        .find(|(choice, _)| choice.eq_ignore_ascii_case(name))
-        .map(|&(_, value)| value)
+        .copied()
+        .find(|&choice| name_of(choice).eq_ignore_ascii_case(name))
         .ok_or_else(|| {
-            let names: Vec<String> = choices.iter().map(|(c, _)| format!("{c:?}")).collect();
+            let names: Vec<String> = choices
+                .iter()
+                .map(|&c| format!("{:?}", name_of(c)))
+                .collect();
             format!("unknown {what} {name:?}: expected {}", names.join(" or "))
         })
+}
+
+/// Serializes a secret that is set as `***`, and one that is not as
+/// nothing (TOML leaves the key out).
+fn redact<S: Serializer>(secret: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(_) => serializer.serialize_some(REDACTED),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// Serializes a list of secrets as as many `***`.
+fn redact_each<S: Serializer>(secrets: &[SecretString], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(secrets.iter().map(|_| REDACTED))
 }
 
 impl Settings {
@@ -732,6 +885,16 @@ impl Settings {
         Self::read(builder)
     }
 
+    /// The settings as TOML, as `authd config print` shows them: every
+    /// secret that is set is written `***`, every key that is unset is left
+    /// out. Read back, the text gives the same settings, secrets aside.
+    ///
+    /// # Errors
+    /// When a path is not valid UTF-8, which TOML cannot hold.
+    pub fn to_toml(&self) -> anyhow::Result<String> {
+        toml::to_string(self).context("cannot write the settings as TOML")
+    }
+
     fn read(builder: config::ConfigBuilder<config::builder::DefaultState>) -> anyhow::Result<Self> {
         builder
             .build()
@@ -755,6 +918,9 @@ fn positive<N: TryInto<T> + Copy + fmt::Debug, T>(n: N) -> T {
     n.try_into()
         .unwrap_or_else(|_| panic!("the default {n:?} must be at least 1"))
 }
+
+#[cfg(test)]
+mod reference_doc;
 
 #[cfg(test)]
 mod tests {
@@ -1007,5 +1173,107 @@ mod tests {
         let shown = format!("{settings:?}");
         assert!(!shown.contains("key-of-at-least"), "{shown}");
         assert!(from_toml("").unwrap().security.encryption_key.is_none());
+    }
+
+    #[test]
+    fn printed_settings_read_back_as_the_same_settings() {
+        // Every section away from its defaults, and no secret: a secret is
+        // printed as `***`, which reads back as a different secret.
+        let settings = from_toml(
+            "[server]\nbind = \"0.0.0.0:9000\"\nworkers = 3\ntrusted_proxies = [\"10.0.0.1\", \"::1\"]\n\
+             [database]\nurl = \"postgres://authd@db.example/authd?sslmode=require\"\n\
+             statement_timeout_ms = 0\nstatement_cache = false\n\
+             [data]\ndir = \"/var/lib/authd\"\n\
+             [mail]\ntransport = \"SMTP\"\nfrom = \"Engines <no-reply@example.com>\"\n\
+             [mail.smtp]\nhost = \"smtp.example.com\"\ntls = \"tls\"\nusername = \"u\"\n\
+             ca_file = \"ca.pem\"\n\
+             [tokens]\nalgorithm = \"es256\"\nprivate_key_file = \"k.pem\"\n\
+             verification_key_files = [\"old.pem\"]\nrefresh_reuse_grace_seconds = 0\n\
+             [security]\nmax_failed_logins = 3\n\
+             [log]\nformat = \"json\"\nlevel = \"authd=debug,info\"\n\
+             [delivery]\nqueue_capacity = 5\n\
+             [app]\nname = \"Engines\"\npublic_url = \"https://app.example.com/\"\n\
+             [api]\ncompat_routes = false\n",
+        )
+        .unwrap();
+        let printed = settings.to_toml().unwrap();
+        let read_back = from_toml(&printed).unwrap_or_else(|e| panic!("{e:#}\n{printed}"));
+        assert_eq!(format!("{read_back:?}"), format!("{settings:?}"));
+        assert_eq!(read_back.to_toml().unwrap(), printed);
+        assert!(printed.contains("transport = \"smtp\""), "{printed}");
+        assert!(printed.contains("algorithm = \"ES256\""), "{printed}");
+        assert!(
+            !printed.lines().any(|l| l.starts_with("port =")),
+            "an unset port is left out, not resolved: {printed}"
+        );
+    }
+
+    #[test]
+    fn the_defaults_print_and_read_back() {
+        let printed = Settings::default().to_toml().unwrap();
+        assert!(
+            printed.contains("[mail.smtp]\ntls = \"starttls\""),
+            "{printed}"
+        );
+        assert_eq!(from_toml(&printed).unwrap().to_toml().unwrap(), printed);
+    }
+
+    #[test]
+    fn every_secret_is_printed_as_stars() {
+        let settings = from_toml(
+            "[database]\nurl = \"postgres://u:hunter2-url@h:5432/db?sslmode=require&password=hunter2-query\"\n\
+             [mail]\ntransport = \"smtp\"\nfrom = \"a@example.com\"\n\
+             [mail.smtp]\nhost = \"h\"\nusername = \"u\"\npassword = \"hunter2-smtp\"\n\
+             [tokens]\nhmac_secret = \"hunter2-hmac\"\n\
+             [security]\nencryption_key = \"hunter2-current\"\n\
+             previous_encryption_keys = [\"hunter2-old\", \"hunter2-older\"]\n\
+             [metrics]\ntoken = \"hunter2-metrics\"\n",
+        )
+        .unwrap();
+        let printed = settings.to_toml().unwrap();
+        assert!(!printed.contains("hunter2"), "{printed}");
+        for line in [
+            "url = \"postgres://u:***@h:5432/db?sslmode=require&password=***\"",
+            "password = \"***\"",
+            "hmac_secret = \"***\"",
+            "encryption_key = \"***\"",
+            "previous_encryption_keys = [\"***\", \"***\"]",
+            "token = \"***\"",
+        ] {
+            assert!(printed.lines().any(|l| l == line), "{line} in {printed}");
+        }
+        let unset = Settings::default().to_toml().unwrap();
+        for key in ["password", "hmac_secret", "encryption_key", "token"] {
+            assert!(
+                !unset.lines().any(|l| l.starts_with(&format!("{key} ="))),
+                "an unset {key} is left out: {unset}"
+            );
+        }
+        assert!(unset.contains("previous_encryption_keys = []"), "{unset}");
+    }
+
+    #[test]
+    fn the_database_url_is_shown_without_its_password() {
+        for (url, shown) in [
+            ("sqlite://data/authd.db", "sqlite://data/authd.db"),
+            ("sqlite::memory:", "sqlite::memory:"),
+            ("postgres://h/db", "postgres://h/db"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            (
+                "postgresql://u:p%40ss@h:5432/db",
+                "postgresql://u:***@h:5432/db",
+            ),
+            ("postgres://u:p@ss@h/db", "postgres://u:***@h/db"),
+            ("postgres://u:pa/ss@h/db", "postgres://***"),
+            ("postgres://u:pa?ss@h/db", "postgres://***"),
+            ("postgres://u:pa#ss@h/db", "postgres://***"),
+            (
+                "postgres:///db?host=/run/pg&PassWord=p&sslpassword=q",
+                "postgres:///db?host=/run/pg&PassWord=***&sslpassword=***",
+            ),
+            ("host=h password=p", "***"),
+        ] {
+            assert_eq!(DatabaseUrl::from(url).redacted(), shown, "{url}");
+        }
     }
 }

@@ -134,6 +134,175 @@ fn out_of_range_and_unknown_values_are_refused_naming_the_key() {
     );
 }
 
+/// `config print` shows the file and the environment over the defaults,
+/// every secret as `***`, and opens nothing.
+#[test]
+fn config_print_shows_the_settings_in_effect_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("authd.toml"),
+        "[server]\nworkers = 3\n[log]\nformat = \"json\"\n",
+    )
+    .unwrap();
+    let out = run(authd(dir.path())
+        .args(["--config", "authd.toml", "config", "print"])
+        .env("AUTHD__LOG__FORMAT", "text")
+        .env(
+            "DATABASE_URL",
+            "postgres://authd:hunter2-url@db.example:5432/authd?password=hunter2-query",
+        )
+        .env("AUTHD__TOKENS__HMAC_SECRET", "hunter2-hmac")
+        .env("AUTHD__SECURITY__ENCRYPTION_KEY", "hunter2-current")
+        .env(
+            "AUTHD__SECURITY__PREVIOUS_ENCRYPTION_KEYS",
+            "hunter2-old,hunter2-older",
+        )
+        .env("AUTHD__METRICS__TOKEN", "hunter2-metrics")
+        .env("AUTHD__MAIL__TRANSPORT", "smtp")
+        .env("AUTHD__MAIL__FROM", "authd <no-reply@example.com>")
+        .env("AUTHD__MAIL__SMTP__HOST", "smtp.example.com")
+        .env("AUTHD__MAIL__SMTP__USERNAME", "authd")
+        .env("AUTHD__MAIL__SMTP__PASSWORD", "hunter2-smtp"));
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(!printed.contains("hunter2"), "{printed}");
+    for line in [
+        "workers = 3",
+        "format = \"text\"",
+        "url = \"postgres://authd:***@db.example:5432/authd?password=***\"",
+        "hmac_secret = \"***\"",
+        "encryption_key = \"***\"",
+        "previous_encryption_keys = [\"***\", \"***\"]",
+        "token = \"***\"",
+        "host = \"smtp.example.com\"",
+        "username = \"authd\"",
+        "password = \"***\"",
+        "argon2_memory_kib = 256",
+    ] {
+        assert!(printed.lines().any(|l| l == line), "{line} in {printed}");
+    }
+    assert!(
+        !dir.path().join("data").exists(),
+        "printing the settings opens nothing"
+    );
+}
+
+/// What `config print` writes, given back as the settings file, prints
+/// the same.
+#[test]
+fn config_print_reads_back_as_the_same_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("authd.toml"),
+        "[server]\nworkers = 3\ntrusted_proxies = [\"10.0.0.1\"]\n\
+         [mail]\nfrom = \"authd <no-reply@example.com>\"\n[mail.smtp]\ntls = \"none\"\n",
+    )
+    .unwrap();
+    let first = run(authd(dir.path())
+        .args(["--config", "authd.toml", "config", "print"])
+        .env("DATABASE_URL", "postgres://authd@db.example/authd")
+        .env("AUTHD__LOG__FORMAT", "JSON")
+        .env("AUTHD__APP__PUBLIC_URL", "https://app.example.com/"));
+    let first = String::from_utf8(first.stdout).unwrap();
+    std::fs::write(dir.path().join("printed.toml"), &first).unwrap();
+    let second = run(authd(dir.path()).args(["--config", "printed.toml", "config", "print"]));
+    assert_eq!(String::from_utf8(second.stdout).unwrap(), first);
+    for line in [
+        "url = \"postgres://authd@db.example/authd\"",
+        "format = \"json\"",
+        "public_url = \"https://app.example.com\"",
+        "tls = \"none\"",
+    ] {
+        assert!(first.lines().any(|l| l == line), "{line} in {first}");
+    }
+}
+
+/// Runs authd, which must refuse to start, and returns what it says.
+fn refusal(cmd: &mut Command) -> String {
+    let mut child = cmd
+        // One message to compare, without a backtrace.
+        .env("RUST_BACKTRACE", "0")
+        .env("RUST_LIB_BACKTRACE", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            drop(child.kill());
+            drop(child.wait());
+            panic!("authd started with a bad setting");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// A bad setting stops `config print` as it stops `serve`: at once, with
+/// the same message, which names the key.
+#[test]
+fn a_bad_setting_stops_config_print_as_it_stops_serve_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("typo.toml"),
+        "[server]\nbnid = \"0.0.0.0:80\"\n",
+    )
+    .unwrap();
+    /// Where a bad setting is written, and what its refusal must say.
+    struct Bad {
+        args: &'static [&'static str],
+        env: Option<(&'static str, &'static str)>,
+        says: &'static [&'static str],
+    }
+    for bad in [
+        Bad {
+            args: &[],
+            env: Some(("AUTHD__DATABASE__ACQUIRE_TIMEOUT_MS", "0")),
+            says: &["expected a nonzero u32 for key `database.acquire_timeout_ms`"],
+        },
+        Bad {
+            args: &[],
+            env: Some(("AUTHD__SERVER__WORKERS", "abc")),
+            says: &["\"abc\"", "for key `server.workers`"],
+        },
+        Bad {
+            args: &["--config", "typo.toml"],
+            env: None,
+            says: &["unknown field `bnid`", "for key `server`"],
+        },
+        Bad {
+            args: &[],
+            env: Some(("AUTHD__LOG__FORMAT", "xml")),
+            says: &[r#"unknown log format "xml": expected "text" or "json" for key `log.format`"#],
+        },
+    ] {
+        let with = |command: &[&str]| {
+            let mut cmd = authd(dir.path());
+            cmd.args(bad.args)
+                .args(command)
+                .env("AUTHD__SERVER__BIND", "127.0.0.1:0")
+                .envs(bad.env);
+            refusal(&mut cmd)
+        };
+        let printed = with(&["config", "print"]);
+        for text in bad.says {
+            assert!(
+                printed.contains(text),
+                "{:?} {:?}: {printed}",
+                bad.args,
+                bad.env
+            );
+        }
+        assert_eq!(with(&["serve"]), printed, "{:?} {:?}", bad.args, bad.env);
+    }
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing is opened with bad settings"
+    );
+}
+
 /// `url` with `password` written into its user part.
 fn with_password(url: &str, password: &str) -> String {
     let (scheme, rest) = url.split_once("://").expect("a URL");
