@@ -9,16 +9,20 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates libssl3 curl \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --home /var/lib/authd --create-home authd \
+ && useradd --system --uid 10001 --user-group --home /var/lib/authd --create-home authd \
  && mkdir -p /var/lib/authd/data \
- && chown authd:authd /var/lib/authd/data
+ && chown 10001:10001 /var/lib/authd/data
 COPY --from=build /src/target/release/authd /usr/local/bin/authd
-USER authd
+# Numeric, so that a runtime that checks for a non-root user can tell.
+USER 10001:10001
 WORKDIR /var/lib/authd
 ENV AUTHD__SERVER__BIND=0.0.0.0:8080 \
     AUTHD__DATA__DIR=/var/lib/authd/data \
     AUTHD__MAIL__FILE=/var/lib/authd/data/mailbox.jsonl
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD curl -fsS http://127.0.0.1:8080/health/ready || exit 1
+# Liveness, not readiness: a database outage makes every instance unready
+# at once, and restarting them all would not bring the database back.
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
+  CMD ["sh", "-c", "curl -fsS http://127.0.0.1:8080/health/live || exit 1"]
 ENTRYPOINT ["authd"]
 CMD ["serve"]
