@@ -11,7 +11,7 @@ use crate::{
 
 /// A logged-in user: id and access token.
 #[derive(Clone)]
-struct Account {
+pub(crate) struct Account {
     id: String,
     email: String,
     token: String,
@@ -45,7 +45,7 @@ impl TestApp {
     }
 
     /// An active, logged-in account with an organization of its own.
-    fn account(&self, email: &str) -> Account {
+    pub(crate) fn account(&self, email: &str) -> Account {
         let (token, _) = self.logged_in(email);
         let me: Value = self
             .get_auth("/api/v1/auth/me", &token)
@@ -69,7 +69,7 @@ impl TestApp {
     }
 
     /// The id of `who`'s own (first) organization.
-    fn own_organization(&self, who: &Account) -> String {
+    pub(crate) fn own_organization(&self, who: &Account) -> String {
         let list: Value = self
             .as_(who, Method::GET, "/api/v1/organizations", None)
             .json()
@@ -87,7 +87,13 @@ impl TestApp {
 
     /// `by` invites `email` to `organization` with `role`; the invite,
     /// once its mail is in the mailbox (mail goes out in the background).
-    fn invite(&self, by: &Account, organization: &str, email: &str, role: &str) -> Value {
+    pub(crate) fn invite(
+        &self,
+        by: &Account,
+        organization: &str,
+        email: &str,
+        role: &str,
+    ) -> Value {
         let address = email.trim().to_lowercase();
         let before = self.invitations_to(&address);
         let res = self.as_(
@@ -109,11 +115,11 @@ impl TestApp {
     }
 
     /// The newest invitation code mailed to `email`.
-    fn invite_code(&self, email: &str) -> String {
+    pub(crate) fn invite_code(&self, email: &str) -> String {
         self.last_code(email, "invite")
     }
 
-    fn sign_up_by_invite(&self, code: &str, extra: Value) -> Response {
+    pub(crate) fn sign_up_by_invite(&self, code: &str, extra: Value) -> Response {
         let mut body = json!({
             "invite_code": code, "password": PASSWORD,
             "first_name": "Grace", "last_name": "Hopper",

@@ -37,6 +37,23 @@ fn count(conn: &mut PgConnection, query: &str) -> i64 {
         .n
 }
 
+/// Kills the app's connection at every insert into `table` until
+/// [`heal`] is called.
+fn cut_connections_at(side: &mut PgConnection, table: &str) {
+    side.batch_execute(&format!(
+        "CREATE FUNCTION cut_the_connection() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW; END $$;
+         CREATE TRIGGER cut BEFORE INSERT ON {table}
+         FOR EACH ROW EXECUTE FUNCTION cut_the_connection();"
+    ))
+    .expect("trigger installed");
+}
+
+fn heal(side: &mut PgConnection, table: &str) {
+    side.batch_execute(&format!("DROP TRIGGER cut ON {table}"))
+        .expect("trigger dropped");
+}
+
 /// The connection dies as the validation code is written: the client is
 /// told to retry, nothing of the account is left (no user, organization or
 /// membership without its code), and the retry creates the whole account,
@@ -45,13 +62,7 @@ fn count(conn: &mut PgConnection, query: &str) -> i64 {
 fn a_sign_up_cut_off_at_its_code_leaves_nothing_and_its_retry_succeeds() {
     let app = TestApp::spawn(Backend::Postgres);
     let mut side = side_connection(&app);
-    side.batch_execute(
-        "CREATE FUNCTION cut_the_connection() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW; END $$;
-         CREATE TRIGGER cut BEFORE INSERT ON one_time_codes
-         FOR EACH ROW EXECUTE FUNCTION cut_the_connection();",
-    )
-    .expect("trigger installed");
+    cut_connections_at(&mut side, "one_time_codes");
     let body = json!({
         "email": "ada@example.com", "password": PASSWORD,
         "first_name": "Ada", "last_name": "Lovelace", "organization_name": "Engines",
@@ -63,14 +74,51 @@ fn a_sign_up_cut_off_at_its_code_leaves_nothing_and_its_retry_succeeds() {
         assert_eq!(n, 0, "{table} after the cut-off sign-up");
     }
 
-    side.batch_execute("DROP TRIGGER cut ON one_time_codes")
-        .expect("trigger dropped");
+    heal(&mut side, "one_time_codes");
     let res = app.post_json("/api/v1/auth/signup", &body);
     assert_eq!(res.status(), 201, "the retry creates the account");
     let code = app.last_code("ada@example.com", "validate-email");
     let res = app.post_json("/api/v1/auth/validate", &json!({ "code": code }));
     assert_eq!(res.status(), 200, "the retry's code validates the account");
     app.login("ada@example.com", PASSWORD);
+}
+
+/// The connection dies as the membership of a sign-up by invitation is
+/// written: the user is not stored, the invitation is not spent, and the
+/// retry with the same code makes a member who can log in.
+#[test]
+fn a_sign_up_by_invite_cut_off_at_its_membership_spends_nothing() {
+    let app = TestApp::spawn(Backend::Postgres);
+    let ada = app.account("ada@example.com");
+    let org = app.own_organization(&ada);
+    app.invite(&ada, &org, "grace@example.com", "member");
+    let code = app.invite_code("grace@example.com");
+    let mut side = side_connection(&app);
+    let users = count(&mut side, "SELECT count(*) AS n FROM users");
+    cut_connections_at(&mut side, "memberships");
+    assert_problem(
+        app.sign_up_by_invite(&code, json!({})),
+        503,
+        "service-unavailable",
+    );
+    assert_eq!(
+        count(&mut side, "SELECT count(*) AS n FROM users"),
+        users,
+        "no user after the cut-off sign-up"
+    );
+    assert_eq!(
+        count(
+            &mut side,
+            "SELECT count(*) AS n FROM invites WHERE accepted_at IS NULL"
+        ),
+        1,
+        "the invitation is still open"
+    );
+
+    heal(&mut side, "memberships");
+    let res = app.sign_up_by_invite(&code, json!({}));
+    assert_eq!(res.status(), 201, "the retry with the same code succeeds");
+    app.login("grace@example.com", PASSWORD);
 }
 
 /// Makes every insert into `users` take `seconds` on the server.
