@@ -172,7 +172,40 @@ fn check_credentials(
     };
     let account_key = throttle_key(user.as_ref(), &req.identifier);
     admit::<LoginError>(store, policy, &account_key, &req.client.ip, now)?;
+    judge_admitted(store, hasher, policy, user, req, &account_key, now).inspect_err(|e| {
+        if matches!(e, LoginError::Fault(_)) {
+            withdraw_after_fault(store, &account_key, &req.client.ip, now);
+        }
+    })
+}
 
+/// An attempt that ended in a fault (the database lost, the hasher
+/// failing) was not judged: its record, made as a failure when it was
+/// admitted, goes, or a database hiccup would count against the user's
+/// right password. If the database is still away the record stays, and
+/// is logged.
+fn withdraw_after_fault(
+    store: &(impl LoginThrottleStore + ?Sized),
+    account_key: &str,
+    ip: &str,
+    now: OffsetDateTime,
+) {
+    if let Err(error) = store.withdraw_attempt(account_key, ip, now) {
+        tracing::warn!(%error, "an attempt that ended in a fault stays counted as a failure");
+    }
+}
+
+/// The rest of [`check_credentials`], once the attempt is admitted (and
+/// recorded as a failure).
+fn judge_admitted(
+    store: &(impl UserStore + LoginThrottleStore + ?Sized),
+    hasher: &dyn PasswordHasher,
+    policy: &Policy,
+    user: Option<User>,
+    req: &LoginRequest,
+    account_key: &str,
+    now: OffsetDateTime,
+) -> Result<User, LoginError> {
     let check = match &user {
         Some(user) => hasher.verify(&req.password, &user.password_hash)?,
         None => {
@@ -191,9 +224,9 @@ fn check_credentials(
     if second_factor_follows(&user) {
         // Neither a failure nor a success: the attempt's record goes, and
         // the failures before it (wrong codes too) stay counted.
-        store.withdraw_attempt(&account_key, &req.client.ip, now)?;
+        store.withdraw_attempt(account_key, &req.client.ip, now)?;
     } else {
-        store.clear_failed_logins(&account_key, now - policy.lockout)?;
+        store.clear_failed_logins(account_key, now - policy.lockout)?;
     }
     if check == PasswordCheck::MatchNeedsRehash && user.status == UserStatus::Active {
         let hash = hasher.hash(&req.password)?;

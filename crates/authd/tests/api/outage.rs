@@ -121,6 +121,44 @@ fn a_sign_up_by_invite_cut_off_at_its_membership_spends_nothing() {
     app.login("grace@example.com", PASSWORD);
 }
 
+/// A login whose request ends in a 503 is not left counted as a failed
+/// attempt: five right passwords cut off by database faults do not lock the
+/// account. The fault: every other DELETE on the throttle table kills its
+/// connection (a sequence alternates, whatever the transactions do), which
+/// cuts the clearing of the attempt after the right password and lets its
+/// withdrawal through.
+#[test]
+fn logins_cut_off_by_database_faults_lock_nobody_out() {
+    let app = TestApp::spawn(Backend::Postgres);
+    app.active_user("ada@example.com", json!({}));
+    let mut side = side_connection(&app);
+    side.batch_execute(
+        "CREATE SEQUENCE cuts;
+         CREATE FUNCTION cut_every_other() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF nextval('cuts') % 2 = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;
+           RETURN NULL;
+         END $$;
+         CREATE TRIGGER cut BEFORE DELETE ON throttle_records
+         FOR EACH STATEMENT EXECUTE FUNCTION cut_every_other();",
+    )
+    .expect("trigger installed");
+    let body = json!({ "username": "ada@example.com", "password": PASSWORD });
+    for attempt in 1..=6 {
+        let res = app.post_json("/api/v1/auth/login", &body);
+        assert_problem(res, 503, "service-unavailable");
+        let left = count(
+            &mut side,
+            "SELECT count(*) AS n FROM throttle_records WHERE purpose = 'login'",
+        );
+        assert_eq!(left, 0, "attempt {attempt} left a failure behind");
+    }
+    side.batch_execute("DROP TRIGGER cut ON throttle_records")
+        .expect("trigger dropped");
+    let res = app.post_json("/api/v1/auth/login", &body);
+    assert_eq!(res.status(), 200, "the right password still logs in");
+}
+
 /// Makes every insert into `users` take `seconds` on the server.
 fn stall_user_inserts(side: &mut PgConnection, seconds: f64) {
     side.batch_execute(&format!(
