@@ -18,6 +18,7 @@ mod invites;
 mod mfa;
 mod organizations;
 mod passwords;
+mod pool;
 mod queries;
 mod rows;
 mod schema;

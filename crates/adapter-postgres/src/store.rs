@@ -6,20 +6,19 @@ use std::{
 };
 
 use diesel::{
-    Connection, RunQueryDsl,
-    connection::{CacheSize, SimpleConnection},
+    Connection, QueryableByName, RunQueryDsl,
     pg::PgConnection,
-    r2d2::{ConnectionManager, CustomizeConnection, Pool},
     result::{DatabaseErrorKind, Error as DieselError},
     sql_query,
-    sql_types::BigInt,
+    sql_types::{BigInt, Bool},
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-use ports::{Store, StoreError};
+use ports::{ReadOnlyDatabase, Store, StoreError};
 
 use crate::{
     breaker::Breaker,
     error::{Failure, connection_error, pool_error, store_error},
+    pool::{self, PgPool},
 };
 
 /// The schema migrations of `migrations/postgres`, embedded at compile time.
@@ -37,6 +36,9 @@ const MIGRATION_LOCK: i64 = 0x6175_7468_646d_6967;
 pub struct PoolSettings {
     /// Connections at most (at least one is kept).
     pub max_connections: u32,
+    /// Connections opened at start and kept idle (at most
+    /// `max_connections`); the others open when needed.
+    pub min_connections: u32,
     /// The longest a call waits for a pooled connection before it fails
     /// with [`StoreError::Unavailable`].
     pub acquire_timeout: Duration,
@@ -64,6 +66,7 @@ impl Default for PoolSettings {
     fn default() -> Self {
         Self {
             max_connections: 16,
+            min_connections: 2,
             acquire_timeout: Duration::from_millis(250),
             statement_timeout: Some(Duration::from_secs(5)),
             statement_cache: true,
@@ -81,7 +84,7 @@ impl Default for PoolSettings {
 /// failure, whichever comes first.
 #[derive(Clone)]
 pub struct PgStore {
-    pool: Pool<ConnectionManager<PgConnection>>,
+    pool: PgPool,
     health: Arc<HealthCheck>,
     breaker: Arc<Breaker>,
 }
@@ -103,41 +106,41 @@ struct HealthCheck {
     conn: Mutex<Option<PgConnection>>,
 }
 
+/// What the health check asks.
+#[derive(QueryableByName)]
+struct Writable {
+    #[diesel(sql_type = Bool)]
+    read_only: bool,
+}
+
 impl HealthCheck {
-    /// `SELECT 1` on the check's connection (`slot`), opened first if needed.
+    /// Whether the database answers and takes writes, asked on the check's
+    /// connection (`slot`), opened first if needed.
     fn ping(&self, slot: &mut Option<PgConnection>) -> Result<(), StoreError> {
         let conn = match slot.as_mut() {
             Some(conn) => conn,
             None => slot.insert(PgConnection::establish(&self.url).map_err(connection_error)?),
         };
-        let answered = conn.batch_execute("SELECT 1").map_err(store_error);
-        if answered.is_err() {
-            *slot = None;
+        let answered = sql_query(
+            "SELECT pg_is_in_recovery() \
+                 OR current_setting('transaction_read_only')::boolean AS read_only",
+        )
+        .get_result::<Writable>(conn)
+        .map_err(store_error);
+        match answered {
+            Ok(Writable { read_only: false }) => Ok(()),
+            Ok(Writable { read_only: true }) => {
+                Err(StoreError::Unavailable(Box::new(ReadOnlyDatabase)))
+            }
+            Err(StoreError::Internal(source) | StoreError::Unavailable(source)) => {
+                *slot = None;
+                Err(StoreError::Unavailable(source))
+            }
+            Err(other) => {
+                *slot = None;
+                Err(other)
+            }
         }
-        answered.map_err(|error| match error {
-            StoreError::Internal(source) => StoreError::Unavailable(source),
-            other => other,
-        })
-    }
-}
-
-/// Applies the pool's per-connection settings to every new connection.
-#[derive(Debug, Clone, Copy)]
-struct SessionSettings {
-    statement_timeout: Option<Duration>,
-    statement_cache: bool,
-}
-
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
-    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        if !self.statement_cache {
-            conn.set_prepared_statement_cache_size(CacheSize::Disabled);
-        }
-        if let Some(limit) = self.statement_timeout {
-            conn.batch_execute(&format!("SET statement_timeout = {}", limit.as_millis()))
-                .map_err(diesel::r2d2::Error::QueryError)?;
-        }
-        Ok(())
     }
 }
 
@@ -150,18 +153,7 @@ impl PgStore {
     /// few seconds; [`StoreError::Internal`] for a malformed URL.
     pub fn connect(url: &str, settings: PoolSettings) -> Result<Self, StoreError> {
         probe(url)?;
-        let pool = Pool::builder()
-            .max_size(settings.max_connections.max(1))
-            .connection_timeout(settings.acquire_timeout)
-            .connection_customizer(Box::new(SessionSettings {
-                statement_timeout: settings.statement_timeout,
-                statement_cache: settings.statement_cache,
-            }))
-            // A connection that fails is the breaker's news, told once by
-            // whoever watches the pings, not a log line per attempt.
-            .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
-            .build(ConnectionManager::new(url))
-            .map_err(pool_error)?;
+        let pool = pool::build(url, &settings)?;
         let health = Arc::new(HealthCheck {
             url: url.to_owned(),
             conn: Mutex::new(None),
@@ -206,11 +198,19 @@ impl PgStore {
         self.breaker.admit()?;
         let started = Instant::now();
         let conn = self.pool.get();
-        record_pool(&self.pool, started);
-        let result = conn
-            .map_err(pool_error)
-            .and_then(|mut conn| f(&mut conn).map_err(|Failure(error)| error));
-        record_pool(&self.pool, None);
+        pool::record(&self.pool, started);
+        let result = conn.map_err(pool_error).and_then(|mut conn| {
+            let result = f(&mut conn.conn).map_err(|Failure(error)| error);
+            if let Err(StoreError::Unavailable(source)) = &result
+                && spoils_connection(source.as_ref())
+            {
+                // Lost, or on a server that takes no writes (a demoted
+                // primary): a new connection may reach the new primary.
+                conn.discard = true;
+            }
+            result
+        });
+        pool::record(&self.pool, None);
         if let Err(StoreError::Unavailable(source)) = &result
             && lost_connection(source.as_ref())
         {
@@ -242,9 +242,12 @@ impl PgStore {
         }
     }
 
+    /// Sets the breaker by a health check's answer: a database that answers
+    /// but takes no writes still serves reads, so it does not trip it.
     fn record(&self, answered: Result<(), StoreError>) -> Result<(), StoreError> {
         match &answered {
             Ok(()) => self.breaker.reset(),
+            Err(e) if e.is_read_only() => self.breaker.reset(),
             Err(_) => self.breaker.trip(),
         }
         answered
@@ -262,28 +265,27 @@ impl Store for PgStore {
     }
 }
 
-/// Records the pool's connections in use and idle and, for a checkout
-/// begun at `started`, how long it took.
-fn record_pool(pool: &Pool<ConnectionManager<PgConnection>>, started: impl Into<Option<Instant>>) {
-    if let Some(started) = started.into() {
-        metrics::histogram!("authd_db_acquire_duration_seconds").record(started.elapsed());
+/// The diesel error behind a store error, if there is one.
+fn diesel_kind(error: &(dyn std::error::Error + 'static)) -> Option<DatabaseErrorKind> {
+    match error.downcast_ref::<DieselError>() {
+        Some(DieselError::DatabaseError(kind, _)) => Some(*kind),
+        _ => None,
     }
-    let state = pool.state();
-    let idle = state.idle_connections;
-    metrics::gauge!("authd_db_connections", "state" => "idle").set(idle);
-    metrics::gauge!("authd_db_connections", "state" => "in_use").set(state.connections - idle);
 }
 
 /// Whether `error` says the connection to the server is gone (rather than
 /// that one statement failed).
 fn lost_connection(error: &(dyn std::error::Error + 'static)) -> bool {
     matches!(
-        error.downcast_ref::<DieselError>(),
-        Some(DieselError::DatabaseError(
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-            _
-        ))
+        diesel_kind(error),
+        Some(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand)
     )
+}
+
+/// Whether the connection that failed with `error` should not be used
+/// again: it is gone, or its server has become read-only.
+fn spoils_connection(error: &(dyn std::error::Error + 'static)) -> bool {
+    lost_connection(error) || diesel_kind(error) == Some(DatabaseErrorKind::ReadOnlyTransaction)
 }
 
 /// Opens one connection outside the pool, so that a refused connection

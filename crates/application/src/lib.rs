@@ -50,6 +50,7 @@ pub use passwords::{ChangePasswordError, ChangePasswordRequest, ResetPasswordErr
 /// What a user adds to an authenticator app, as the setup answers it.
 pub use ports::TotpEnrolment;
 pub use profile::{MeError, UpdateProfileError};
+pub use readiness::NotReady;
 pub use refresh::RefreshError;
 pub use service::{AuthService, Policy, Ports};
 pub use sessions::{DeleteSessionError, ListSessionsError, SessionInfo};

@@ -13,9 +13,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use ports::{BoxError, Store};
+use ports::Store;
 
-use crate::{error::Fault, service::AuthService};
+use crate::service::AuthService;
 
 /// The watching thread and what it found. Dropping the watch stops the
 /// thread and waits for it, so that no check is left running on a store
@@ -39,18 +39,37 @@ struct Shared {
 #[derive(Debug, Clone, Copy)]
 struct Check {
     at: Instant,
-    answered: bool,
+    /// What the check found, `None` when the database answered and takes
+    /// writes.
+    found: Option<NotReady>,
 }
 
 /// Why the service is not ready.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum NotReady {
-    #[error("the database did not answer its last check")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.reason())]
+pub enum NotReady {
+    /// The database did not answer its last check.
     Unreachable,
-    #[error("the database check has not finished in time")]
+    /// The database answers but takes no writes (a standby, a primary
+    /// being demoted, a read-only setting).
+    ReadOnly,
+    /// The last check is overdue (it hangs).
     Stale,
-    #[error("nothing watches the database")]
+    /// Nothing watches the database.
     Unwatched,
+}
+
+impl NotReady {
+    /// The reason in words fit for a probe's log: fixed text, nothing
+    /// found at run time.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Unreachable => "the database did not answer its last check",
+            Self::ReadOnly => "the database takes no writes",
+            Self::Stale => "the database check has not finished in time",
+            Self::Unwatched => "nothing watches the database",
+        }
+    }
 }
 
 impl DatabaseWatch {
@@ -63,11 +82,11 @@ impl DatabaseWatch {
             wake: Condvar::new(),
         });
         // The first check before anything reads the result.
-        let up = check(&shared, &*store, true);
+        let found = check(&shared, &*store, None);
         let watched = Arc::clone(&shared);
         let thread = thread::Builder::new()
             .name("authd-db-watch".into())
-            .spawn(move || watch_loop(&watched, &*store, up))
+            .spawn(move || watch_loop(&watched, &*store, found))
             .map_err(|error| {
                 tracing::error!(%error, "cannot start the database watch: readiness will say unavailable");
             })
@@ -79,7 +98,9 @@ impl DatabaseWatch {
     pub(crate) fn ready(&self) -> Result<(), NotReady> {
         let last = *lock(&self.shared.last);
         match last {
-            Some(check) if !check.answered => Err(NotReady::Unreachable),
+            Some(Check {
+                found: Some(why), ..
+            }) => Err(why),
             Some(check) if check.at.elapsed() <= self.shared.freshness() => Ok(()),
             _ => Err(NotReady::Stale),
         }
@@ -103,10 +124,10 @@ impl Shared {
         (self.every * 4).max(Duration::from_secs(1))
     }
 
-    fn record(&self, answered: bool) {
+    fn record(&self, found: Option<NotReady>) {
         *lock(&self.last) = Some(Check {
             at: Instant::now(),
-            answered,
+            found,
         });
     }
 
@@ -125,23 +146,29 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Checks `store` once, records the answer, and logs it if it differs from
-/// what was known (`was_up`); returns whether it answered.
-fn check(shared: &Shared, store: &dyn Store, was_up: bool) -> bool {
+/// Checks `store` once, records what it found, and logs it if it differs
+/// from what was known (`known`); returns what it found.
+fn check(shared: &Shared, store: &dyn Store, known: Option<NotReady>) -> Option<NotReady> {
     let answer = store.ping();
-    shared.record(answer.is_ok());
-    metrics::gauge!("authd_db_up").set(if answer.is_ok() { 1.0 } else { 0.0 });
-    match &answer {
-        Err(error) if was_up => tracing::warn!(error = %error, "database unreachable"),
-        Ok(()) if !was_up => tracing::info!("database reachable again"),
-        _ => {}
+    let found = match &answer {
+        Ok(()) => None,
+        Err(e) if e.is_read_only() => Some(NotReady::ReadOnly),
+        Err(_) => Some(NotReady::Unreachable),
+    };
+    shared.record(found);
+    metrics::gauge!("authd_db_up").set(if found.is_none() { 1.0 } else { 0.0 });
+    if found != known {
+        match (&answer, found) {
+            (Err(error), Some(why)) => tracing::warn!(error = %error, "{why}"),
+            _ => tracing::info!("database reachable again, and taking writes"),
+        }
     }
-    answer.is_ok()
+    found
 }
 
-fn watch_loop(shared: &Shared, store: &dyn Store, mut up: bool) {
+fn watch_loop(shared: &Shared, store: &dyn Store, mut known: Option<NotReady>) {
     while shared.pause() {
-        up = check(shared, store, up);
+        known = check(shared, store, known);
     }
 }
 
@@ -157,17 +184,16 @@ impl AuthService {
         }
     }
 
-    /// Whether storage answered its last check. This only reads the
-    /// watch's last result and never waits; a service without a watch
-    /// (see [`AuthService::with_database_watch`]) is never ready.
+    /// Whether storage answered its last check and takes writes. This only
+    /// reads the watch's last result and never waits; a service without a
+    /// watch (see [`AuthService::with_database_watch`]) is never ready.
     ///
     /// # Errors
-    /// [`Fault::Unavailable`] when the database did not answer its last
-    /// check, the check is overdue, or nothing watches the database.
-    pub fn ready(&self) -> Result<(), Fault> {
-        let watch = self.watch.as_ref().ok_or(NotReady::Unwatched);
-        watch
+    /// Why it is not ready.
+    pub fn ready(&self) -> Result<(), NotReady> {
+        self.watch
+            .as_ref()
+            .ok_or(NotReady::Unwatched)
             .and_then(|watch| watch.ready())
-            .map_err(|e| Fault::Unavailable(BoxError::from(e)))
     }
 }

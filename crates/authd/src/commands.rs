@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use crate::{
     Application, build_service,
     cli::{Command, ConfigCommand, CreateUser, KeysCommand, StatusArg, UserCommand},
-    open_store,
+    open_store_patiently,
     settings::Settings,
 };
 
@@ -21,9 +21,13 @@ use crate::{
 pub fn run(command: Option<Command>, settings: &Settings) -> anyhow::Result<()> {
     match command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
-        Command::Migrate => open_store(
+        Command::Migrate => open_store_patiently(
             settings.database.url.expose_secret(),
-            adapter_postgres::PoolSettings::sized(1),
+            adapter_postgres::PoolSettings {
+                min_connections: 1,
+                ..adapter_postgres::PoolSettings::sized(1)
+            },
+            settings.database.connect_timeout(),
         )
         .map(drop),
         Command::Openapi => {

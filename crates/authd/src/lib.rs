@@ -9,4 +9,4 @@ mod wiring;
 
 pub use settings::Settings;
 pub use telemetry::init_tracing;
-pub use wiring::{Application, build_service, open_store};
+pub use wiring::{Application, build_service, open_store, open_store_patiently};

@@ -134,6 +134,13 @@ pub struct DatabaseSettings {
     pub url: DatabaseUrl,
     /// Pool size.
     pub max_connections: NonZeroU32,
+    /// PostgreSQL: connections opened at start and kept idle (at most
+    /// `max_connections`); the others open when needed.
+    pub min_connections: u32,
+    /// PostgreSQL: at start, how long to keep trying a database that cannot
+    /// be reached (still starting, a replica not ready), with backoff,
+    /// before giving up, in seconds; 0 tries once.
+    pub connect_timeout_seconds: u32,
     /// PostgreSQL: the longest a request waits for a pooled connection
     /// before it is answered `service-unavailable`, in milliseconds.
     pub acquire_timeout_ms: NonZeroU32,
@@ -155,11 +162,17 @@ impl DatabaseSettings {
     pub fn pool(&self) -> PoolSettings {
         PoolSettings {
             max_connections: self.max_connections.get(),
+            min_connections: self.min_connections,
             acquire_timeout: StdDuration::from_millis(self.acquire_timeout_ms.get().into()),
             statement_timeout: (self.statement_timeout_ms > 0)
                 .then(|| StdDuration::from_millis(self.statement_timeout_ms.into())),
             statement_cache: self.statement_cache,
         }
+    }
+
+    /// How long startup keeps trying an unreachable database.
+    pub fn connect_timeout(&self) -> StdDuration {
+        StdDuration::from_secs(self.connect_timeout_seconds.into())
     }
 
     /// The interval of the readiness check.
@@ -175,6 +188,8 @@ impl Default for DatabaseSettings {
         Self {
             url: DatabaseUrl::from(format!("sqlite://{DATA_DIR}/authd.db")),
             max_connections: positive(pool.max_connections),
+            min_connections: pool.min_connections,
+            connect_timeout_seconds: 60,
             acquire_timeout_ms: positive(millis(pool.acquire_timeout)),
             statement_timeout_ms: pool.statement_timeout.map_or(0, millis),
             health_check_interval_ms: positive(250_u32),

@@ -1,4 +1,8 @@
-use std::{net::TcpListener, sync::Arc};
+use std::{
+    net::TcpListener,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
@@ -14,9 +18,47 @@ use application::{
     system::{OsSecrets, SystemClock},
 };
 use http_actix::HttpSettings;
-use ports::{Mailer, Store};
+use ports::{Mailer, Store, StoreError};
 
 use crate::settings::{MailTransport, Settings};
+
+/// Like [`open_store`], trying again with backoff for up to `patience`
+/// while the database cannot be reached (a server still starting, the
+/// first host of a multi-host URL refusing the login): instances started
+/// together with their database, or during a failover, wait for it.
+///
+/// # Errors
+/// As [`open_store`]; an unreachable database once `patience` is over.
+pub fn open_store_patiently(
+    url: &str,
+    pool: PoolSettings,
+    patience: Duration,
+) -> anyhow::Result<Arc<dyn Store>> {
+    let deadline = Instant::now() + patience;
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let error = match open_store(url, pool) {
+            Ok(store) => return Ok(store),
+            Err(error) => error,
+        };
+        let unreachable = error
+            .chain()
+            .any(|e| matches!(e.downcast_ref(), Some(StoreError::Unavailable(_))));
+        let now = Instant::now();
+        if !unreachable || now >= deadline {
+            return Err(error);
+        }
+        let left = deadline - now;
+        tracing::warn!(
+            error = %format!("{error:#}"),
+            retry_in_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX),
+            left_s = left.as_secs(),
+            "database not reachable yet; trying again"
+        );
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
 
 /// Opens the store the URL's scheme names, with a pool as `pool` says
 /// (SQLite reads only its size), and applies pending migrations.
@@ -54,7 +96,11 @@ fn log_migrations(applied: Vec<String>) {
 /// When an adapter cannot start (database, keys, hasher parameters).
 pub fn build_service(settings: &Settings) -> anyhow::Result<AuthService> {
     let database = &settings.database;
-    let store = open_store(database.url.expose_secret(), database.pool())?;
+    let store = open_store_patiently(
+        database.url.expose_secret(),
+        database.pool(),
+        database.connect_timeout(),
+    )?;
     let tokens = JwtIssuer::from_settings(&settings.tokens.jwt(&settings.data.dir))
         .context("cannot load the token signing key")?;
     let refresh_key = RefreshKey::load(

@@ -42,6 +42,10 @@ pub(crate) enum Extra {
     RetryAfter(u64),
     /// `errors`, on `validation-failed`.
     Fields(Vec<FieldError>),
+    /// A fixed explanation that a server error may show as its `detail`
+    /// (a server error's own detail never leaves): only `'static` text, so
+    /// nothing found at run time can reach the client.
+    ServerDetail(&'static str),
 }
 
 impl ApiError {
@@ -279,6 +283,7 @@ impl ResponseError for ApiError {
                 extra = Some(map);
             }
             Extra::Fields(list) => errors = Some(list.iter().map(FieldProblem::from).collect()),
+            Extra::ServerDetail(_) => {}
             Extra::RetryAfter(retry_after) => {
                 builder.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
@@ -290,8 +295,9 @@ impl ResponseError for ApiError {
         if code == ErrorCode::ServiceUnavailable {
             builder.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER.to_string()));
         }
-        let detail = match (&self.detail, status.is_server_error()) {
-            (Some(d), false) => d.clone(),
+        let detail = match (&self.detail, status.is_server_error(), &self.extra) {
+            (Some(d), false, _) => d.clone(),
+            (_, true, Extra::ServerDetail(d)) => (*d).to_owned(),
             _ => code.default_detail().to_owned(),
         };
         let title = status.canonical_reason().unwrap_or("Error");

@@ -228,7 +228,7 @@ pub(crate) fn login_outcome<T>(step: &'static str, result: &Result<T, ApiError>)
 
 /// The metrics in Prometheus text format; with `metrics.token` set, only
 /// for a request that carries it as its bearer token.
-#[utoipa::path(get, path = "/metrics", tag = "health",
+#[utoipa::path(get, path = "/metrics", tag = "health", operation_id = "metrics",
     responses(
         (status = 200, description = "Prometheus text format (version 0.0.4); docs/operations.md \
             lists the series", content_type = "text/plain", body = String),

@@ -667,7 +667,7 @@ mod tests {
                 &[bearer, auth, MeError::CODES],
             ),
             ("get", "/health/live", &[]),
-            ("get", "/health/ready", &[Fault::CODES]),
+            ("get", "/health/ready", &[application::NotReady::CODES]),
             ("get", "/metrics", &[crate::metrics::TokenRequired::CODES]),
             ("get", "/.well-known/jwks.json", &[]),
             (

@@ -18,7 +18,7 @@ use application::{
     ValidateError,
 };
 use application::{ChangePasswordError, ResetPasswordError};
-use application::{CreateApiKeyError, DeleteApiKeyError, SessionRequired};
+use application::{CreateApiKeyError, DeleteApiKeyError, NotReady, SessionRequired};
 use application::{
     DisableTotpError, LoginMfaError, RecoveryCodesError, ResetMfaError, SetupTotpError,
     TotpCodeError,
@@ -50,6 +50,16 @@ impl From<Fault> for ApiError {
             Fault::Internal(_) => ErrorCode::InternalError,
         };
         ApiError::new(code).with_cause(fault)
+    }
+}
+
+impl Documented for NotReady {
+    const CODES: &'static [ErrorCode] = &[ErrorCode::ServiceUnavailable];
+}
+
+impl From<NotReady> for ApiError {
+    fn from(why: NotReady) -> Self {
+        ApiError::new(ErrorCode::ServiceUnavailable).with_extra(Extra::ServerDetail(why.reason()))
     }
 }
 

@@ -20,8 +20,8 @@ pub use mailer::{Mail, MailError, Mailer};
 pub use mfa::{SealError, SecretSealer, TotpAuthenticator, TotpEnrolment, TotpError};
 pub use store::{
     Admission, ApiKeyStore, BoxError, CodeStore, InviteStore, LoginThrottleStore, MfaChallenge,
-    MfaStore, NewRefreshToken, OneTimeCode, OrganizationStore, PasswordStore, Rotation,
-    SessionStore, Store, StoreError, Successor, ThrottleLimits, TooManyKeys, TotpState,
+    MfaStore, NewRefreshToken, OneTimeCode, OrganizationStore, PasswordStore, ReadOnlyDatabase,
+    Rotation, SessionStore, Store, StoreError, Successor, ThrottleLimits, TooManyKeys, TotpState,
     UniqueField, UserAdminStore, UserStore,
 };
 pub use store::{MailLimits, MailThrottleStore};

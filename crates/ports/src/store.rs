@@ -36,6 +36,21 @@ impl fmt::Display for UniqueField {
     }
 }
 
+/// The database answers but takes no writes (a standby, a primary being
+/// demoted, `default_transaction_read_only`): the source of the
+/// [`StoreError::Unavailable`] that [`Store::ping`] answers then.
+#[derive(Debug, thiserror::Error)]
+#[error("the database takes no writes")]
+pub struct ReadOnlyDatabase;
+
+impl StoreError {
+    /// Whether this is [`Store::ping`]'s answer for a database that answers
+    /// but takes no writes.
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, Self::Unavailable(source) if source.is::<ReadOnlyDatabase>())
+    }
+}
+
 /// What can go wrong in a store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -773,10 +788,12 @@ pub trait Store:
     + Send
     + Sync
 {
-    /// Checks that the database answers.
+    /// Checks that the database answers and takes writes.
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] if it does not.
+    /// [`StoreError::Unavailable`] if it does not answer; with a
+    /// [`ReadOnlyDatabase`] source (see [`StoreError::is_read_only`]) if it
+    /// answers but takes no writes.
     fn ping(&self) -> Result<(), StoreError>;
 }
 

@@ -334,6 +334,7 @@ fn the_database_password_reaches_no_log_or_error() {
     // A database that cannot be reached: the error names no password.
     let out = authd(dir.path())
         .arg("migrate")
+        .env("AUTHD__DATABASE__CONNECT_TIMEOUT_SECONDS", "0")
         .env(
             "AUTHD__DATABASE__URL",
             format!("postgres://authd:{PASSWORD_IN_URL}@127.0.0.1:1/authd"),
@@ -466,6 +467,11 @@ impl Served {
             log: rx,
             reader,
         }
+    }
+
+    /// The log lines up to and including the port line.
+    pub(crate) fn startup(&self) -> &[String] {
+        &self.startup
     }
 
     /// Sends the server `signal` (`TERM`, `INT`, …) as an operator would.

@@ -499,3 +499,104 @@ fn a_full_blocking_pool_sheds_requests_at_once() {
         .collect();
     assert_eq!(statuses, [201, 201]);
 }
+
+/// The database turns read-only for 2 s under load (as a demoted primary,
+/// or an operator's `default_transaction_read_only`, would): no answer is
+/// a 500, writes are 503 with `Retry-After`, reads go on, readiness says
+/// 503 with the reason, and writes succeed again within
+/// [`RECOVERY_BOUND`] of the database taking them.
+#[test]
+fn a_read_only_database_answers_503_and_unready_until_it_takes_writes() {
+    let cluster = PrivateCluster::start();
+    let app = TestApp::spawn_on(&cluster.url(), |s| {
+        s.server.workers = 2;
+        s.security.max_mails_per_ip = NonZeroU32::new(1_000_000).expect("not zero");
+    });
+    let (token, _) = app.logged_in("ada@example.com");
+    let mut admin = PgConnection::establish(&cluster.url()).expect("admin connection");
+    let read_only = |admin: &mut PgConnection, on: bool| {
+        // One statement each: ALTER SYSTEM runs outside a transaction.
+        admin
+            .batch_execute(&format!(
+                "ALTER SYSTEM SET default_transaction_read_only = {on}"
+            ))
+            .expect("setting changed");
+        admin
+            .batch_execute("SELECT pg_reload_conf()")
+            .expect("configuration reloaded");
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers = load(&app, &token, &stop);
+    thread::sleep(Duration::from_secs(1));
+    read_only(&mut admin, true);
+    let from = Instant::now();
+    thread::sleep(Duration::from_secs(2));
+    let ready = app.get("/health/ready").send().expect("answer");
+    assert_eq!(ready.status(), 503, "readiness while read-only");
+    let body: serde_json::Value = ready.json().expect("problem");
+    assert_eq!(body["detail"], "the database takes no writes");
+    read_only(&mut admin, false);
+    let back = Instant::now();
+    thread::sleep(RECOVERY_BOUND + Duration::from_secs(1));
+    stop.store(true, Ordering::Relaxed);
+    let mut answers: Vec<Vec<Answer>> = workers
+        .into_iter()
+        .map(|w| w.join().expect("client thread"))
+        .collect();
+    let probes = answers.pop().expect("probe answers");
+    let requests: Vec<Answer> = answers.into_iter().flatten().collect();
+
+    let wrong: Vec<&Answer> = requests
+        .iter()
+        .chain(&probes)
+        .filter(|a| !matches!(a.status, 200 | 201 | 503) || (a.status == 503 && !a.retry_after))
+        .collect();
+    assert!(wrong.is_empty(), "answers other than 2xx or 503: {wrong:?}");
+    let refused_writes = requests
+        .iter()
+        .filter(|a| a.signup.is_some() && a.started > from + Duration::from_millis(500))
+        .filter(|a| a.started < back && a.status == 503)
+        .count();
+    assert!(refused_writes > 0, "sign-ups were refused while read-only");
+    let late: Vec<&Answer> = requests
+        .iter()
+        .chain(&probes)
+        .filter(|a| a.started >= back + RECOVERY_BOUND && a.status >= 300)
+        .collect();
+    assert!(
+        late.is_empty(),
+        "not served after the database took writes: {late:?}"
+    );
+    assert_sign_ups_whole_or_absent(&app, &requests);
+}
+
+/// `authd serve` started while its database is down waits for it (with
+/// backoff, `database.connect_timeout_seconds`) and serves once it is up.
+#[test]
+fn startup_waits_for_a_database_that_is_not_up_yet() {
+    let cluster = PrivateCluster::start();
+    cluster.stop();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = cluster.url();
+    let served = thread::scope(|s| {
+        s.spawn(|| {
+            thread::sleep(Duration::from_secs(2));
+            cluster.resume();
+        });
+        crate::cli::Served::start(
+            dir.path(),
+            &[
+                ("AUTHD__DATABASE__URL", url.as_str()),
+                ("AUTHD__DATABASE__CONNECT_TIMEOUT_SECONDS", "30"),
+            ],
+        )
+    });
+    let res = reqwest::blocking::get(format!("{}/health/ready", served.base)).expect("answer");
+    assert_eq!(res.status(), 200);
+    let startup = served.startup().join("\n");
+    assert!(
+        startup.contains("database not reachable yet; trying again"),
+        "{startup}"
+    );
+    served.stop();
+}

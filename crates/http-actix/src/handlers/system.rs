@@ -8,7 +8,7 @@ use crate::{
     outcomes::operation_errors,
 };
 
-operation_errors!(ReadyErrors: application::Fault);
+operation_errors!(ReadyErrors: application::NotReady);
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/health/live", tag = "health",
@@ -17,10 +17,11 @@ pub(crate) async fn live() -> HttpResponse {
     HttpResponse::Ok().json(HealthResponse { status: "ok" })
 }
 
-/// Readiness: the database answered its last check, made in the
-/// background every `database.health_check_interval_ms`, so this answers
-/// at once, whatever the load; 503 within about a second of the database
-/// going away.
+/// Readiness: the database answered its last check and takes writes. The
+/// check runs in the background every `database.health_check_interval_ms`,
+/// so this answers at once, whatever the load: 503 within about a second
+/// of the database going away or turning read-only (a standby, a primary
+/// being demoted), with the reason in `detail`.
 #[utoipa::path(get, path = "/health/ready", tag = "health",
     responses(
         (status = 200, body = HealthResponse),

@@ -1,0 +1,103 @@
+//! The connection pool: r2d2 over diesel's manager, with each connection's
+//! session settings, and connections that a failure spoiled kept out.
+
+use std::time::Instant;
+
+use diesel::{
+    Connection,
+    connection::{CacheSize, SimpleConnection},
+    pg::PgConnection,
+    r2d2::{ConnectionManager, CustomizeConnection, Error, ManageConnection, Pool},
+};
+use ports::StoreError;
+
+use crate::{error::pool_error, store::PoolSettings};
+
+/// The pool of a [`crate::PgStore`].
+pub(crate) type PgPool = Pool<Manager>;
+
+/// A pooled connection, and whether it must not go back to the pool.
+pub(crate) struct Tracked {
+    pub(crate) conn: PgConnection,
+    /// Set by the store when the connection failed in a way that the next
+    /// user would meet again (its server became read-only, say): r2d2 then
+    /// closes it instead of handing it out.
+    pub(crate) discard: bool,
+}
+
+/// diesel's manager, with [`Tracked::discard`] honoured.
+#[derive(Debug)]
+pub(crate) struct Manager(ConnectionManager<PgConnection>);
+
+impl ManageConnection for Manager {
+    type Connection = Tracked;
+    type Error = Error;
+
+    fn connect(&self) -> Result<Tracked, Error> {
+        Ok(Tracked {
+            conn: self.0.connect()?,
+            discard: false,
+        })
+    }
+
+    fn is_valid(&self, tracked: &mut Tracked) -> Result<(), Error> {
+        self.0.is_valid(&mut tracked.conn)
+    }
+
+    fn has_broken(&self, tracked: &mut Tracked) -> bool {
+        tracked.discard || self.0.has_broken(&mut tracked.conn)
+    }
+}
+
+/// Applies the pool's per-connection settings to every new connection.
+#[derive(Debug, Clone, Copy)]
+struct SessionSettings {
+    statement_timeout: Option<std::time::Duration>,
+    statement_cache: bool,
+}
+
+impl CustomizeConnection<Tracked, Error> for SessionSettings {
+    fn on_acquire(&self, tracked: &mut Tracked) -> Result<(), Error> {
+        let conn = &mut tracked.conn;
+        if !self.statement_cache {
+            conn.set_prepared_statement_cache_size(CacheSize::Disabled);
+        }
+        if let Some(limit) = self.statement_timeout {
+            conn.batch_execute(&format!("SET statement_timeout = {}", limit.as_millis()))
+                .map_err(Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// A pool to `url` as `settings` say. It opens `min_connections` at once
+/// (not all of them: several instances starting together on a small server
+/// would otherwise time out) and the rest on demand.
+pub(crate) fn build(url: &str, settings: &PoolSettings) -> Result<PgPool, StoreError> {
+    let max = settings.max_connections.max(1);
+    Pool::builder()
+        .max_size(max)
+        .min_idle(Some(settings.min_connections.min(max)))
+        .connection_timeout(settings.acquire_timeout)
+        .connection_customizer(Box::new(SessionSettings {
+            statement_timeout: settings.statement_timeout,
+            statement_cache: settings.statement_cache,
+        }))
+        // A connection that fails is the breaker's news, told once by
+        // whoever watches the pings, not a log line per attempt.
+        .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
+        .build(Manager(ConnectionManager::new(url)))
+        .map_err(pool_error)
+}
+
+/// Records the pool's connections in use and idle and, for a checkout
+/// begun at `started`, how long it took.
+pub(crate) fn record(pool: &PgPool, started: impl Into<Option<Instant>>) {
+    if let Some(started) = started.into() {
+        metrics::histogram!("authd_db_acquire_duration_seconds").record(started.elapsed());
+    }
+    let state = pool.state();
+    let idle = state.idle_connections;
+    metrics::gauge!("authd_db_connections", "state" => "idle").set(idle);
+    metrics::gauge!("authd_db_connections", "state" => "in_use").set(state.connections - idle);
+}
