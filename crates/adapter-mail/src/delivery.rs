@@ -59,7 +59,7 @@ impl Default for DeliveryPolicy {
 /// is queued for `drain_for` at most, then gives the rest up (logged).
 pub struct QueuedMailer {
     shared: Arc<Shared>,
-    worker: Option<JoinHandle<()>>,
+    worker: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// The queue and the worker's wake-up call.
@@ -113,7 +113,31 @@ impl QueuedMailer {
         };
         Self {
             shared,
-            worker: Some(worker),
+            worker: Mutex::new(Some(worker)),
+        }
+    }
+
+    /// Stops taking mails and waits while the worker delivers what is
+    /// queued, for `drain_for` at most (the rest is given up, logged); for a
+    /// service that is shutting down. Mails sent after this are dropped
+    /// (logged). Dropping the mailer does the same.
+    pub fn close(&self) {
+        {
+            let mut state = self.shared.lock();
+            if state.stop_at.is_none() {
+                state.stop_at = Some(Instant::now() + self.shared.policy.drain_for);
+            }
+        }
+        self.shared.wake.notify_all();
+        let worker = self
+            .worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(worker) = worker
+            && worker.join().is_err()
+        {
+            tracing::error!("the mail delivery thread panicked");
         }
     }
 }
@@ -121,6 +145,12 @@ impl QueuedMailer {
 impl Mailer for QueuedMailer {
     fn send(&self, mail: &Mail) -> Result<(), MailError> {
         let mut state = self.shared.lock();
+        if state.stop_at.is_some() {
+            drop(state);
+            tracing::warn!(kind = mail.kind.as_str(), "mailer closed: mail dropped");
+            counted("failed");
+            return Ok(());
+        }
         if state.mails.len() >= self.shared.policy.queue_capacity {
             drop(state);
             tracing::warn!(kind = mail.kind.as_str(), "mail queue full: mail dropped");
@@ -135,16 +165,7 @@ impl Mailer for QueuedMailer {
 
 impl Drop for QueuedMailer {
     fn drop(&mut self) {
-        {
-            let stop_at = Instant::now() + self.shared.policy.drain_for;
-            self.shared.lock().stop_at = Some(stop_at);
-        }
-        self.shared.wake.notify_all();
-        if let Some(worker) = self.worker.take()
-            && worker.join().is_err()
-        {
-            tracing::error!("the mail delivery thread panicked");
-        }
+        self.close();
     }
 }
 

@@ -32,8 +32,12 @@ const STATEMENT_TIMEOUT: &str = "canceling statement due to statement timeout";
 /// the row the call names (a user) does not exist; a lost connection, a
 /// serialization conflict, a statement over the statement timeout or a
 /// server that has become read-only (a standby, during a failover) is worth
-/// retrying later.
+/// retrying later. A commit that failed is judged by why it failed (a
+/// connection lost at COMMIT is as unavailable as one lost before).
 pub(crate) fn store_error(error: DieselError) -> StoreError {
+    if let DieselError::RollbackErrorOnCommit { commit_error, .. } = error {
+        return store_error(*commit_error);
+    }
     match &error {
         DieselError::NotFound
         | DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {

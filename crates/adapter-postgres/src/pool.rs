@@ -3,15 +3,13 @@
 
 use std::time::Instant;
 
+use crate::store::PoolSettings;
 use diesel::{
     Connection,
     connection::{CacheSize, SimpleConnection},
     pg::PgConnection,
     r2d2::{ConnectionManager, CustomizeConnection, Error, ManageConnection, Pool},
 };
-use ports::StoreError;
-
-use crate::{error::pool_error, store::PoolSettings};
 
 /// The pool of a [`crate::PgStore`].
 pub(crate) type PgPool = Pool<Manager>;
@@ -70,10 +68,13 @@ impl CustomizeConnection<Tracked, Error> for SessionSettings {
     }
 }
 
-/// A pool to `url` as `settings` say. It opens `min_connections` at once
+/// A pool to `url` as `settings` say. It keeps `min_connections` open
 /// (not all of them: several instances starting together on a small server
-/// would otherwise time out) and the rest on demand.
-pub(crate) fn build(url: &str, settings: &PoolSettings) -> Result<PgPool, StoreError> {
+/// would otherwise crowd it) and opens the rest on demand. It is returned
+/// at once and fills in the background: the caller has checked that the
+/// server answers, and the acquire timeout is for requests, not for
+/// opening a pool at start.
+pub(crate) fn build(url: &str, settings: &PoolSettings) -> PgPool {
     let max = settings.max_connections.max(1);
     Pool::builder()
         .max_size(max)
@@ -86,8 +87,7 @@ pub(crate) fn build(url: &str, settings: &PoolSettings) -> Result<PgPool, StoreE
         // A connection that fails is the breaker's news, told once by
         // whoever watches the pings, not a log line per attempt.
         .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
-        .build(Manager(ConnectionManager::new(url)))
-        .map_err(pool_error)
+        .build_unchecked(Manager(ConnectionManager::new(url)))
 }
 
 /// Records the pool's connections in use and idle and, for a checkout

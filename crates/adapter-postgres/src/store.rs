@@ -7,6 +7,7 @@ use std::{
 
 use diesel::{
     Connection, QueryableByName, RunQueryDsl,
+    connection::CacheSize,
     pg::PgConnection,
     result::{DatabaseErrorKind, Error as DieselError},
     sql_query,
@@ -103,6 +104,8 @@ impl fmt::Debug for PgStore {
 /// password: it is never shown.
 struct HealthCheck {
     url: String,
+    /// As the pool's connections: off behind PgBouncer's transaction mode.
+    statement_cache: bool,
     conn: Mutex<Option<PgConnection>>,
 }
 
@@ -115,11 +118,31 @@ struct Writable {
 
 impl HealthCheck {
     /// Whether the database answers and takes writes, asked on the check's
-    /// connection (`slot`), opened first if needed.
+    /// connection (`slot`), opened first if needed. A kept connection that
+    /// fails is tried once more as a new one: it may be the only thing lost
+    /// (ended by a restart shorter than the interval, or by an operator).
     fn ping(&self, slot: &mut Option<PgConnection>) -> Result<(), StoreError> {
+        let kept = slot.is_some();
+        match self.ask(slot) {
+            Err(e) if kept && !e.is_read_only() => self.ask(slot),
+            answered => answered,
+        }
+    }
+
+    /// A connection outside the pool, without the pool's statement timeout
+    /// but with its statement cache setting.
+    fn open(&self) -> Result<PgConnection, StoreError> {
+        let mut conn = PgConnection::establish(&self.url).map_err(connection_error)?;
+        if !self.statement_cache {
+            conn.set_prepared_statement_cache_size(CacheSize::Disabled);
+        }
+        Ok(conn)
+    }
+
+    fn ask(&self, slot: &mut Option<PgConnection>) -> Result<(), StoreError> {
         let conn = match slot.as_mut() {
             Some(conn) => conn,
-            None => slot.insert(PgConnection::establish(&self.url).map_err(connection_error)?),
+            None => slot.insert(self.open()?),
         };
         let answered = sql_query(
             "SELECT pg_is_in_recovery() \
@@ -153,9 +176,10 @@ impl PgStore {
     /// few seconds; [`StoreError::Internal`] for a malformed URL.
     pub fn connect(url: &str, settings: PoolSettings) -> Result<Self, StoreError> {
         probe(url)?;
-        let pool = pool::build(url, &settings)?;
+        let pool = pool::build(url, &settings);
         let health = Arc::new(HealthCheck {
             url: url.to_owned(),
+            statement_cache: settings.statement_cache,
             conn: Mutex::new(None),
         });
         Ok(Self {
@@ -178,7 +202,7 @@ impl PgStore {
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
         // A connection of its own, without the pool's statement timeout:
         // a migration, or the wait for another instance's, may take longer.
-        let mut conn = PgConnection::establish(&self.health.url).map_err(connection_error)?;
+        let mut conn = self.health.open()?;
         conn.transaction(|conn| {
             sql_query("SELECT pg_advisory_xact_lock($1)")
                 .bind::<BigInt, _>(MIGRATION_LOCK)

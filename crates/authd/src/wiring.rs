@@ -4,6 +4,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use secrecy::ExposeSecret;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use adapter_argon2::Argon2Hasher;
@@ -95,6 +96,18 @@ fn log_migrations(applied: Vec<String>) {
 /// # Errors
 /// When an adapter cannot start (database, keys, hasher parameters).
 pub fn build_service(settings: &Settings) -> anyhow::Result<AuthService> {
+    build_parts(settings).map(|parts| parts.service)
+}
+
+/// The service, and the adapter a stopping server must close itself.
+struct Parts {
+    service: AuthService,
+    /// Closed once the server has stopped, so that queued mail goes out
+    /// before the process exits.
+    mail: Arc<QueuedMailer>,
+}
+
+fn build_parts(settings: &Settings) -> anyhow::Result<Parts> {
     let database = &settings.database;
     let store = open_store_patiently(
         database.url.expose_secret(),
@@ -129,19 +142,22 @@ pub fn build_service(settings: &Settings) -> anyhow::Result<AuthService> {
         }
     };
     // Whatever the transport, no request waits on it.
-    let mailer = Arc::new(QueuedMailer::start(mailer, settings.delivery.policy()));
+    let mail = Arc::new(QueuedMailer::start(mailer, settings.delivery.policy()));
     let ports = Ports {
         store,
         tokens: Arc::new(tokens),
         hasher: Arc::new(hasher),
-        mailer,
+        mailer: Arc::clone(&mail) as Arc<dyn Mailer>,
         clock: Arc::new(SystemClock),
         secrets: Arc::new(OsSecrets),
         refresh_tokens: Arc::new(refresh_key),
         totp: Arc::new(Rfc6238),
         sealer: Arc::new(sealer),
     };
-    Ok(AuthService::new(ports, settings.policy()).with_app(settings.app.info()))
+    Ok(Parts {
+        service: AuthService::new(ports, settings.policy()).with_app(settings.app.info()),
+        mail,
+    })
 }
 
 /// The service, ready to serve: adapters started, listener bound.
@@ -150,6 +166,7 @@ pub struct Application {
     port: u16,
     listener: TcpListener,
     service: AuthService,
+    mail: Arc<QueuedMailer>,
     http: HttpSettings,
 }
 
@@ -160,8 +177,18 @@ impl Application {
     /// # Errors
     /// When any adapter cannot start or the address cannot be bound.
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let service =
-            build_service(settings)?.with_database_watch(settings.database.health_check_interval());
+        if settings
+            .metrics
+            .token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret().is_empty())
+        {
+            bail!(
+                "metrics.token is empty: give it a value, or unset it to serve /metrics to anyone"
+            );
+        }
+        let Parts { service, mail } = build_parts(settings)?;
+        let service = service.with_database_watch(settings.database.health_check_interval());
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
@@ -188,6 +215,7 @@ impl Application {
             port,
             listener,
             service,
+            mail,
             http,
         })
     }
@@ -210,7 +238,8 @@ impl Application {
 
     /// Serves until SIGTERM or SIGINT, then stops taking connections and
     /// lets the requests under way finish (for at most
-    /// `server.shutdown_timeout_seconds`; a second signal stops at once).
+    /// `server.shutdown_timeout_seconds`; a second signal ends the process
+    /// at once, with status 1).
     /// When this returns, the service and its adapters are closed: the
     /// mail queue has delivered what it could within its drain time, and
     /// the database pool is gone.
@@ -218,9 +247,11 @@ impl Application {
     /// # Errors
     /// When the listener or the signal handlers cannot be used.
     pub async fn serve(self) -> std::io::Result<()> {
+        // Before the server says it listens: a signal from then on is ours.
+        let mut stop = StopSignals::new()?;
+        let mail = Arc::clone(&self.mail);
         let server = self.start()?;
         let handle = server.handle();
-        let mut stop = StopSignals::new()?;
         actix_web::rt::spawn(async move {
             let first = stop.next().await;
             tracing::info!(signal = first, "stopping: finishing the requests under way");
@@ -228,12 +259,16 @@ impl Application {
             tokio::select! {
                 () = graceful => {}
                 second = stop.next() => {
-                    tracing::warn!(signal = second, "stopping at once");
-                    handle.stop(false).await;
+                    // The server takes no second stop while it drains.
+                    tracing::warn!(signal = second, "stopping at once: requests under way are cut off");
+                    std::process::exit(1);
                 }
             }
         });
         server.await?;
+        // Workers may still be dropping their clones of the service: the
+        // mail queue is drained here, before the process can exit.
+        mail.close();
         tracing::info!("authd stopped");
         Ok(())
     }

@@ -264,7 +264,12 @@ impl ResponseError for ApiError {
         let code = self.code;
         let status = status_of(code);
         let trace_id = request_id::current();
-        if status.is_server_error() {
+        if code == ErrorCode::ServiceUnavailable {
+            // An outage answers every request so: the database watch logs
+            // the outage once, and each answer only at debug level.
+            let chain = self.chain();
+            tracing::debug!(trace_id = %trace_id, error_code = %code, error = %chain, "request failed");
+        } else if status.is_server_error() {
             let chain = self.chain();
             tracing::error!(trace_id = %trace_id, error_code = %code, error = %chain, "request failed");
         }

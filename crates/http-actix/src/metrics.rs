@@ -29,16 +29,25 @@ use crate::{
 
 /// `metrics.token` is set and the request does not carry it.
 #[derive(Debug)]
-pub(crate) struct TokenRequired;
+pub(crate) enum TokenRequired {
+    /// No `Authorization` header.
+    Missing,
+    /// Another credential.
+    Wrong,
+}
 
 impl Documented for TokenRequired {
-    const CODES: &'static [ErrorCode] = &[ErrorCode::InvalidToken];
+    const CODES: &'static [ErrorCode] = &[ErrorCode::MissingAuthorization, ErrorCode::InvalidToken];
 }
 
 impl From<TokenRequired> for ApiError {
-    fn from(_: TokenRequired) -> Self {
+    fn from(refusal: TokenRequired) -> Self {
+        let code = match refusal {
+            TokenRequired::Missing => ErrorCode::MissingAuthorization,
+            TokenRequired::Wrong => ErrorCode::InvalidToken,
+        };
         ApiError::with_detail(
-            ErrorCode::InvalidToken,
+            code,
             "This endpoint needs the bearer token set as metrics.token",
         )
     }
@@ -111,7 +120,7 @@ const SERIES: &[(&str, Kind, &str)] = &[
     (
         "authd_db_up",
         Kind::Gauge,
-        "1 when the database answered its last readiness check, else 0.",
+        "1 when the database answered its last readiness check and takes writes, else 0.",
     ),
     (
         "authd_blocking_jobs",
@@ -238,10 +247,8 @@ pub(crate) async fn endpoint(
     req: HttpRequest,
     settings: web::Data<HttpSettings>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(token) = &settings.metrics_token
-        && !bearer_is(&req, token.expose_secret())
-    {
-        return Err(MetricsErrors::fail(TokenRequired));
+    if let Some(token) = &settings.metrics_token {
+        check_bearer(&req, token.expose_secret()).map_err(MetricsErrors::fail)?;
     }
     let text = recorder().map(PrometheusHandle::render).unwrap_or_default();
     Ok(HttpResponse::Ok()
@@ -249,17 +256,26 @@ pub(crate) async fn endpoint(
         .body(text))
 }
 
-/// Whether the request's `Authorization` is `Bearer <expected>`, compared
-/// in constant time (as digests, so that not even the length leaks).
-fn bearer_is(req: &HttpRequest, expected: &str) -> bool {
-    let given = req
+/// Whether the request's `Authorization` is `Bearer <expected>` (the
+/// scheme in any case), compared in constant time (as digests, so that not
+/// even the length leaks).
+fn check_bearer(req: &HttpRequest, expected: &str) -> Result<(), TokenRequired> {
+    let header = req
         .headers()
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
+        .ok_or(TokenRequired::Missing)?;
+    let given = header
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, token)| token);
     let (given, expected) = (Sha256::digest(given), Sha256::digest(expected));
-    given.ct_eq(&expected).into()
+    if bool::from(given.ct_eq(&expected)) {
+        Ok(())
+    } else {
+        Err(TokenRequired::Wrong)
+    }
 }
 
 #[cfg(test)]

@@ -463,7 +463,7 @@ fn a_full_blocking_pool_sheds_requests_at_once() {
         s.server.blocking_queue_per_worker = 0;
         s.database.max_connections = NonZeroU32::new(2).expect("not zero");
     });
-    stall_user_inserts(&mut side_connection(&app), 1.5);
+    stall_user_inserts(&mut side_connection(&app), 2.5);
     // Two sign-ups hold both blocking threads of the one worker.
     let busy: Vec<JoinHandle<u16>> = (0..2)
         .map(|i| {
@@ -481,7 +481,7 @@ fn a_full_blocking_pool_sheds_requests_at_once() {
             })
         })
         .collect();
-    thread::sleep(Duration::from_millis(500));
+    thread::sleep(Duration::from_millis(800));
     let started = Instant::now();
     let shed = app.post_json(
         "/api/v1/auth/login",

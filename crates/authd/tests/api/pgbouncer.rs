@@ -143,13 +143,23 @@ fn run_as_postgres(dir: &Path) {
 }
 
 /// Runs `flow` on an app whose store goes through `bouncer`, on a fresh
-/// database.
+/// database; then starts a second instance on it, whose start (a migration
+/// check, a health connection) must not trip over what the first left on
+/// PgBouncer's server connections.
 fn through(bouncer: &Bouncer, flow: fn(TestApp)) {
     let database = TestDatabase::new();
-    let app = TestApp::spawn_on(&bouncer.url_of(&database), |s| {
-        s.database.statement_cache = false;
-    });
-    flow(app);
+    let url = bouncer.url_of(&database);
+    let spawn = || {
+        TestApp::spawn_on(&url, |s| {
+            s.database.statement_cache = false;
+        })
+    };
+    flow(spawn());
+    for _ in 0..3 {
+        let again = spawn();
+        let res = again.get("/health/ready").send().expect("answer");
+        assert_eq!(res.status(), 200, "a later instance starts and is ready");
+    }
 }
 
 #[test]
