@@ -4,13 +4,19 @@
 
 CARGO ?= cargo
 
-.PHONY: run test lint fmt openapi check-openapi sdk fuzz-api build release clean
+.PHONY: run test test-ha lint fmt openapi check-openapi sdk fuzz-api build release clean
 
 run: ## Run the server on the embedded SQLite store (data/)
 	$(CARGO) run --release -p authd -- serve
 
 test: ## Run every test (on a private PostgreSQL when none answers)
 	scripts/with-test-postgres $(CARGO) test --workspace --all-features
+
+test-ha: ## Every Patroni fault (switchover, failover, kill -9 postmaster, kill -9 Patroni and postmaster, read-only) under load, about 3 minutes
+	@command -v patroni >/dev/null && command -v etcd >/dev/null || { \
+	  echo "test-ha: installing patroni and etcd-server"; \
+	  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q patroni etcd-server >/dev/null; }
+	AUTHD_TEST_HA=full scripts/with-test-postgres $(CARGO) test -p authd --all-features --test api -- ha:: --nocapture
 
 lint: ## Formatting and clippy, as CI runs them
 	$(CARGO) fmt --all -- --check

@@ -5,7 +5,7 @@ use std::{
     num::NonZeroU32,
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     thread::{self, JoinHandle},
     time::{Duration, Instant},
@@ -204,14 +204,14 @@ const RECOVERY_BOUND: Duration = Duration::from_secs(2);
 
 /// What one request saw.
 #[derive(Debug)]
-struct Answer {
-    started: Instant,
-    took: Duration,
+pub(crate) struct Answer {
+    pub(crate) started: Instant,
+    pub(crate) took: Duration,
     /// 0 when no answer came (the client gave up).
-    status: u16,
-    retry_after: bool,
+    pub(crate) status: u16,
+    pub(crate) retry_after: bool,
     /// The address a sign-up was for.
-    signup: Option<String>,
+    pub(crate) signup: Option<String>,
 }
 
 fn ask(request: RequestBuilder, signup: Option<String>) -> Answer {
@@ -232,14 +232,23 @@ fn ask(request: RequestBuilder, signup: Option<String>) -> Answer {
     }
 }
 
-/// Runs [`CLIENTS`] clients (sign-ups, logins, `/me`) and a readiness
-/// probe against `app` until `stop` is set.
-fn load(app: &TestApp, token: &str, stop: &Arc<AtomicBool>) -> Vec<JoinHandle<Vec<Answer>>> {
+/// Runs `clients` clients (sign-ups, logins, `/me`) and a readiness probe
+/// against `app` until `stop` is set; the probe's answers come last.
+pub(crate) fn load(
+    app: &TestApp,
+    token: &str,
+    stop: &Arc<AtomicBool>,
+    clients: usize,
+) -> Vec<JoinHandle<Vec<Answer>>> {
     let client = Client::builder()
         .timeout(Duration::from_secs(15))
         .build()
         .expect("client");
-    let mut workers: Vec<JoinHandle<Vec<Answer>>> = (0..CLIENTS)
+    // Loads on one database (several instances, several faults) sign up
+    // addresses of their own.
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
+    let mut workers: Vec<JoinHandle<Vec<Answer>>> = (0..clients)
         .map(|i| {
             let (client, base, token, stop) = (
                 client.clone(),
@@ -255,7 +264,7 @@ fn load(app: &TestApp, token: &str, stop: &Arc<AtomicBool>) -> Vec<JoinHandle<Ve
                     }
                     let answer = match n % 3 {
                         0 => {
-                            let email = format!("c{i}-{n}@example.com");
+                            let email = format!("l{run}-c{i}-{n}@example.com");
                             let body = json!({ "email": email, "password": PASSWORD,
                                                "first_name": "Load", "last_name": "Test" });
                             let req = client
@@ -311,7 +320,7 @@ fn outage_under_load(cut: impl FnOnce(&PrivateCluster)) {
     });
     let (token, _) = app.logged_in("ada@example.com");
     let stop = Arc::new(AtomicBool::new(false));
-    let workers = load(&app, &token, &stop);
+    let workers = load(&app, &token, &stop, CLIENTS);
     thread::sleep(Duration::from_secs(1));
     cut(&cluster);
     let down_at = Instant::now();
@@ -409,7 +418,7 @@ fn outage_under_load(cut: impl FnOnce(&PrivateCluster)) {
 
 /// Every stored user has its organization and its validation code, and
 /// every acknowledged sign-up is stored.
-fn assert_sign_ups_whole_or_absent(app: &TestApp, requests: &[Answer]) {
+pub(crate) fn assert_sign_ups_whole_or_absent(app: &TestApp, requests: &[Answer]) {
     #[derive(diesel::QueryableByName)]
     struct Stored {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -526,7 +535,7 @@ fn a_read_only_database_answers_503_and_unready_until_it_takes_writes() {
             .expect("configuration reloaded");
     };
     let stop = Arc::new(AtomicBool::new(false));
-    let workers = load(&app, &token, &stop);
+    let workers = load(&app, &token, &stop, CLIENTS);
     thread::sleep(Duration::from_secs(1));
     read_only(&mut admin, true);
     let from = Instant::now();

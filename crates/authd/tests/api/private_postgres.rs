@@ -180,7 +180,7 @@ fn run(cmd: &mut Command) -> Output {
 
 /// The newest installed server's programs (Debian keeps them in
 /// /usr/lib/postgresql/VERSION/bin), or those on PATH.
-fn server_bindir() -> PathBuf {
+pub(crate) fn server_bindir() -> PathBuf {
     let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
@@ -208,12 +208,12 @@ fn server_bindir() -> PathBuf {
         })
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     let out = run(Command::new("id").arg("-u"));
     String::from_utf8_lossy(&out.stdout).trim() == "0"
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
