@@ -17,7 +17,7 @@ use std::{
 
 use crate::{
     helpers::{PASSWORD, TestApp},
-    outage::{Answer, assert_sign_ups_whole_or_absent, load},
+    outage::{Answer, assert_only_2xx_or_503, assert_sign_ups_whole_or_absent, collect, load},
     patroni::HaCluster,
 };
 
@@ -111,23 +111,11 @@ fn under_load(
     let mut requests: Vec<Answer> = Vec::new();
     let mut probes: Vec<Answer> = Vec::new();
     for per_app in workers {
-        let mut answers: Vec<Vec<Answer>> = per_app
-            .into_iter()
-            .map(|w| w.join().expect("client thread"))
-            .collect();
-        probes.extend(answers.pop().expect("probe answers"));
-        requests.extend(answers.into_iter().flatten());
+        let (answers, probed) = collect(per_app);
+        requests.extend(answers);
+        probes.extend(probed);
     }
-
-    let wrong: Vec<&Answer> = requests
-        .iter()
-        .chain(&probes)
-        .filter(|a| !matches!(a.status, 200 | 201 | 503) || (a.status == 503 && !a.retry_after))
-        .collect();
-    assert!(
-        wrong.is_empty(),
-        "{name}: answers other than 2xx or 503: {wrong:?}"
-    );
+    assert_only_2xx_or_503(name, &requests, &probes);
     let late: Vec<&Answer> = requests
         .iter()
         .filter(|a| a.started >= deadline && a.status >= 300)

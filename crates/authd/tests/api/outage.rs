@@ -332,22 +332,8 @@ fn outage_under_load(cut: impl FnOnce(&PrivateCluster)) {
     let up_at = Instant::now();
     thread::sleep(RECOVERY_BOUND + Duration::from_secs(2));
     stop.store(true, Ordering::Relaxed);
-    let mut answers: Vec<Vec<Answer>> = workers
-        .into_iter()
-        .map(|w| w.join().expect("client thread"))
-        .collect();
-    let probes = answers.pop().expect("probe answers");
-    let requests: Vec<Answer> = answers.into_iter().flatten().collect();
-
-    let wrong: Vec<&Answer> = requests
-        .iter()
-        .chain(&probes)
-        .filter(|a| !matches!(a.status, 200 | 201 | 503) || (a.status == 503 && !a.retry_after))
-        .collect();
-    assert!(
-        wrong.is_empty(),
-        "answers other than 2xx or 503 with Retry-After: {wrong:?}"
-    );
+    let (requests, probes) = collect(workers);
+    assert_only_2xx_or_503("", &requests, &probes);
 
     let during: Vec<&Answer> = requests
         .iter()
@@ -413,6 +399,30 @@ fn outage_under_load(cut: impl FnOnce(&PrivateCluster)) {
          {unready_after:?}; first answer served {served_after:?} after the database was up",
         requests.len(),
         during.len(),
+    );
+}
+
+/// Stops waiting for a [`load`]'s threads: the clients' answers, then the
+/// probe's.
+pub(crate) fn collect(workers: Vec<JoinHandle<Vec<Answer>>>) -> (Vec<Answer>, Vec<Answer>) {
+    let mut answers: Vec<Vec<Answer>> = workers
+        .into_iter()
+        .map(|w| w.join().expect("client thread"))
+        .collect();
+    let probes = answers.pop().expect("probe answers");
+    (answers.into_iter().flatten().collect(), probes)
+}
+
+/// Every answer was a 2xx, or a 503 with `Retry-After`.
+pub(crate) fn assert_only_2xx_or_503(what: &str, requests: &[Answer], probes: &[Answer]) {
+    let wrong: Vec<&Answer> = requests
+        .iter()
+        .chain(probes)
+        .filter(|a| !matches!(a.status, 200 | 201 | 503) || (a.status == 503 && !a.retry_after))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{what}: answers other than 2xx or 503 with Retry-After: {wrong:?}"
     );
 }
 
@@ -548,19 +558,8 @@ fn a_read_only_database_answers_503_and_unready_until_it_takes_writes() {
     let back = Instant::now();
     thread::sleep(RECOVERY_BOUND + Duration::from_secs(1));
     stop.store(true, Ordering::Relaxed);
-    let mut answers: Vec<Vec<Answer>> = workers
-        .into_iter()
-        .map(|w| w.join().expect("client thread"))
-        .collect();
-    let probes = answers.pop().expect("probe answers");
-    let requests: Vec<Answer> = answers.into_iter().flatten().collect();
-
-    let wrong: Vec<&Answer> = requests
-        .iter()
-        .chain(&probes)
-        .filter(|a| !matches!(a.status, 200 | 201 | 503) || (a.status == 503 && !a.retry_after))
-        .collect();
-    assert!(wrong.is_empty(), "answers other than 2xx or 503: {wrong:?}");
+    let (requests, probes) = collect(workers);
+    assert_only_2xx_or_503("", &requests, &probes);
     let refused_writes = requests
         .iter()
         .filter(|a| a.signup.is_some() && a.started > from + Duration::from_millis(500))

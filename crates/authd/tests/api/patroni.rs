@@ -13,7 +13,7 @@ use std::{
 use diesel::{Connection, connection::SimpleConnection, pg::PgConnection};
 use tempfile::TempDir;
 
-use crate::private_postgres::{free_port, is_root, server_bindir};
+use crate::private_postgres::{free_port, is_root, live_processes, server_bindir};
 
 /// The Patroni scope (cluster name).
 const SCOPE: &str = "authd-ha";
@@ -306,17 +306,13 @@ impl HaCluster {
     /// The processes whose command line names `path` (a node's Patroni).
     fn processes_with(&self, path: &Path) -> Vec<u32> {
         let needle = path.to_string_lossy().into_owned();
-        std::fs::read_dir("/proc")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| {
-                let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-                let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
-                let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-                cmdline.contains(&needle).then_some(pid)
+        live_processes(|proc_dir| {
+            std::fs::read(proc_dir.join("cmdline")).is_ok_and(|c| {
+                String::from_utf8_lossy(&c)
+                    .replace('\0', " ")
+                    .contains(&needle)
             })
-            .collect()
+        })
     }
 
     fn postmaster_pid(&self, node: usize) -> u32 {

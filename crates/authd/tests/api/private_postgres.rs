@@ -119,19 +119,9 @@ impl PrivateCluster {
     /// The live processes of this cluster: those working in its data
     /// directory (every server process does).
     fn processes(&self) -> Vec<u32> {
-        std::fs::read_dir("/proc")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| {
-                let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-                let cwd = std::fs::read_link(e.path().join("cwd")).ok()?;
-                let state = std::fs::read_to_string(e.path().join("stat")).ok()?;
-                // pid (comm) state …: a zombie (Z) has ended already.
-                let zombie = state.rsplit_once(')')?.1.trim_start().starts_with('Z');
-                (cwd == self.data && !zombie).then_some(pid)
-            })
-            .collect()
+        live_processes(|proc_dir| {
+            std::fs::read_link(proc_dir.join("cwd")).is_ok_and(|cwd| cwd == self.data)
+        })
     }
 
     fn postmaster_pid(&self) -> u32 {
@@ -165,6 +155,23 @@ impl Drop for PrivateCluster {
                 .output(),
         );
     }
+}
+
+/// The processes that have not ended (zombies have) and whose `/proc`
+/// directory `matches`.
+pub(crate) fn live_processes(matches: impl Fn(&std::path::Path) -> bool) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let state = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // pid (comm) state …: a zombie (Z) has ended already.
+            let zombie = state.rsplit_once(')')?.1.trim_start().starts_with('Z');
+            (!zombie && matches(&e.path())).then_some(pid)
+        })
+        .collect()
 }
 
 fn run(cmd: &mut Command) -> Output {
