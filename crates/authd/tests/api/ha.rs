@@ -160,7 +160,6 @@ fn patroni_faults_cost_only_503s_lose_no_sign_up_and_need_no_restart() {
                 s.server.workers = 1;
                 s.database.max_connections = NonZeroU32::new(4).expect("not zero");
                 s.security.max_mails_per_ip = NonZeroU32::new(1_000_000).expect("not zero");
-                s.security.max_failed_logins = NonZeroU32::new(1_000).expect("not zero");
             })
         })
         .collect();
