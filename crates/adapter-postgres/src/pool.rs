@@ -1,7 +1,7 @@
 //! The connection pool: r2d2 over diesel's manager, with each connection's
 //! session settings, and connections that a failure spoiled kept out.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::store::PoolSettings;
 use diesel::{
@@ -68,17 +68,24 @@ impl CustomizeConnection<Tracked, Error> for SessionSettings {
     }
 }
 
+/// How long [`build`] waits for the pool's first connections.
+const FILL_WAIT: Duration = Duration::from_secs(5);
+
 /// A pool to `url` as `settings` say. It keeps `min_connections` open
 /// (not all of them: several instances starting together on a small server
-/// would otherwise crowd it) and opens the rest on demand. It is returned
-/// at once and fills in the background: the caller has checked that the
-/// server answers, and the acquire timeout is for requests, not for
-/// opening a pool at start.
+/// would otherwise crowd it) and opens the rest on demand.
+///
+/// It waits up to [`FILL_WAIT`] for those first connections (the acquire
+/// timeout is for requests, not for opening a pool at start), then returns
+/// even if they are not all there: the pool goes on trying, on threads of
+/// its own. A command that ends in moments should ask for none: libpq does
+/// not survive the process exiting under a connection being opened.
 pub(crate) fn build(url: &str, settings: &PoolSettings) -> PgPool {
     let max = settings.max_connections.max(1);
-    Pool::builder()
+    let min = settings.min_connections.min(max);
+    let pool = Pool::builder()
         .max_size(max)
-        .min_idle(Some(settings.min_connections.min(max)))
+        .min_idle(Some(min))
         .connection_timeout(settings.acquire_timeout)
         .connection_customizer(Box::new(SessionSettings {
             statement_timeout: settings.statement_timeout,
@@ -87,7 +94,12 @@ pub(crate) fn build(url: &str, settings: &PoolSettings) -> PgPool {
         // A connection that fails is the breaker's news, told once by
         // whoever watches the pings, not a log line per attempt.
         .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
-        .build_unchecked(Manager(ConnectionManager::new(url)))
+        .build_unchecked(Manager(ConnectionManager::new(url)));
+    let deadline = Instant::now() + FILL_WAIT;
+    while pool.state().idle_connections < min && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    pool
 }
 
 /// Records the pool's connections in use and idle and, for a checkout

@@ -24,7 +24,7 @@ pub fn run(command: Option<Command>, settings: &Settings) -> anyhow::Result<()> 
         Command::Migrate => open_store_patiently(
             settings.database.url.expose_secret(),
             adapter_postgres::PoolSettings {
-                min_connections: 1,
+                min_connections: 0,
                 ..adapter_postgres::PoolSettings::sized(1)
             },
             settings.database.connect_timeout(),

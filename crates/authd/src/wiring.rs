@@ -96,7 +96,14 @@ fn log_migrations(applied: Vec<String>) {
 /// # Errors
 /// When an adapter cannot start (database, keys, hasher parameters).
 pub fn build_service(settings: &Settings) -> anyhow::Result<AuthService> {
-    build_parts(settings).map(|parts| parts.service)
+    // A command that ends in moments keeps no idle connections: the pool
+    // would open them on threads of its own, which libpq does not survive
+    // the process exiting under.
+    let pool = PoolSettings {
+        min_connections: 0,
+        ..settings.database.pool()
+    };
+    build_parts(settings, pool).map(|parts| parts.service)
 }
 
 /// The service, and the adapter a stopping server must close itself.
@@ -107,11 +114,11 @@ struct Parts {
     mail: Arc<QueuedMailer>,
 }
 
-fn build_parts(settings: &Settings) -> anyhow::Result<Parts> {
+fn build_parts(settings: &Settings, pool: PoolSettings) -> anyhow::Result<Parts> {
     let database = &settings.database;
     let store = open_store_patiently(
         database.url.expose_secret(),
-        database.pool(),
+        pool,
         database.connect_timeout(),
     )?;
     let tokens = JwtIssuer::from_settings(&settings.tokens.jwt(&settings.data.dir))
@@ -187,7 +194,7 @@ impl Application {
                 "metrics.token is empty: give it a value, or unset it to serve /metrics to anyone"
             );
         }
-        let Parts { service, mail } = build_parts(settings)?;
+        let Parts { service, mail } = build_parts(settings, settings.database.pool())?;
         let service = service.with_database_watch(settings.database.health_check_interval());
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
