@@ -69,8 +69,8 @@ pub struct Settings {
 #[serde(default, deny_unknown_fields)]
 pub struct MetricsSettings {
     /// When set, `GET /metrics` answers only requests that carry it as a
-    /// bearer token.
-    #[serde(serialize_with = "redact")]
+    /// bearer token. An empty one is refused: it would guard nothing.
+    #[serde(serialize_with = "redact", deserialize_with = "non_empty_secret")]
     pub token: Option<SecretString>,
 }
 
@@ -830,6 +830,22 @@ fn one_of<T: Copy>(
 
 /// Serializes a secret that is set as `***`, and one that is not as
 /// nothing (TOML leaves the key out).
+/// A secret that, when given, is not empty.
+fn non_empty_secret<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<SecretString>, D::Error> {
+    let secret = Option::<SecretString>::deserialize(deserializer)?;
+    if secret
+        .as_ref()
+        .is_some_and(|s| s.expose_secret().is_empty())
+    {
+        return Err(serde::de::Error::custom(
+            "is empty: give it a value, or leave it unset",
+        ));
+    }
+    Ok(secret)
+}
+
 fn redact<S: Serializer>(secret: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
     match secret {
         Some(_) => serializer.serialize_some(REDACTED),

@@ -4,7 +4,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use secrecy::ExposeSecret;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use adapter_argon2::Argon2Hasher;
@@ -184,16 +183,6 @@ impl Application {
     /// # Errors
     /// When any adapter cannot start or the address cannot be bound.
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
-        if settings
-            .metrics
-            .token
-            .as_ref()
-            .is_some_and(|t| t.expose_secret().is_empty())
-        {
-            bail!(
-                "metrics.token is empty: give it a value, or unset it to serve /metrics to anyone"
-            );
-        }
         let Parts { service, mail } = build_parts(settings, settings.database.pool())?;
         let service = service.with_database_watch(settings.database.health_check_interval());
         let listener = TcpListener::bind(&settings.server.bind)
@@ -274,8 +263,11 @@ impl Application {
         });
         server.await?;
         // Workers may still be dropping their clones of the service: the
-        // mail queue is drained here, before the process can exit.
-        mail.close();
+        // mail queue is drained here, before the process can exit (on a
+        // blocking thread: draining waits on the transport).
+        actix_web::rt::task::spawn_blocking(move || mail.close())
+            .await
+            .map_err(std::io::Error::other)?;
         tracing::info!("authd stopped");
         Ok(())
     }

@@ -277,6 +277,11 @@ fn a_bad_setting_stops_config_print_as_it_stops_serve_naming_the_key() {
             env: Some(("AUTHD__LOG__FORMAT", "xml")),
             says: &[r#"unknown log format "xml": expected "text" or "json" for key `log.format`"#],
         },
+        Bad {
+            args: &[],
+            env: Some(("AUTHD__METRICS__TOKEN", "")),
+            says: &["is empty", "`metrics.token`"],
+        },
     ] {
         let with = |command: &[&str]| {
             let mut cmd = authd(dir.path());
@@ -331,10 +336,11 @@ fn the_database_password_reaches_no_log_or_error() {
     assert!(!startup.contains(PASSWORD_IN_URL), "{startup}");
     assert!(!log.contains(PASSWORD_IN_URL), "{log}");
 
-    // A database that cannot be reached: the error names no password.
+    // A database that cannot be reached: neither the retries' log lines
+    // nor the error after them name the password.
     let out = authd(dir.path())
         .arg("migrate")
-        .env("AUTHD__DATABASE__CONNECT_TIMEOUT_SECONDS", "0")
+        .env("AUTHD__DATABASE__CONNECT_TIMEOUT_SECONDS", "1")
         .env(
             "AUTHD__DATABASE__URL",
             format!("postgres://authd:{PASSWORD_IN_URL}@127.0.0.1:1/authd"),
@@ -344,6 +350,10 @@ fn the_database_password_reaches_no_log_or_error() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cannot connect to PostgreSQL"), "{stderr}");
+    assert!(
+        stderr.contains("database not reachable yet; trying again"),
+        "it tried again for a second: {stderr}"
+    );
     assert!(!stderr.contains(PASSWORD_IN_URL), "{stderr}");
 }
 
