@@ -6,13 +6,22 @@
 //! [`PasswordCheck::MatchNeedsRehash`] so the caller can replace it.
 //!
 //! Hashing is deliberately slow and blocking: call it on a blocking thread,
-//! never on an async worker.
+//! never on an async worker. At most as many hashes run at once as the
+//! hasher was given memory for (one per core by default); the others wait
+//! their turn, which is faster than all of them fighting over the cores
+//! and the memory bandwidth, and keeps the memory hashing takes bounded by
+//! that number, whatever the number of clients.
 
-use std::{fmt, time::Instant};
+use std::{
+    fmt,
+    num::NonZeroUsize,
+    sync::{Condvar, Mutex, PoisonError},
+    time::Instant,
+};
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
-use argon2::password_hash::{self, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{self, Output, ParamsString, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use domain::PasswordHash;
 use ports::{HasherError, PasswordCheck, PasswordHasher};
 use secrecy::{ExposeSecret, SecretString};
@@ -71,6 +80,65 @@ pub struct Argon2Hasher {
     /// A hash of a random, forgotten password, made with the current
     /// parameters: [`PasswordHasher::verify_dummy`] verifies against it.
     dummy: PasswordHash,
+    /// The memory hashes run in, one area per hash that may run at once.
+    memory: Memory,
+}
+
+/// Memory areas for argon2, made as needed up to a limit and reused: a
+/// hash waits for a free one. Allocating 19 MiB afresh for every hash
+/// costs page faults, and the allocator may keep every area it ever made.
+struct Memory {
+    areas: Mutex<Areas>,
+    freed: Condvar,
+}
+
+struct Areas {
+    free: Vec<Vec<Block>>,
+    /// Areas that may still be made.
+    unmade: usize,
+}
+
+impl Memory {
+    fn new(limit: NonZeroUsize) -> Self {
+        Self {
+            areas: Mutex::new(Areas {
+                free: Vec::new(),
+                unmade: limit.get(),
+            }),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Runs `f` on an area of at least `blocks` blocks, once one is free.
+    fn with<T>(&self, blocks: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
+        let mut area = {
+            let mut areas = self.areas.lock().unwrap_or_else(PoisonError::into_inner);
+            loop {
+                if let Some(area) = areas.free.pop() {
+                    break area;
+                }
+                if areas.unmade > 0 {
+                    areas.unmade -= 1;
+                    break Vec::new();
+                }
+                areas = self
+                    .freed
+                    .wait(areas)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+        };
+        if area.len() < blocks {
+            area.resize(blocks, Block::default());
+        }
+        let answer = f(&mut area[..blocks]);
+        self.areas
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .free
+            .push(area);
+        self.freed.notify_one();
+        answer
+    }
 }
 
 impl Argon2Hasher {
@@ -84,6 +152,19 @@ impl Argon2Hasher {
     /// less than 8 × `parallelism` KiB of memory, or zero iterations), or if
     /// the system's random number generator fails.
     pub fn new(params: HashParams) -> Result<Self, HasherError> {
+        let cores = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
+        Self::with_concurrency(params, cores)
+    }
+
+    /// Like [`Argon2Hasher::new`], running at most `concurrency` hashes at
+    /// once (and holding as many areas of memory, at most).
+    ///
+    /// # Errors
+    /// As [`Argon2Hasher::new`].
+    pub fn with_concurrency(
+        params: HashParams,
+        concurrency: NonZeroUsize,
+    ) -> Result<Self, HasherError> {
         let current = Params::new(
             params.memory_kib,
             params.iterations,
@@ -92,18 +173,20 @@ impl Argon2Hasher {
         )
         .map_err(|e| HasherError::Internal(format!("invalid argon2 parameters: {e}")))?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, current.clone());
+        let memory = Memory::new(concurrency);
 
         let mut throwaway = [0u8; 32];
         OsRng
             .try_fill_bytes(&mut throwaway)
             .map_err(|e| HasherError::Internal(format!("random number generator failed: {e}")))?;
-        let dummy = hash_with(&argon2, &throwaway)?;
+        let dummy = hash_with(&argon2, &memory, &throwaway)?;
 
         Ok(Self {
             argon2,
             params,
             current,
             dummy,
+            memory,
         })
     }
 
@@ -121,30 +204,63 @@ impl Argon2Hasher {
     }
 }
 
-/// Hashes `password` with a fresh random salt.
 /// Records how long one argon2id computation took.
 fn timed(operation: &'static str, started: Instant) {
     metrics::histogram!("authd_password_hash_duration_seconds", "operation" => operation)
         .record(started.elapsed());
 }
 
-fn hash_with(argon2: &Argon2<'_>, password: &[u8]) -> Result<PasswordHash, HasherError> {
+/// Computes `argon2`'s output for `password` and the decoded `salt`, of
+/// `len` bytes, in an area of `memory`.
+fn compute(
+    argon2: &Argon2<'_>,
+    memory: &Memory,
+    password: &[u8],
+    salt: &[u8],
+    len: usize,
+) -> Result<Output, password_hash::Error> {
+    let blocks = argon2.params().block_count();
+    memory.with(blocks, |area| {
+        Output::init_with(len, |out| {
+            argon2
+                .hash_password_into_with_memory(password, salt, out, area)
+                .map_err(password_hash::Error::from)
+        })
+    })
+}
+
+/// Hashes `password` with a fresh random salt.
+fn hash_with(
+    argon2: &Argon2<'_>,
+    memory: &Memory,
+    password: &[u8],
+) -> Result<PasswordHash, HasherError> {
     let mut salt = [0u8; SALT_LEN];
     OsRng
         .try_fill_bytes(&mut salt)
         .map_err(|e| HasherError::Internal(format!("random number generator failed: {e}")))?;
-    let salt = SaltString::encode_b64(&salt)
+    let encoded = SaltString::encode_b64(&salt)
         .map_err(|e| HasherError::Internal(format!("salt encoding failed: {e}")))?;
-    let phc = argon2
-        .hash_password(password, &salt)
-        .map_err(|e| HasherError::Internal(format!("argon2 failed: {e}")))?;
+    let failed = |e: password_hash::Error| HasherError::Internal(format!("argon2 failed: {e}"));
+    let output = compute(argon2, memory, password, &salt, OUTPUT_LEN).map_err(failed)?;
+    let phc = password_hash::PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(argon2.params()).map_err(failed)?,
+        salt: Some(encoded.as_salt()),
+        hash: Some(output),
+    };
     Ok(PasswordHash::new(phc.to_string()))
 }
 
 impl PasswordHasher for Argon2Hasher {
     fn hash(&self, password: &SecretString) -> Result<PasswordHash, HasherError> {
         let started = Instant::now();
-        let hashed = hash_with(&self.argon2, password.expose_secret().as_bytes());
+        let hashed = hash_with(
+            &self.argon2,
+            &self.memory,
+            password.expose_secret().as_bytes(),
+        );
         timed("hash", started);
         hashed
     }
@@ -158,26 +274,32 @@ impl PasswordHasher for Argon2Hasher {
             .map_err(|_| HasherError::MalformedHash)?;
         // Without these the argon2 crate answers "wrong password"; a stored
         // hash that lacks them is broken, not a mismatch.
-        if parsed.salt.is_none() || parsed.hash.is_none() {
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
             return Err(HasherError::MalformedHash);
-        }
-        Algorithm::try_from(parsed.algorithm).map_err(|_| HasherError::MalformedHash)?;
+        };
+        let algorithm =
+            Algorithm::try_from(parsed.algorithm).map_err(|_| HasherError::MalformedHash)?;
+        let version = parsed
+            .version
+            .map_or(Ok(Version::default()), Version::try_from)
+            .map_err(|_| HasherError::MalformedHash)?;
         let used = Params::try_from(&parsed).map_err(|_| HasherError::MalformedHash)?;
+        let mut salt_bytes = [0u8; 64];
+        let salt_bytes = salt
+            .decode_b64(&mut salt_bytes)
+            .map_err(|_| HasherError::MalformedHash)?;
 
         // Recomputes with the algorithm, version and parameters encoded in
-        // the hash and compares the outputs in constant time.
+        // the hash; `Output` compares in constant time.
         let started = Instant::now();
-        let outcome = self
-            .argon2
-            .verify_password(candidate.expose_secret().as_bytes(), &parsed);
+        let argon2 = Argon2::new(algorithm, version, used.clone());
+        let password = candidate.expose_secret().as_bytes();
+        let computed = compute(&argon2, &self.memory, password, salt_bytes, expected.len());
         timed("verify", started);
-        match outcome {
-            Ok(()) if self.needs_rehash(&parsed, &used) => Ok(PasswordCheck::MatchNeedsRehash),
-            Ok(()) => Ok(PasswordCheck::Match),
-            Err(password_hash::Error::Password) => Ok(PasswordCheck::Mismatch),
-            Err(password_hash::Error::Crypto) => {
-                Err(HasherError::Internal("argon2 failed".to_owned()))
-            }
+        match computed {
+            Ok(output) if output != expected => Ok(PasswordCheck::Mismatch),
+            Ok(_) if self.needs_rehash(&parsed, &used) => Ok(PasswordCheck::MatchNeedsRehash),
+            Ok(_) => Ok(PasswordCheck::Match),
             // Anything else comes from the stored hash: an unknown version,
             // a salt too short, an output of the wrong size, …
             Err(_) => Err(HasherError::MalformedHash),
@@ -204,6 +326,8 @@ impl fmt::Debug for Argon2Hasher {
 
 #[cfg(test)]
 mod tests {
+    use argon2::password_hash::PasswordHasher as _;
+
     use super::*;
 
     const PASSWORD: &str = "correct horse battery staple";
@@ -444,5 +568,34 @@ mod tests {
         assert!(shown.contains("memory_kib: 256"), "{shown}");
         assert!(!shown.contains('$'), "{shown}");
         assert!(!shown.contains(h.dummy.as_str()), "{shown}");
+    }
+
+    /// However many hash at once, no more than the limit run together,
+    /// and no more areas of memory are made.
+    #[test]
+    fn memory_bounds_the_hashes_running_at_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        let memory = Memory::new(NonZeroUsize::new(2).unwrap());
+        let running = AtomicUsize::new(0);
+        let most = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    for _ in 0..5 {
+                        memory.with(16, |area| {
+                            assert_eq!(area.len(), 16);
+                            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                            most.fetch_max(now, Ordering::SeqCst);
+                            std::thread::sleep(std::time::Duration::from_millis(2));
+                            running.fetch_sub(1, Ordering::SeqCst);
+                        });
+                    }
+                });
+            }
+        });
+        assert_eq!(most.load(Ordering::SeqCst), 2);
+        let areas = memory.areas.lock().unwrap();
+        assert_eq!((areas.free.len(), areas.unmade), (2, 0));
     }
 }

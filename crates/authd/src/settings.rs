@@ -612,6 +612,8 @@ pub struct SecuritySettings {
     pub argon2_iterations: NonZeroU32,
     /// argon2id lanes.
     pub argon2_parallelism: NonZeroU32,
+    /// Password hashes computed at once, at most; 0 means one per core.
+    pub argon2_concurrency: u32,
     /// Mails (sign-up, resend, forgot) one recipient may be sent within
     /// `mail_window_seconds`; past it they are skipped, the answers unchanged.
     pub max_mails_per_recipient: NonZeroU32,
@@ -642,6 +644,7 @@ impl Default for SecuritySettings {
             argon2_memory_kib: positive(hash.memory_kib),
             argon2_iterations: positive(hash.iterations),
             argon2_parallelism: positive(hash.parallelism),
+            argon2_concurrency: 0,
             max_mails_per_recipient: positive(policy.max_mails_per_recipient),
             max_mails_per_ip: positive(policy.max_mails_per_ip),
             mail_window_seconds: positive(whole_seconds(policy.mail_window)),
@@ -660,6 +663,14 @@ impl SecuritySettings {
             iterations: self.argon2_iterations.get(),
             parallelism: self.argon2_parallelism.get(),
         }
+    }
+
+    /// How many password hashes may be computed at once.
+    pub fn hash_concurrency(&self) -> NonZeroUsize {
+        usize::try_from(self.argon2_concurrency)
+            .ok()
+            .and_then(NonZeroUsize::new)
+            .unwrap_or_else(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN))
     }
 }
 
