@@ -21,7 +21,15 @@ pub(crate) struct Tracked {
     /// user would meet again (its server became read-only, say): r2d2 then
     /// closes it instead of handing it out.
     pub(crate) discard: bool,
+    /// When the connection last answered.
+    pub(crate) answered_at: Instant,
 }
+
+/// How long a connection may sit idle and still be handed out unchecked.
+/// One used this recently is trusted: checking it would cost every store
+/// call a round trip. A connection that died meanwhile fails its call
+/// (`service-unavailable`) and is closed.
+const TRUSTED_WHILE_IDLE: Duration = Duration::from_secs(1);
 
 /// diesel's manager, with [`Tracked::discard`] honoured.
 #[derive(Debug)]
@@ -35,11 +43,17 @@ impl ManageConnection for Manager {
         Ok(Tracked {
             conn: self.0.connect()?,
             discard: false,
+            answered_at: Instant::now(),
         })
     }
 
     fn is_valid(&self, tracked: &mut Tracked) -> Result<(), Error> {
-        self.0.is_valid(&mut tracked.conn)
+        if tracked.answered_at.elapsed() < TRUSTED_WHILE_IDLE {
+            return Ok(());
+        }
+        self.0.is_valid(&mut tracked.conn)?;
+        tracked.answered_at = Instant::now();
+        Ok(())
     }
 
     fn has_broken(&self, tracked: &mut Tracked) -> bool {

@@ -225,6 +225,9 @@ impl PgStore {
         pool::record(&self.pool, started);
         let result = conn.map_err(pool_error).and_then(|mut conn| {
             let result = f(&mut conn.conn).map_err(|Failure(error)| error);
+            if !matches!(result, Err(StoreError::Unavailable(_))) {
+                conn.answered_at = Instant::now();
+            }
             if let Err(StoreError::Unavailable(source)) = &result
                 && spoils_connection(source.as_ref())
             {
