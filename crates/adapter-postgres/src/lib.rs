@@ -12,6 +12,7 @@
 mod admin;
 mod api_keys;
 mod breaker;
+mod changes;
 mod codes;
 mod error;
 mod invites;

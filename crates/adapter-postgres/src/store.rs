@@ -14,10 +14,11 @@ use diesel::{
     sql_types::{BigInt, Bool},
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-use ports::{ReadOnlyDatabase, Store, StoreError};
+use ports::{ChangeFeed, ChangeListener, ReadOnlyDatabase, Store, StoreError};
 
 use crate::{
     breaker::Breaker,
+    changes,
     error::{Failure, connection_error, pool_error, store_error},
     pool::{self, PgPool},
 };
@@ -289,6 +290,16 @@ impl Store for PgStore {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.record(self.health.ping(&mut conn))
+    }
+
+    /// `LISTEN`s on a connection of its own, which must reach the server
+    /// itself (not through a pooler in transaction mode: the feed then
+    /// never hears itself, and is never trusted). A change committed by
+    /// another instance is told a few milliseconds after its commit; a
+    /// lost connection is noticed at once, one that stops answering within
+    /// 500 ms.
+    fn watch_changes(&self, listener: Arc<dyn ChangeListener>) -> Result<ChangeFeed, StoreError> {
+        changes::start(&self.health.url, listener)
     }
 }
 

@@ -20,6 +20,7 @@
 
 mod admin;
 mod api_keys;
+mod changes;
 mod codes;
 mod error;
 mod invites;

@@ -273,6 +273,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    changes (seq) {
+        seq -> BigInt,
+        account -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(memberships -> organizations (organization_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));

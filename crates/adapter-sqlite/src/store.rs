@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use diesel::SqliteConnection;
 use diesel::connection::SimpleConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-use ports::{Store, StoreError};
+use ports::{ChangeFeed, ChangeListener, Store, StoreError};
 
+use crate::changes;
 use crate::error::{Failure, pool_error};
 use crate::pool::{self, SqlitePool};
 use crate::url::database_path;
@@ -192,6 +193,12 @@ impl Store for SqliteStore {
             *slot = None;
         }
         answered.map_err(|error| StoreError::Unavailable(Box::new(error)))
+    }
+
+    /// Reads the changes every process and every store on the file
+    /// commits, every 5 ms, on a connection of its own.
+    fn watch_changes(&self, listener: Arc<dyn ChangeListener>) -> Result<ChangeFeed, StoreError> {
+        changes::start(self.path.to_string_lossy().into_owned(), listener)
     }
 }
 

@@ -73,7 +73,7 @@ fn accepts_every_url_form() {
     ];
     for (url, file) in cases {
         let store = SqliteStore::connect(&url, 2).unwrap();
-        assert_eq!(store.migrate().unwrap().len(), 6, "{url}");
+        assert_eq!(store.migrate().unwrap().len(), 7, "{url}");
         store.ping().unwrap();
         assert!(file.is_file(), "{url} did not create {}", file.display());
         assert_eq!(
@@ -132,7 +132,8 @@ fn migrating_twice_is_a_no_op() {
             "20261202000001".to_owned(),
             "20261202000002".to_owned(),
             "20261202000003".to_owned(),
-            "20261203000001".to_owned()
+            "20261203000001".to_owned(),
+            "20261206000001".to_owned(),
         ]
     );
     assert!(store.migrate().unwrap().is_empty());

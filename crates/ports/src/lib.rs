@@ -4,6 +4,7 @@
 //!
 //! Every port is synchronous: use cases run whole on a blocking thread.
 
+mod changes;
 mod clock;
 mod hasher;
 mod mailer;
@@ -14,6 +15,7 @@ mod tokens;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use changes::{Change, ChangeFeed, ChangeListener, FeedSource};
 pub use clock::{Clock, RefreshTokenDeriver, SecretGenerator};
 pub use hasher::{HasherError, PasswordCheck, PasswordHasher};
 pub use mailer::{Mail, MailError, Mailer};

@@ -1,4 +1,4 @@
-use std::fmt;
+use std::{fmt, sync::Arc};
 
 use domain::{
     AdminPatch, ApiKey, ApiKeyId, CodeKind, Invite, InviteId, LoginIdentifier, Member,
@@ -7,6 +7,8 @@ use domain::{
     SessionId, SessionLifetime, TimeStep, User, UserId, UserPage, UserQuery, UserStatus,
 };
 use time::{Duration, OffsetDateTime};
+
+use crate::{ChangeFeed, ChangeListener};
 
 /// A boxed error from a driver, kept as the source of a [`StoreError`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -795,6 +797,18 @@ pub trait Store:
     /// [`ReadOnlyDatabase`] source (see [`StoreError::is_read_only`]) if it
     /// answers but takes no writes.
     fn ping(&self) -> Result<(), StoreError>;
+
+    /// Starts telling `listener` of the changes every instance commits
+    /// (see [`ChangeListener`]), on a connection of its own, within a
+    /// bounded delay documented by the adapter; the feed reconnects by
+    /// itself after a failure. Runs until the returned [`ChangeFeed`] is
+    /// dropped.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] if the feed cannot be started at all (a
+    /// failure to reach the database is not one: the feed keeps trying,
+    /// and says [`ChangeListener::lost`] meanwhile).
+    fn watch_changes(&self, listener: Arc<dyn ChangeListener>) -> Result<ChangeFeed, StoreError>;
 }
 
 /// Password changes and resets. Each replaces a user's password hash and,

@@ -30,7 +30,7 @@ macro_rules! __contract_checks_api_keys {
 
 /// A key secret made from `seed` (any short text), and its key for `user`
 /// made `seconds` after `T0`.
-fn key(user: &User, seed: &str, seconds: i64) -> (ApiKey, SecretDigest) {
+pub(super) fn key(user: &User, seed: &str, seconds: i64) -> (ApiKey, SecretDigest) {
     let body: String = format!("{seed:_<43}").chars().take(43).collect();
     let secret = ApiKeySecret::from_random(&SecretString::from(body)).expect("a key body");
     let name = ApiKeyName::parse(&format!("key {seed}")).expect("name");

@@ -24,6 +24,7 @@ use crate::Store;
 
 mod admin;
 mod api_keys;
+mod changes;
 mod codes;
 mod fixtures;
 mod health;
@@ -40,6 +41,7 @@ mod users;
 
 pub use admin::*;
 pub use api_keys::*;
+pub use changes::*;
 pub use codes::*;
 pub use fixtures::T0;
 pub use health::*;
@@ -94,6 +96,7 @@ macro_rules! store_contract_tests {
         $crate::__contract_checks_passwords! { $($mode)* }
         $crate::__contract_checks_admin! { $($mode)* }
         $crate::__contract_checks_mail_throttle! { $($mode)* }
+        $crate::__contract_checks_changes! { $($mode)* }
     };
     (@tests $fixture:expr; $module:ident: $($check:ident),+ $(,)?) => {
         $(

@@ -1,0 +1,206 @@
+//! The change feed: `LISTEN` on the channel the schema's triggers notify
+//! (see the `change_feed` migration), on a connection of its own.
+//!
+//! The feed proves itself with a probe: every [`PROBE_EVERY`] it notifies
+//! a channel only it listens to, through the server's notification queue.
+//! Notifications arrive in commit order, so once the probe is back every
+//! change committed before it was sent has arrived too: the listener is
+//! told the feed is good until [`LEASE`] after the probe was sent. A feed
+//! that cannot hear itself (a dead connection, or one behind a pooler
+//! that does not keep a session) is never trusted.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use diesel::{
+    Connection, RunQueryDsl, connection::SimpleConnection, pg::PgConnection, sql_query,
+    sql_types::Text,
+};
+use domain::UserId;
+use ports::{Change, ChangeFeed, ChangeListener, FeedSource, StoreError};
+
+/// The channel the triggers notify.
+const CHANNEL: &str = "authd_changes";
+
+/// How often the feed reads what has arrived: the delay it adds.
+const POLL: Duration = Duration::from_millis(2);
+
+/// How often the feed sends itself a probe.
+const PROBE_EVERY: Duration = Duration::from_millis(100);
+
+/// How long after a probe was sent, once it is back, the feed is trusted;
+/// also how long an unanswered probe is waited for. A connection that
+/// dies without a word is distrusted this long after its last probe.
+pub(crate) const LEASE: Duration = Duration::from_millis(500);
+
+/// The longest pause between attempts to reconnect.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// What the feed's connection calls itself in `pg_stat_activity`.
+pub(crate) const APPLICATION_NAME: &str = "authd-changes";
+
+/// Starts the feed of the database at `url`.
+pub(crate) fn start(
+    url: &str,
+    listener: Arc<dyn ChangeListener>,
+) -> Result<ChangeFeed, StoreError> {
+    let feed = Feed {
+        url: url.to_owned(),
+        listener,
+        // Only this feed listens there: random, as instances on other
+        // hosts may share the process id.
+        probe_channel: format!("authd_probe_{}", uuid::Uuid::now_v7().simple()),
+        conn: None,
+        trusted: false,
+        probes: 0,
+        probe: None,
+        next_probe: Instant::now(),
+        backoff: POLL,
+        retry_at: Instant::now(),
+        quiet: false,
+    };
+    ChangeFeed::start("authd-changes", POLL, feed).map_err(|e| StoreError::Internal(Box::new(e)))
+}
+
+struct Feed {
+    url: String,
+    listener: Arc<dyn ChangeListener>,
+    probe_channel: String,
+    conn: Option<PgConnection>,
+    /// Whether the listener was told the feed is good.
+    trusted: bool,
+    probes: u64,
+    /// The probe under way: its number and when it was sent.
+    probe: Option<(u64, Instant)>,
+    next_probe: Instant,
+    backoff: Duration,
+    retry_at: Instant,
+    /// Whether the failure under way was logged already.
+    quiet: bool,
+}
+
+/// A probe that did not come back within the lease.
+#[derive(Debug, thiserror::Error)]
+#[error("the feed did not hear its own probe within {LEASE:?}")]
+struct Unheard;
+
+impl FeedSource for Feed {
+    fn tick(&mut self) {
+        let now = Instant::now();
+        if self.conn.is_none() {
+            if now < self.retry_at {
+                return;
+            }
+            match self.listen() {
+                Ok(conn) => {
+                    self.conn = Some(conn);
+                    self.probe = None;
+                    self.next_probe = now;
+                }
+                Err(e) => return self.failed(&e, now),
+            }
+        }
+        if let Err(e) = self.probe(now).and_then(|()| self.drain()) {
+            self.failed(&e, now);
+        }
+    }
+
+    fn catch_up(&mut self) {
+        if let Err(e) = self.drain() {
+            self.failed(&e, Instant::now());
+        }
+    }
+}
+
+impl Feed {
+    fn listen(&self) -> Result<PgConnection, String> {
+        let mut conn = PgConnection::establish(&self.url).map_err(|e| e.to_string())?;
+        conn.batch_execute(&format!(
+            "SET application_name = '{APPLICATION_NAME}'; LISTEN {CHANNEL}; LISTEN {}",
+            self.probe_channel
+        ))
+        .map_err(|e| e.to_string())?;
+        Ok(conn)
+    }
+
+    /// Sends a probe when one is due; fails when the last one is overdue.
+    fn probe(&mut self, now: Instant) -> Result<(), String> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(());
+        };
+        match self.probe {
+            Some((_, sent)) if now.duration_since(sent) > LEASE => Err(Unheard.to_string()),
+            Some(_) => Ok(()),
+            None if now < self.next_probe => Ok(()),
+            None => {
+                self.probes += 1;
+                sql_query("SELECT pg_notify($1, $2)")
+                    .bind::<Text, _>(&self.probe_channel)
+                    .bind::<Text, _>(self.probes.to_string())
+                    .execute(conn)
+                    .map_err(|e| e.to_string())?;
+                self.probe = Some((self.probes, now));
+                Ok(())
+            }
+        }
+    }
+
+    /// Tells what has arrived: changes, and the probe's return.
+    fn drain(&mut self) -> Result<(), String> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(());
+        };
+        for notification in conn.notifications_iter() {
+            let notification = notification.map_err(|e| e.to_string())?;
+            if notification.channel == CHANNEL {
+                self.listener.changed(change(&notification.payload));
+            } else if let Some((number, sent)) = self.probe
+                && notification.payload == number.to_string()
+            {
+                self.probe = None;
+                self.next_probe = sent + PROBE_EVERY;
+                if self.trusted {
+                    self.listener.alive(sent + LEASE);
+                } else {
+                    self.trusted = true;
+                    self.backoff = POLL;
+                    if self.quiet {
+                        tracing::info!("the change feed is back");
+                    }
+                    self.quiet = false;
+                    self.listener.resynced(sent + LEASE);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the connection, distrusts the feed and plans a retry.
+    fn failed(&mut self, error: &str, now: Instant) {
+        self.conn = None;
+        self.probe = None;
+        if self.trusted {
+            self.trusted = false;
+            self.listener.lost();
+        }
+        if !self.quiet {
+            tracing::warn!(
+                error,
+                "the change feed is down; callers are checked against the database until it is back"
+            );
+            self.quiet = true;
+        }
+        self.retry_at = now + self.backoff;
+        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// The change a payload names: an account's id, or `*` for any.
+fn change(payload: &str) -> Change {
+    match payload.parse::<uuid::Uuid>() {
+        Ok(id) => Change::Account(UserId::from_uuid(id)),
+        Err(_) => Change::Everything,
+    }
+}

@@ -1,0 +1,11 @@
+DROP TRIGGER organizations_announce_delete;
+DROP TRIGGER api_keys_announce_delete;
+DROP TRIGGER api_keys_announce_update;
+DROP TRIGGER memberships_announce_delete;
+DROP TRIGGER memberships_announce_update;
+DROP TRIGGER memberships_announce_insert;
+DROP TRIGGER sessions_announce_delete;
+DROP TRIGGER sessions_announce_revoke;
+DROP TRIGGER users_announce_delete;
+DROP TRIGGER users_announce_update;
+DROP TABLE changes;
