@@ -110,7 +110,9 @@ impl AuthService {
         target: UserId,
         patch: &AdminPatch,
     ) -> Result<User, UpdateUserError> {
-        update_user(&*self.ports.store, admin, target, patch, self.now())
+        let updated = update_user(&*self.ports.store, admin, target, patch, self.now());
+        self.forget(target);
+        updated
     }
 
     /// [`AuthService::update_user`] for the account with this e-mail address.
@@ -127,7 +129,9 @@ impl AuthService {
         let target = store
             .user_by_identifier(&LoginIdentifier::Email(email.clone()))?
             .ok_or(UpdateUserError::NotFound)?;
-        update_user(store, admin, target.id, patch, self.now())
+        let updated = update_user(store, admin, target.id, patch, self.now());
+        self.forget(target.id);
+        updated
     }
 }
 

@@ -85,7 +85,9 @@ impl AuthService {
     /// See [`DeleteApiKeyError`].
     pub fn delete_api_key(&self, who: &InSession, id: ApiKeyId) -> Result<(), DeleteApiKeyError> {
         let store: &dyn ApiKeyStore = &*self.ports.store;
-        store.delete_api_key(who.user_id, id).map_err(|e| match e {
+        let deleted = store.delete_api_key(who.user_id, id);
+        self.forget(who.user_id);
+        deleted.map_err(|e| match e {
             StoreError::NotFound => DeleteApiKeyError::NotFound,
             other => other.into(),
         })?;

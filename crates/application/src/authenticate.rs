@@ -5,13 +5,12 @@ use domain::{
     ApiKeyId, ApiKeySecret, Factors, OrganizationId, OrganizationRefusal, Role, SessionId,
     Standing, UserId, may_administer,
 };
-use ports::{
-    ApiKeyStore, OrganizationStore, SessionStore, StoreError, TokenError, TokenIssuer, UserStore,
-};
+use ports::{StoreError, TokenError};
 use time::{Duration, OffsetDateTime};
 
 use crate::{
     error::{Fault, faults_from},
+    recall::{CallerReads, is_not_remembered},
     service::AuthService,
 };
 
@@ -172,34 +171,41 @@ impl AuthService {
     /// # Errors
     /// See [`AuthenticateError`].
     pub fn authenticate(&self, credentials: &Credentials) -> Result<Principal, AuthenticateError> {
-        let store = &*self.ports.store;
+        self.authenticate_with(&self.read_through(), credentials)
+    }
+
+    /// [`AuthService::authenticate`], reading through `reads`.
+    pub(crate) fn authenticate_with(
+        &self,
+        reads: &impl CallerReads,
+        credentials: &Credentials,
+    ) -> Result<Principal, AuthenticateError> {
         let now = self.now();
         let presented = &credentials.bearer;
         let mut principal = if ApiKeySecret::is_claimed_by(presented) {
             let interval = self.policy.api_key_use_interval;
-            authenticate_key(store, presented, now, interval)?
+            authenticate_key(reads, presented, now, interval)?
         } else {
-            authenticate_token(&*self.ports.tokens, store, presented, now)?
+            authenticate_token(reads, presented, now)?
         };
         if let Some(organization) = credentials.organization {
-            principal.acting_for = Some(acting_for(store, principal.user_id, organization)?);
+            principal.acting_for = Some(acting_for(reads, principal.user_id, organization)?);
         }
         Ok(principal)
     }
 }
 
 fn authenticate_token(
-    tokens: &dyn TokenIssuer,
-    sessions: &(impl SessionStore + ?Sized),
+    reads: &impl CallerReads,
     bearer: &str,
     now: OffsetDateTime,
 ) -> Result<Principal, AuthenticateError> {
-    let claims = tokens.verify(bearer, now).map_err(|e| match e {
+    let claims = reads.claims(bearer, now).map_err(|e| match e {
         TokenError::Expired => AuthenticateError::TokenExpired,
         TokenError::Invalid => AuthenticateError::InvalidToken,
         TokenError::Signing(_) => AuthenticateError::Fault(e.into()),
     })?;
-    match sessions.session(claims.session_id)? {
+    match reads.session(claims.user_id, claims.session_id)? {
         Some(s) if s.user_id == claims.user_id && s.is_active(now) => Ok(Principal {
             user_id: claims.user_id,
             via: Via::Session(claims.session_id),
@@ -216,7 +222,7 @@ fn authenticate_token(
 /// deleted key or a disabled owner is refused at once on every instance.
 /// A use is recorded at most once an `interval`.
 fn authenticate_key(
-    store: &(impl ApiKeyStore + ?Sized),
+    reads: &impl CallerReads,
     presented: &str,
     now: OffsetDateTime,
     interval: Duration,
@@ -225,7 +231,8 @@ fn authenticate_key(
         tracing::info!("API key refused: malformed or mistyped");
         return Err(AuthenticateError::InvalidToken);
     };
-    let Some((key, owner)) = store.api_key_by_digest(&secret.digest())? else {
+    let digest = secret.digest();
+    let Some((key, owner)) = reads.api_key(&digest)? else {
         tracing::info!(key = %secret.prefix(), "API key refused: unknown or deleted");
         return Err(AuthenticateError::InvalidToken);
     };
@@ -233,11 +240,16 @@ fn authenticate_key(
         tracing::info!(key = %key.prefix, reason = %refusal, "API key refused");
         return Err(AuthenticateError::InvalidToken);
     }
-    // Best effort: a lost record of a use must not fail the request.
-    if key.use_is_due(now, interval)
-        && let Err(e) = store.record_api_key_use(key.id, now, now - interval)
-    {
-        tracing::warn!(key = %key.prefix, error = %e, "the API key's use was not recorded");
+    if key.use_is_due(now, interval) {
+        // Best effort: a lost record of a use must not fail the request;
+        // but only the store may say it was lost.
+        match reads.record_key_use(&key, &digest, now, now - interval) {
+            Err(e) if is_not_remembered(&e) => return Err(e.into()),
+            Err(e) => {
+                tracing::warn!(key = %key.prefix, error = %e, "the API key's use was not recorded");
+            }
+            Ok(()) => {}
+        }
     }
     Ok(Principal {
         user_id: owner.id,
@@ -254,16 +266,16 @@ fn authenticate_key(
 /// The organization `user` names to act for, as [`Standing::select`]
 /// judges it.
 fn acting_for(
-    store: &(impl UserStore + OrganizationStore + ?Sized),
+    reads: &impl CallerReads,
     user: UserId,
     organization: OrganizationId,
 ) -> Result<ActingFor, AuthenticateError> {
-    let found = store.organization_for(organization, user)?;
-    let role = found.as_ref().and_then(|(_, role)| *role);
+    let found = reads.membership(organization, user)?;
+    let role = found.flatten();
     // Only a non-member needs to be a platform administrator.
     let platform_admin = role.is_none()
-        && store
-            .user_by_id(user)?
+        && reads
+            .user(user)?
             .ok_or(AuthenticateError::InvalidToken)
             .map(|u| may_administer(&u))?;
     let role = Standing {

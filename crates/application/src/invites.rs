@@ -255,7 +255,9 @@ impl AuthService {
         who: &Principal,
         code: &SecretString,
     ) -> Result<OrganizationView, AcceptInviteError> {
-        accept_invite(&*self.ports.store, who, code, self.now())
+        let accepted = accept_invite(&*self.ports.store, who, code, self.now());
+        self.forget(who.user_id);
+        accepted
     }
 
     /// Signs up with an invitation code: the account is active with its

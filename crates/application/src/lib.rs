@@ -17,6 +17,7 @@ mod organizations;
 mod passwords;
 mod profile;
 mod readiness;
+mod recall;
 mod refresh;
 mod service;
 mod sessions;

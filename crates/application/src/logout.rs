@@ -28,7 +28,9 @@ impl AuthService {
     /// # Errors
     /// See [`LogoutError`].
     pub fn logout(&self, who: &InSession, all_sessions: bool) -> Result<(), LogoutError> {
-        logout(&*self.ports.store, who, all_sessions, self.now())
+        let done = logout(&*self.ports.store, who, all_sessions, self.now());
+        self.forget(who.user_id);
+        done
     }
 }
 

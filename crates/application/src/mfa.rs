@@ -268,7 +268,9 @@ impl AuthService {
             .ok_or(TotpCodeError::InvalidCode)?;
         let codes = self.recovery_codes();
         let digests: Vec<SecretDigest> = codes.iter().map(|c| c.digest(user.id)).collect();
-        if !store.confirm_totp(who.user_id, &pending, step, &digests, now)? {
+        let confirmed = store.confirm_totp(who.user_id, &pending, step, &digests, now);
+        self.forget(who.user_id);
+        if !confirmed? {
             return Err(TotpCodeError::InvalidCode);
         }
         // A right code here proves no more than the session did: only a
@@ -340,12 +342,12 @@ impl AuthService {
             }
         }
         store.withdraw_attempt(&key, &client.ip, now)?;
-        store
-            .disable_totp(user.id, Some(who.session_id), now)
-            .map_err(|e| match e {
-                StoreError::NotFound => DisableTotpError::InvalidToken,
-                other => other.into(),
-            })?;
+        let disabled = store.disable_totp(user.id, Some(who.session_id), now);
+        self.forget(user.id);
+        disabled.map_err(|e| match e {
+            StoreError::NotFound => DisableTotpError::InvalidToken,
+            other => other.into(),
+        })?;
         tracing::info!(user_id = %user.id, "TOTP turned off by the user");
         Ok(())
     }
@@ -357,12 +359,12 @@ impl AuthService {
     /// See [`ResetMfaError`].
     pub fn reset_mfa(&self, admin: &Admin, user: UserId) -> Result<(), ResetMfaError> {
         let store: &dyn MfaStore = &*self.ports.store;
-        store
-            .disable_totp(user, None, self.now())
-            .map_err(|e| match e {
-                StoreError::NotFound => ResetMfaError::NotFound,
-                other => other.into(),
-            })?;
+        let disabled = store.disable_totp(user, None, self.now());
+        self.forget(user);
+        disabled.map_err(|e| match e {
+            StoreError::NotFound => ResetMfaError::NotFound,
+            other => other.into(),
+        })?;
         tracing::info!(user_id = %user, by = %admin.describe(), "TOTP turned off by an administrator");
         Ok(())
     }

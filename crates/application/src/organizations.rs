@@ -5,7 +5,7 @@ use domain::{
     Member, MemberChange, MemberRefusal, Organization, OrganizationAction, OrganizationId,
     OrganizationName, OrganizationRefusal, Role, Standing, UserId, may_administer,
 };
-use ports::{OrganizationStore, StoreError, UserStore};
+use ports::{Change, OrganizationStore, StoreError, UserStore};
 
 use crate::{
     authenticate::Principal,
@@ -200,12 +200,12 @@ impl AuthService {
     ) -> Result<OrganizationView, CreateOrganizationError> {
         let store: &dyn OrganizationStore = &*self.ports.store;
         let organization = Organization::new(name, self.now());
-        store
-            .create_organization(&organization, who.user_id)
-            .map_err(|e| match e {
-                StoreError::NotFound => CreateOrganizationError::InvalidToken,
-                other => other.into(),
-            })?;
+        let created = store.create_organization(&organization, who.user_id);
+        self.forget(who.user_id);
+        created.map_err(|e| match e {
+            StoreError::NotFound => CreateOrganizationError::InvalidToken,
+            other => other.into(),
+        })?;
         tracing::info!(user_id = %who.user_id, organization_id = %organization.id, "organization created");
         Ok(OrganizationView {
             organization,
@@ -260,7 +260,10 @@ impl AuthService {
         who: &Principal,
         id: OrganizationId,
     ) -> Result<(), ManageOrganizationError> {
-        delete(&*self.ports.store, who, id)
+        let deleted = delete(&*self.ports.store, who, id);
+        // Its members, and administrators who acted for it.
+        self.recall.forget(Change::Everything);
+        deleted
     }
 
     /// Gives a member another role, or ends a membership (a member may end
@@ -277,7 +280,9 @@ impl AuthService {
         target: UserId,
         change: MemberChange,
     ) -> Result<Option<Member>, ChangeMemberError> {
-        change_member(&*self.ports.store, who, organization, target, change)
+        let changed = change_member(&*self.ports.store, who, organization, target, change);
+        self.forget(target);
+        changed
     }
 }
 

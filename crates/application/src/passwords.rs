@@ -96,7 +96,9 @@ impl AuthService {
         req: ChangePasswordRequest,
     ) -> Result<(), ChangePasswordError> {
         let (store, hasher) = (&*self.ports.store, &*self.ports.hasher);
-        change_password(store, hasher, &self.policy, who, req, self.now())
+        let changed = change_password(store, hasher, &self.policy, who, req, self.now());
+        self.forget(who.user_id);
+        changed
     }
 
     /// Mails a password-reset code to the account with this address, if
@@ -150,7 +152,9 @@ impl AuthService {
         new_password: SecretString,
     ) -> Result<(), ResetPasswordError> {
         let (store, hasher) = (&*self.ports.store, &*self.ports.hasher);
-        reset_password(store, hasher, code, new_password, self.now())
+        let user = reset_password(store, hasher, code, new_password, self.now())?;
+        self.forget(user);
+        Ok(())
     }
 }
 
@@ -222,7 +226,7 @@ fn reset_password(
     code: &SecretString,
     new_password: SecretString,
     now: OffsetDateTime,
-) -> Result<(), ResetPasswordError> {
+) -> Result<UserId, ResetPasswordError> {
     let digest = SecretDigest::of(code.expose_secret());
     // The policy needs the account; the code is spent only once the
     // password passes it, so a refused password can be tried again.
@@ -239,7 +243,7 @@ fn reset_password(
             other => other.into(),
         })?;
     tracing::info!(user_id = %user.id, "password reset");
-    Ok(())
+    Ok(user.id)
 }
 
 /// `candidate`, if it passes the policy for `user`'s account.

@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use crate::{
     authenticate::Principal,
     error::{Fault, faults_from},
+    recall::CallerReads,
     service::AuthService,
 };
 
@@ -54,7 +55,7 @@ impl AuthService {
     /// # Errors
     /// See [`MeError`].
     pub fn me(&self, who: &Principal) -> Result<User, MeError> {
-        me(&*self.ports.store, who)
+        me(&self.read_through(), who)
     }
 
     /// Changes the caller's profile.
@@ -66,12 +67,17 @@ impl AuthService {
         who: &Principal,
         patch: &ProfilePatch,
     ) -> Result<User, UpdateProfileError> {
-        update_me(&*self.ports.store, who, patch, self.now())
+        if patch.is_empty() {
+            return Ok(self.me(who)?);
+        }
+        let updated = update_me(&*self.ports.store, who, patch, self.now());
+        self.forget(who.user_id);
+        updated
     }
 }
 
-fn me(users: &dyn UserStore, who: &Principal) -> Result<User, MeError> {
-    users.user_by_id(who.user_id)?.ok_or(MeError::InvalidToken)
+pub(crate) fn me(reads: &impl CallerReads, who: &Principal) -> Result<User, MeError> {
+    reads.user(who.user_id)?.ok_or(MeError::InvalidToken)
 }
 
 fn update_me(
@@ -80,9 +86,6 @@ fn update_me(
     patch: &ProfilePatch,
     now: OffsetDateTime,
 ) -> Result<User, UpdateProfileError> {
-    if patch.is_empty() {
-        return Ok(me(users, who)?);
-    }
     users
         .update_profile(who.user_id, patch, now)
         .map_err(|e| match e {

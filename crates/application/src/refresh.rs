@@ -2,7 +2,7 @@
 
 use domain::{SecretDigest, Session, User, UserStatus};
 use ports::{
-    NewRefreshToken, Rotation, SessionStore, StoreError, Successor, TokenError, UserStore,
+    Change, NewRefreshToken, Rotation, SessionStore, StoreError, Successor, TokenError, UserStore,
 };
 use secrecy::ExposeSecret;
 use time::{Duration, OffsetDateTime};
@@ -52,8 +52,16 @@ impl AuthService {
             ip: Some(client.ip),
         };
         let grace = self.policy.refresh_reuse_grace;
-        let (user, session, expires_at) =
-            rotate(&*self.ports.store, refresh_token, &next, grace, now)?;
+        let (user, session, expires_at) = rotate(
+            &*self.ports.store,
+            refresh_token,
+            &next,
+            grace,
+            now,
+            &|change| {
+                self.recall.forget(change);
+            },
+        )?;
         let next = NewRefreshToken {
             digest: next.digest,
             expires_at,
@@ -73,13 +81,14 @@ impl AuthService {
 /// Spends the presented token, recording `next` in its place (or finds
 /// `next` recorded by a spending within the grace period), and returns the
 /// session's user, who must still be active, the session, and when `next`
-/// expires.
+/// expires. What it revokes, it tells `forget`.
 fn rotate(
     store: &(impl SessionStore + UserStore + ?Sized),
     presented: &str,
     next: &Successor,
     grace: Duration,
     now: OffsetDateTime,
+    forget: &dyn Fn(Change),
 ) -> Result<(User, Session, OffsetDateTime), RefreshError> {
     let (session, expires_at) =
         match store.rotate_refresh(&SecretDigest::of(presented), next, now, grace)? {
@@ -98,6 +107,8 @@ fn rotate(
             Rotation::Reused => {
                 tracing::warn!("refresh token reuse detected; session revoked");
                 metrics::counter!("authd_refresh_reuse_detected_total").increment(1);
+                // Whose session it was, the store does not say.
+                forget(Change::Everything);
                 return Err(RefreshError::InvalidToken);
             }
             Rotation::Expired => return Err(RefreshError::TokenExpired),
@@ -106,7 +117,9 @@ fn rotate(
     match store.user_by_id(session.user_id)? {
         Some(user) if user.status == UserStatus::Active => Ok((user, session, expires_at)),
         _ => {
-            match store.revoke_session(session.user_id, session.id, now) {
+            let revoked = store.revoke_session(session.user_id, session.id, now);
+            forget(Change::Account(session.user_id));
+            match revoked {
                 // Revoked meanwhile: the token is no good either way.
                 Ok(()) | Err(StoreError::NotFound) => {}
                 Err(e) => return Err(e.into()),

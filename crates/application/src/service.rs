@@ -1,13 +1,18 @@
 use std::sync::Arc;
 
-use domain::SessionLifetime;
+use domain::{SessionLifetime, UserId};
 use ports::{
-    Clock, Mailer, PasswordHasher, PublicJwk, RefreshTokenDeriver, SecretGenerator, SecretSealer,
-    Store, TokenIssuer, TotpAuthenticator,
+    Change, ChangeFeed, ChangeListener, Clock, Mailer, PasswordHasher, PublicJwk,
+    RefreshTokenDeriver, SecretGenerator, SecretSealer, Store, TokenIssuer, TotpAuthenticator,
 };
 use time::{Duration, OffsetDateTime};
 
-use crate::{mail::AppInfo, readiness::DatabaseWatch};
+use crate::{
+    error::Fault,
+    mail::AppInfo,
+    readiness::DatabaseWatch,
+    recall::{ReadThrough, Recall, Remembered},
+};
 
 /// The adapters a service works through.
 #[derive(Clone)]
@@ -121,6 +126,11 @@ pub struct AuthService {
     pub(crate) app: AppInfo,
     /// The database watch readiness reads, if started.
     pub(crate) watch: Option<Arc<DatabaseWatch>>,
+    /// What this instance remembers of the callers it checked.
+    pub(crate) recall: Arc<Recall>,
+    /// The store's change feed, if started: it runs for as long as the
+    /// service (and its clones) live.
+    pub(crate) feed: Option<Arc<ChangeFeed>>,
 }
 
 impl AuthService {
@@ -133,6 +143,8 @@ impl AuthService {
             policy,
             app: AppInfo::default(),
             watch: None,
+            recall: Arc::default(),
+            feed: None,
         }
     }
 
@@ -145,6 +157,43 @@ impl AuthService {
     /// The service's policy.
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// The same service, remembering what the store says of the callers
+    /// it checks while the store's change feed tells it what other
+    /// instances change (see [`ports::Store::watch_changes`]). Without a
+    /// feed, a service remembers only verified access tokens.
+    ///
+    /// # Errors
+    /// The feed could not be started.
+    pub fn with_change_feed(self) -> Result<Self, Fault> {
+        let listener = Arc::clone(&self.recall) as Arc<dyn ChangeListener>;
+        let feed = self.ports.store.watch_changes(listener)?;
+        Ok(Self {
+            feed: Some(Arc::new(feed)),
+            ..self
+        })
+    }
+
+    /// Forgets, on this instance, what it remembers of `user`: for a use
+    /// case that changed their sessions, keys, standing or memberships.
+    /// Other instances learn of it from the store's change feed.
+    pub(crate) fn forget(&self, user: UserId) {
+        self.recall.forget(Change::Account(user));
+    }
+
+    /// What this instance remembers, once the change feed has told every
+    /// change that has arrived.
+    pub(crate) fn remembered(&self) -> Remembered<'_> {
+        Remembered {
+            recall: &self.recall,
+            caught_up: self.feed.as_ref().is_some_and(|feed| feed.catch_up()),
+        }
+    }
+
+    /// Caller reads that remember what the store answers.
+    pub(crate) fn read_through(&self) -> ReadThrough<'_> {
+        ReadThrough::new(self.remembered(), &*self.ports.store, &*self.ports.tokens)
     }
 
     /// The public keys that verify access tokens, for the JWKS.

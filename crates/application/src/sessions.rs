@@ -59,7 +59,9 @@ impl AuthService {
     /// # Errors
     /// See [`DeleteSessionError`].
     pub fn delete_session(&self, who: &InSession, id: SessionId) -> Result<(), DeleteSessionError> {
-        delete_session(&*self.ports.store, who, id, self.now())
+        let deleted = delete_session(&*self.ports.store, who, id, self.now());
+        self.forget(who.user_id);
+        deleted
     }
 }
 

@@ -130,7 +130,9 @@ impl AuthService {
     /// # Errors
     /// See [`ValidateError`].
     pub fn validate_email(&self, code: &str) -> Result<User, ValidateError> {
-        validate_email(&*self.ports.store, code, self.now())
+        let user = validate_email(&*self.ports.store, code, self.now())?;
+        self.forget(user.id);
+        Ok(user)
     }
 
     /// Mails a new validation code to a pending account, within the mail

@@ -2,11 +2,11 @@
 //! for a reverse proxy to tell the services behind it.
 
 use domain::User;
-use ports::{OrganizationStore, StoreError, UserStore};
 
 use crate::{
-    authenticate::{ActingFor, Principal},
-    profile::MeError,
+    authenticate::{ActingFor, Credentials, Principal},
+    profile::{MeError, me},
+    recall::CallerReads,
     service::AuthService,
 };
 
@@ -26,31 +26,41 @@ impl AuthService {
     /// # Errors
     /// See [`MeError`].
     pub fn verify(&self, who: &Principal) -> Result<Verified, MeError> {
-        verify(&*self.ports.store, who)
+        verify(&self.read_through(), who)
+    }
+
+    /// Who the caller is and what [`AuthService::verify`] tells of them,
+    /// when this instance remembers all it takes: no store read, no
+    /// signature check, nothing that blocks. `None` when it does not,
+    /// whatever the reason (the caller may still be accepted, or refused,
+    /// by [`AuthService::authenticate`] and [`AuthService::verify`]).
+    pub fn remembered_verify(&self, credentials: &Credentials) -> Option<(Principal, Verified)> {
+        let reads = self.remembered();
+        let who = self.authenticate_with(&reads, credentials).ok()?;
+        let verified = verify(&reads, &who).ok()?;
+        Some((who, verified))
+    }
+
+    /// Who the caller is and their account, when this instance remembers
+    /// all it takes, as [`AuthService::remembered_verify`].
+    pub fn remembered_me(&self, credentials: &Credentials) -> Option<(Principal, User)> {
+        let reads = self.remembered();
+        let who = self.authenticate_with(&reads, credentials).ok()?;
+        let user = me(&reads, &who).ok()?;
+        Some((who, user))
     }
 }
 
-fn verify(
-    store: &(impl UserStore + OrganizationStore + ?Sized),
-    who: &Principal,
-) -> Result<Verified, MeError> {
-    let user = store
-        .user_by_id(who.user_id)?
-        .ok_or(MeError::InvalidToken)?;
+fn verify(reads: &impl CallerReads, who: &Principal) -> Result<Verified, MeError> {
+    let user = reads.user(who.user_id)?.ok_or(MeError::InvalidToken)?;
     let acting_for = match who.acting_for {
         Some(named) => Some(named),
-        None => oldest_membership(store, who)?,
+        None => reads
+            .oldest_membership(who.user_id)?
+            .map(|(organization_id, role)| ActingFor {
+                organization_id,
+                role: Some(role),
+            }),
     };
     Ok(Verified { user, acting_for })
-}
-
-fn oldest_membership(
-    store: &(impl OrganizationStore + ?Sized),
-    who: &Principal,
-) -> Result<Option<ActingFor>, StoreError> {
-    let oldest = store.organizations_of(who.user_id)?.into_iter().next();
-    Ok(oldest.map(|(organization, role)| ActingFor {
-        organization_id: organization.id,
-        role: Some(role),
-    }))
 }

@@ -134,8 +134,11 @@ fn build_parts(settings: &Settings, pool: PoolSettings) -> anyhow::Result<Parts>
         &settings.data.dir,
     )
     .context("cannot load the encryption key")?;
-    let hasher =
-        Argon2Hasher::new(settings.security.hash_params()).context("invalid argon2 parameters")?;
+    let hasher = Argon2Hasher::with_concurrency(
+        settings.security.hash_params(),
+        settings.security.hash_concurrency(),
+    )
+    .context("invalid argon2 parameters")?;
     let mailer: Arc<dyn Mailer> = match settings.mail.transport {
         MailTransport::File => Arc::new(FileMailer::new(&settings.mail.file)),
         MailTransport::Smtp => {
@@ -184,7 +187,10 @@ impl Application {
     /// When any adapter cannot start or the address cannot be bound.
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
         let Parts { service, mail } = build_parts(settings, settings.database.pool())?;
-        let service = service.with_database_watch(settings.database.health_check_interval());
+        let service = service
+            .with_database_watch(settings.database.health_check_interval())
+            .with_change_feed()
+            .context("cannot start the change feed")?;
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
         let port = listener.local_addr()?.port();

@@ -5,7 +5,7 @@ use reqwest::blocking::{RequestBuilder, Response};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{Backend, TestApp, assert_problem},
+    helpers::{Backend, TestApp, assert_problem, assert_problem_soon},
     on_both_backends, on_both_stores,
 };
 
@@ -272,7 +272,7 @@ fn a_key_is_refused_once_deleted_expired_or_its_owner_is_off(backend: Backend) {
         .send()
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert_problem(app.me_by_key_header(&key), 401, "invalid-token");
+    assert_problem_soon(|| app.me_by_key_header(&key), 401, "invalid-token");
     let res = send(app.get("/api/v1/auth/verify").bearer_auth(&key));
     assert_problem(res, 401, "invalid-token");
     assert!(!admin_id.is_empty());

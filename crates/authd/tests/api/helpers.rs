@@ -3,6 +3,7 @@ use std::{
     path::PathBuf,
     sync::mpsc,
     thread::{self, JoinHandle},
+    time::{Duration, Instant},
 };
 
 use actix_web::dev::ServerHandle;
@@ -296,6 +297,26 @@ impl Drop for TestApp {
         if let Some(t) = self.thread.take() {
             drop(t.join());
         }
+    }
+}
+
+/// How long another instance may take to learn of a change: the change
+/// feed's delay (milliseconds), with room for a loaded machine. The
+/// instance that made the change knows at once.
+pub const FEED_DELAY: Duration = Duration::from_secs(1);
+
+/// Sends `request` until it is answered `status` (within [`FEED_DELAY`],
+/// or fails), then checks the problem as [`assert_problem`] does; returns
+/// how long that took. For a change made on another instance.
+pub fn assert_problem_soon(request: impl Fn() -> Response, status: u16, code: &str) -> Duration {
+    let started = Instant::now();
+    loop {
+        let res = request();
+        if res.status() == status || started.elapsed() > FEED_DELAY {
+            assert_problem(res, status, code);
+            return started.elapsed();
+        }
+        thread::sleep(Duration::from_millis(1));
     }
 }
 

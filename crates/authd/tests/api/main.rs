@@ -5,6 +5,7 @@ mod helpers;
 mod admin;
 mod api_keys;
 mod auth_flow;
+mod change_feed;
 mod cli;
 mod compat;
 mod delivery;

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::{
-    helpers::{Backend, PASSWORD, TestApp, assert_problem},
+    helpers::{Backend, PASSWORD, TestApp, assert_problem, assert_problem_soon},
     on_both_stores,
 };
 
@@ -29,7 +29,11 @@ fn instances_share_sessions_and_counters(a: TestApp) {
             .status(),
         200
     );
-    assert_problem(b.get_auth("/api/v1/auth/me", &token), 401, "invalid-token");
+    assert_problem_soon(
+        || b.get_auth("/api/v1/auth/me", &token),
+        401,
+        "invalid-token",
+    );
     for app in [&a, &b, &a, &b, &a] {
         app.failed_guess("ada@example.com");
     }
