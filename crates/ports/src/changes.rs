@@ -1,6 +1,9 @@
 use std::{
     fmt, io,
-    sync::{Arc, Condvar, Mutex, PoisonError, TryLockError},
+    sync::{
+        Arc, Condvar, Mutex, PoisonError, TryLockError,
+        atomic::{AtomicU64, Ordering},
+    },
     thread::{self, JoinHandle},
     time::{Duration, Instant},
 };
@@ -53,7 +56,20 @@ pub trait FeedSource: Send + 'static {
 /// A running change feed; dropping it stops the feed and joins its thread.
 pub struct ChangeFeed {
     source: Arc<Mutex<dyn FeedSource>>,
+    /// When the last catch-up or tick began, in microseconds since `epoch`:
+    /// what had arrived by then has been told.
+    caught_up_at: Arc<AtomicU64>,
+    epoch: Instant,
     _thread: Ticking,
+}
+
+/// How long after a catch-up another is not needed: what may arrive
+/// meanwhile is told within that much more delay, and a busy instance
+/// reads its feed's connection at most this often, not on every request.
+pub const CATCH_UP_EVERY: Duration = Duration::from_micros(500);
+
+fn micros_since(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
 impl ChangeFeed {
@@ -66,6 +82,9 @@ impl ChangeFeed {
         let source = Arc::new(Mutex::new(source));
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let (stopped, ticked) = (Arc::clone(&stop), Arc::clone(&source));
+        let epoch = Instant::now();
+        let caught_up_at = Arc::new(AtomicU64::new(0));
+        let ticked_at = Arc::clone(&caught_up_at);
         let thread = thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
@@ -73,7 +92,9 @@ impl ChangeFeed {
                 let mut stop = flag.lock().unwrap_or_else(PoisonError::into_inner);
                 while !*stop {
                     drop(stop);
+                    let started = micros_since(epoch);
                     ticked.lock().unwrap_or_else(PoisonError::into_inner).tick();
+                    ticked_at.store(started, Ordering::Release);
                     stop = flag.lock().unwrap_or_else(PoisonError::into_inner);
                     stop = wake
                         .wait_timeout_while(stop, period, |stop| !*stop)
@@ -83,6 +104,8 @@ impl ChangeFeed {
             })?;
         Ok(Self {
             source,
+            caught_up_at,
+            epoch,
             _thread: Ticking {
                 stop,
                 thread: Some(thread),
@@ -90,15 +113,22 @@ impl ChangeFeed {
         })
     }
 
-    /// Tells the listener every change that has arrived so far, unless
-    /// the feed is busy (connecting, or proving its connection): `false`
-    /// then, and what arrived may not have been told. Another caller
-    /// catching up is waited for, briefly.
+    /// Tells the listener every change that has arrived so far (or up to
+    /// [`CATCH_UP_EVERY`] ago), unless the feed is busy (connecting, or
+    /// proving its connection): `false` then, and what arrived may not have
+    /// been told. Another caller catching up is waited for, briefly.
     pub fn catch_up(&self) -> bool {
+        let fresh = u64::try_from(CATCH_UP_EVERY.as_micros()).unwrap_or(u64::MAX);
+        let since = micros_since(self.epoch);
+        if since.saturating_sub(self.caught_up_at.load(Ordering::Acquire)) < fresh {
+            return true;
+        }
         for _ in 0..CATCH_UP_TRIES {
             match self.source.try_lock() {
                 Ok(mut source) => {
+                    let started = micros_since(self.epoch);
                     source.catch_up();
+                    self.caught_up_at.store(started, Ordering::Release);
                     return true;
                 }
                 Err(TryLockError::WouldBlock) => thread::yield_now(),
