@@ -109,6 +109,13 @@ impl Memory {
         }
     }
 
+    /// Frees the areas not in use; they are made again when needed.
+    fn release_free(&self) {
+        let mut areas = self.areas.lock().unwrap_or_else(PoisonError::into_inner);
+        areas.unmade += areas.free.len();
+        areas.free.clear();
+    }
+
     /// Runs `f` on an area of at least `blocks` blocks, once one is free.
     fn with<T>(&self, blocks: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
         let mut area = {
@@ -180,6 +187,8 @@ impl Argon2Hasher {
             .try_fill_bytes(&mut throwaway)
             .map_err(|e| HasherError::Internal(format!("random number generator failed: {e}")))?;
         let dummy = hash_with(&argon2, &memory, &throwaway)?;
+        // An idle server holds no hashing memory.
+        memory.release_free();
 
         Ok(Self {
             argon2,
@@ -211,21 +220,26 @@ fn timed(operation: &'static str, started: Instant) {
 }
 
 /// Computes `argon2`'s output for `password` and the decoded `salt`, of
-/// `len` bytes, in an area of `memory`.
+/// `len` bytes, in an area of `memory`, and records how long the
+/// computation took (not the wait for the area) as `operation`.
 fn compute(
     argon2: &Argon2<'_>,
     memory: &Memory,
     password: &[u8],
     salt: &[u8],
     len: usize,
+    operation: &'static str,
 ) -> Result<Output, password_hash::Error> {
     let blocks = argon2.params().block_count();
     memory.with(blocks, |area| {
-        Output::init_with(len, |out| {
+        let started = Instant::now();
+        let output = Output::init_with(len, |out| {
             argon2
                 .hash_password_into_with_memory(password, salt, out, area)
                 .map_err(password_hash::Error::from)
-        })
+        });
+        timed(operation, started);
+        output
     })
 }
 
@@ -242,7 +256,7 @@ fn hash_with(
     let encoded = SaltString::encode_b64(&salt)
         .map_err(|e| HasherError::Internal(format!("salt encoding failed: {e}")))?;
     let failed = |e: password_hash::Error| HasherError::Internal(format!("argon2 failed: {e}"));
-    let output = compute(argon2, memory, password, &salt, OUTPUT_LEN).map_err(failed)?;
+    let output = compute(argon2, memory, password, &salt, OUTPUT_LEN, "hash").map_err(failed)?;
     let phc = password_hash::PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -291,11 +305,16 @@ impl PasswordHasher for Argon2Hasher {
 
         // Recomputes with the algorithm, version and parameters encoded in
         // the hash; `Output` compares in constant time.
-        let started = Instant::now();
         let argon2 = Argon2::new(algorithm, version, used.clone());
         let password = candidate.expose_secret().as_bytes();
-        let computed = compute(&argon2, &self.memory, password, salt_bytes, expected.len());
-        timed("verify", started);
+        let computed = compute(
+            &argon2,
+            &self.memory,
+            password,
+            salt_bytes,
+            expected.len(),
+            "verify",
+        );
         match computed {
             Ok(output) if output != expected => Ok(PasswordCheck::Mismatch),
             Ok(_) if self.needs_rehash(&parsed, &used) => Ok(PasswordCheck::MatchNeedsRehash),
