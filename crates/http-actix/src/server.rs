@@ -35,7 +35,12 @@ pub fn build_server(
     let settings = web::Data::new(settings);
     let background = web::Data::new(Background::new(BACKGROUND_JOBS));
     let compat_routes = settings.compat_routes;
-    let openapi = ApiDoc::value(compat_routes);
+    // Serialised once and shared by every worker: as a JSON value, each
+    // copy of the document held some megabytes.
+    let openapi = web::Bytes::from(
+        serde_json::to_vec(&ApiDoc::value(compat_routes))
+            .map_err(|e| std::io::Error::other(format!("the OpenAPI document: {e}")))?,
+    );
     // Installed before the first request, so that every series counts.
     metrics::recorder();
     let mut server = HttpServer::new(move || {
@@ -72,7 +77,11 @@ pub fn build_server(
                         let doc = openapi.clone();
                         move || {
                             let doc = doc.clone();
-                            async move { HttpResponse::Ok().json(doc) }
+                            async move {
+                                HttpResponse::Ok()
+                                    .content_type(header::ContentType::json())
+                                    .body(doc)
+                            }
                         }
                     }),
                 ),
