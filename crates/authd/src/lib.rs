@@ -8,5 +8,5 @@ mod telemetry;
 mod wiring;
 
 pub use settings::Settings;
-pub use telemetry::init_tracing;
+pub use telemetry::{flush_logs, init_tracing};
 pub use wiring::{Application, build_service, open_store, open_store_patiently};

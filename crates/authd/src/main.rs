@@ -4,5 +4,7 @@ fn main() -> anyhow::Result<()> {
     let cli = authd::cli::Cli::parse();
     let settings = authd::Settings::load(cli.config.as_deref())?;
     authd::init_tracing(&settings.log);
-    authd::commands::run(cli.command, &settings)
+    let outcome = authd::commands::run(cli.command, &settings);
+    authd::flush_logs();
+    outcome
 }

@@ -263,6 +263,7 @@ impl Application {
                 second = stop.next() => {
                     // The server takes no second stop while it drains.
                     tracing::warn!(signal = second, "stopping at once: requests under way are cut off");
+                    crate::flush_logs();
                     std::process::exit(1);
                 }
             }
