@@ -197,14 +197,41 @@ pub(crate) async fn middleware(
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
-    let labels = [
-        ("method", method.to_owned()),
-        ("route", route),
-        ("status", res.status().as_u16().to_string()),
-    ];
-    metrics::counter!("authd_http_requests_total", &labels).increment(1);
-    metrics::histogram!("authd_http_request_duration_seconds", &labels).record(started.elapsed());
+    record_request(method, route, res.status().as_u16(), started);
     Ok(res)
+}
+
+/// The request series of one method, route and status.
+type RequestSeries = (metrics::Counter, metrics::Histogram);
+
+thread_local! {
+    /// Each worker's handles on the request series it has recorded:
+    /// registering a series by its labels on every request costs more
+    /// than the rest of a cached answer.
+    static REQUEST_SERIES: std::cell::RefCell<std::collections::HashMap<(&'static str, String, u16), RequestSeries>> =
+        std::cell::RefCell::default();
+}
+
+/// Counts a request and records how long it took since `started`.
+fn record_request(method: &'static str, route: String, status: u16, started: Instant) {
+    REQUEST_SERIES.with_borrow_mut(|known| {
+        let (requests, duration) =
+            known
+                .entry((method, route, status))
+                .or_insert_with_key(|(method, route, status)| {
+                    let labels = [
+                        ("method", (*method).to_owned()),
+                        ("route", route.clone()),
+                        ("status", status.to_string()),
+                    ];
+                    (
+                        metrics::counter!("authd_http_requests_total", &labels),
+                        metrics::histogram!("authd_http_request_duration_seconds", &labels),
+                    )
+                });
+        requests.increment(1);
+        duration.record(started.elapsed());
+    });
 }
 
 /// The method as a label: one of the standard ones, or "other" (a client
