@@ -205,7 +205,7 @@ fn authenticate_token(
         TokenError::Invalid => AuthenticateError::InvalidToken,
         TokenError::Signing(_) => AuthenticateError::Fault(e.into()),
     })?;
-    match reads.session(claims.user_id, claims.session_id)? {
+    match reads.session(claims.user_id, claims.session_id, now)? {
         Some(s) if s.user_id == claims.user_id && s.is_active(now) => Ok(Principal {
             user_id: claims.user_id,
             via: Via::Session(claims.session_id),

@@ -22,8 +22,9 @@ use domain::{
 use ports::{Change, ChangeListener, Store, StoreError, TokenError, TokenIssuer};
 use time::OffsetDateTime;
 
-/// How many tokens, and how many accounts, are remembered at most; past
-/// either, everything is forgotten and remembered afresh.
+/// How many tokens, and how many things of accounts (a session, a key, a
+/// user, a membership), are remembered at most; past either, another is
+/// forgotten to make room (no matter which: any is read again when needed).
 pub(crate) const CAPACITY: usize = 50_000;
 
 /// The remembered part of checking callers.
@@ -40,6 +41,8 @@ struct Inner {
     accounts: HashMap<UserId, Account>,
     /// The owner of each remembered API key, by the key's digest.
     key_owners: HashMap<[u8; 32], UserId>,
+    /// The things remembered of all accounts.
+    remembered: usize,
     /// Counts every forgetting: a store answer read before one is not
     /// remembered after it.
     generation: u64,
@@ -56,6 +59,17 @@ struct Account {
     oldest: Option<Option<(OrganizationId, Role)>>,
     /// Organizations that exist, with the account's role there if any.
     organizations: HashMap<OrganizationId, Option<Role>>,
+}
+
+impl Account {
+    /// The things remembered of it.
+    fn size(&self) -> usize {
+        usize::from(self.user.is_some())
+            + usize::from(self.oldest.is_some())
+            + self.sessions.len()
+            + self.keys.len()
+            + self.organizations.len()
+    }
 }
 
 /// A snapshot of the recall's generation, taken before store reads: what
@@ -88,18 +102,36 @@ impl Inner {
         self.generation += 1;
         self.accounts.clear();
         self.key_owners.clear();
+        self.remembered = 0;
     }
 
-    /// The account to remember into, if `ticket` still holds.
-    fn account(&mut self, ticket: Ticket, user: UserId) -> Option<&mut Account> {
+    /// Drops `user`'s account, if remembered.
+    fn drop_account(&mut self, user: UserId) {
+        if let Some(account) = self.accounts.remove(&user) {
+            self.remembered -= account.size();
+            for digest in account.keys.keys() {
+                self.key_owners.remove(digest);
+            }
+        }
+    }
+
+    /// Remembers into `user`'s account with `f`, if `ticket` still holds;
+    /// then makes room, forgetting other accounts, while past capacity.
+    /// Making room needs no new generation: nothing untrue is remembered.
+    fn remember(&mut self, ticket: Ticket, user: UserId, f: impl FnOnce(&mut Account)) {
         if ticket.0 != Some(self.generation) || !self.trusted(Instant::now()) {
-            return None;
+            return;
         }
-        if self.accounts.len() >= CAPACITY && !self.accounts.contains_key(&user) {
-            self.forget_everything();
-            return None;
+        let account = self.accounts.entry(user).or_default();
+        let before = account.size();
+        f(account);
+        self.remembered = self.remembered - before + account.size();
+        while self.remembered > CAPACITY {
+            let Some(victim) = self.accounts.keys().copied().find(|id| *id != user) else {
+                break;
+            };
+            self.drop_account(victim);
         }
-        Some(self.accounts.entry(user).or_default())
     }
 
     /// The remembered account, if the feed is trusted.
@@ -122,11 +154,7 @@ impl Recall {
         match change {
             Change::Account(user) => {
                 inner.generation += 1;
-                if let Some(account) = inner.accounts.remove(&user) {
-                    for digest in account.keys.keys() {
-                        inner.key_owners.remove(digest);
-                    }
-                }
+                inner.drop_account(user);
             }
             Change::Everything => inner.forget_everything(),
         }
@@ -153,9 +181,12 @@ impl Recall {
         let mut inner = self.lock();
         if inner.tokens.len() >= CAPACITY {
             inner.tokens.retain(|_, c| now < c.expires_at);
-            if inner.tokens.len() >= CAPACITY {
-                inner.tokens.clear();
-            }
+        }
+        while inner.tokens.len() >= CAPACITY {
+            let Some(victim) = inner.tokens.keys().next().copied() else {
+                break;
+            };
+            inner.tokens.remove(&victim);
         }
         inner.tokens.insert(digest, claims.clone());
     }
@@ -190,8 +221,13 @@ impl ChangeListener for Recall {
 pub(crate) trait CallerReads {
     /// The claims of an access token, its signature checked.
     fn claims(&self, bearer: &str, now: OffsetDateTime) -> Result<AccessClaims, TokenError>;
-    /// A session, which the token of `user` names.
-    fn session(&self, user: UserId, id: SessionId) -> Result<Option<Session>, StoreError>;
+    /// A session, which the token of `user` names, for a request at `now`.
+    fn session(
+        &self,
+        user: UserId,
+        id: SessionId,
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>, StoreError>;
     /// An account.
     fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
     /// The oldest membership of `user`.
@@ -240,11 +276,20 @@ impl CallerReads for Remembered<'_> {
         self.recall.token(SecretDigest::of(bearer).as_bytes(), now)
     }
 
-    fn session(&self, user: UserId, id: SessionId) -> Result<Option<Session>, StoreError> {
+    /// Only a session live at `now`: one remembered as ended may have been
+    /// refreshed since (a refresh moves its end, and is no news).
+    fn session(
+        &self,
+        user: UserId,
+        id: SessionId,
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>, StoreError> {
         let inner = self.lock()?;
         let account = inner.remembered(user).ok_or_else(not_remembered)?;
-        let session = account.sessions.get(&id).ok_or_else(not_remembered)?;
-        Ok(Some(session.clone()))
+        match account.sessions.get(&id) {
+            Some(session) if session.is_active(now) => Ok(Some(session.clone())),
+            _ => Err(not_remembered()),
+        }
     }
 
     fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
@@ -326,10 +371,7 @@ impl<'a> ReadThrough<'a> {
 
     /// Remembers into `user`'s account, if the ticket still holds.
     fn remember(&self, user: UserId, f: impl FnOnce(&mut Account)) {
-        let mut inner = self.memory.recall.lock();
-        if let Some(account) = inner.account(self.ticket, user) {
-            f(account);
-        }
+        self.memory.recall.lock().remember(self.ticket, user, f);
     }
 }
 
@@ -348,8 +390,13 @@ impl CallerReads for ReadThrough<'_> {
         }
     }
 
-    fn session(&self, user: UserId, id: SessionId) -> Result<Option<Session>, StoreError> {
-        if let Ok(known) = self.memory.session(user, id) {
+    fn session(
+        &self,
+        user: UserId,
+        id: SessionId,
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>, StoreError> {
+        if let Ok(known) = self.memory.session(user, id, now) {
             return Ok(known);
         }
         let session = self.store.session(id)?;
@@ -416,9 +463,13 @@ impl CallerReads for ReadThrough<'_> {
         let found = self.store.api_key_by_digest(digest)?;
         if let Some((key, owner)) = &found {
             let mut inner = self.memory.recall.lock();
-            if let Some(account) = inner.account(self.ticket, owner.id) {
+            let mut remembered = false;
+            inner.remember(self.ticket, owner.id, |account| {
                 account.keys.insert(*digest.as_bytes(), key.clone());
                 account.user = Some(owner.clone());
+                remembered = true;
+            });
+            if remembered {
                 inner.key_owners.insert(*digest.as_bytes(), owner.id);
             }
         }
@@ -481,9 +532,9 @@ mod tests {
 
     /// Remembers `session` as a read that took `ticket` would.
     fn fill(recall: &Recall, ticket: Ticket, session: &Session) {
-        if let Some(account) = recall.lock().account(ticket, session.user_id) {
+        recall.lock().remember(ticket, session.user_id, |account| {
             account.sessions.insert(session.id, session.clone());
-        }
+        });
     }
 
     fn recalled(recall: &Recall, session: &Session) -> Option<Session> {
@@ -491,7 +542,10 @@ mod tests {
             recall,
             caught_up: true,
         };
-        memory.session(session.user_id, session.id).ok().flatten()
+        memory
+            .session(session.user_id, session.id, NOW)
+            .ok()
+            .flatten()
     }
 
     #[test]
@@ -529,7 +583,7 @@ mod tests {
             caught_up: false,
         };
         assert!(
-            behind.session(s.user_id, s.id).is_err(),
+            behind.session(s.user_id, s.id, NOW).is_err(),
             "the feed is behind"
         );
         recall.lost();
@@ -543,6 +597,20 @@ mod tests {
         assert_eq!(recalled(&recall, &s), Some(s.clone()));
         std::thread::sleep(Duration::from_millis(40));
         assert_eq!(recalled(&recall, &s), None, "the lease ran out");
+    }
+
+    #[test]
+    fn a_session_remembered_as_ended_is_read_again() {
+        let recall = trusted();
+        let s = session(UserId::generate());
+        fill(&recall, recall.ticket(), &s);
+        let memory = Remembered {
+            recall: &recall,
+            caught_up: true,
+        };
+        assert!(memory.session(s.user_id, s.id, s.expires_at).is_err());
+        let live = memory.session(s.user_id, s.id, NOW).ok().flatten();
+        assert_eq!(live, Some(s.clone()));
     }
 
     #[test]
@@ -565,16 +633,17 @@ mod tests {
     }
 
     #[test]
-    fn past_capacity_everything_is_forgotten() {
+    fn past_capacity_room_is_made_and_nothing_else_forgotten() {
         let recall = trusted();
         let first = session(UserId::generate());
         fill(&recall, recall.ticket(), &first);
-        for _ in 1..CAPACITY {
+        let generation = recall.lock().generation;
+        for _ in 1..CAPACITY + 10 {
             fill(&recall, recall.ticket(), &session(UserId::generate()));
         }
-        assert_eq!(recalled(&recall, &first), Some(first.clone()));
-        fill(&recall, recall.ticket(), &session(UserId::generate()));
-        assert_eq!(recalled(&recall, &first), None);
-        assert!(recall.lock().accounts.len() <= 1);
+        let inner = recall.lock();
+        assert_eq!(inner.remembered, CAPACITY);
+        assert_eq!(inner.accounts.len(), CAPACITY);
+        assert_eq!(inner.generation, generation, "making room is no change");
     }
 }
