@@ -2,12 +2,16 @@
 //! (see the `change_feed` migration), on a connection of its own.
 //!
 //! The feed proves itself with a probe: every [`PROBE_EVERY`] it notifies
-//! a channel only it listens to, through the server's notification queue.
-//! Notifications arrive in commit order, so once the probe is back every
-//! change committed before it was sent has arrived too: the listener is
-//! told the feed is good until [`LEASE`] after the probe was sent. A feed
-//! that cannot hear itself (a dead connection, or one behind a pooler
-//! that does not keep a session) is never trusted.
+//! a channel only it listens to, through the server's notification queue,
+//! from a second connection (a session hears its own notifications even
+//! when it is not the one that listens: behind a pooler in transaction
+//! mode, the listening server connection is not the feed's between two
+//! statements, and what it hears goes nowhere). Notifications arrive in
+//! commit order, so once the probe is back every change committed before
+//! it was sent has arrived too: the listener is told the feed is good
+//! until [`LEASE`] after the probe was sent. A feed that cannot hear the
+//! probe (a dead connection, a pooler that does not keep the session) is
+//! never trusted.
 
 use std::{
     sync::Arc,
@@ -53,6 +57,7 @@ pub(crate) fn start(
         // hosts may share the process id.
         probe_channel: format!("authd_probe_{}", uuid::Uuid::now_v7().simple()),
         conn: None,
+        prober: None,
         trusted: false,
         probes: 0,
         probe: None,
@@ -69,6 +74,8 @@ struct Feed {
     listener: Arc<dyn ChangeListener>,
     probe_channel: String,
     conn: Option<PgConnection>,
+    /// The connection the probes are sent from.
+    prober: Option<PgConnection>,
     /// Whether the listener was told the feed is good.
     trusted: bool,
     probes: u64,
@@ -94,8 +101,9 @@ impl FeedSource for Feed {
                 return;
             }
             match self.listen() {
-                Ok(conn) => {
+                Ok((conn, prober)) => {
                     self.conn = Some(conn);
+                    self.prober = Some(prober);
                     self.probe = None;
                     self.next_probe = now;
                 }
@@ -115,19 +123,23 @@ impl FeedSource for Feed {
 }
 
 impl Feed {
-    fn listen(&self) -> Result<PgConnection, String> {
-        let mut conn = PgConnection::establish(&self.url).map_err(|e| e.to_string())?;
-        conn.batch_execute(&format!(
-            "SET application_name = '{APPLICATION_NAME}'; LISTEN {CHANNEL}; LISTEN {}",
-            self.probe_channel
-        ))
-        .map_err(|e| e.to_string())?;
-        Ok(conn)
+    /// The listening connection and the probing one.
+    fn listen(&self) -> Result<(PgConnection, PgConnection), String> {
+        let open = || {
+            let mut conn = PgConnection::establish(&self.url).map_err(|e| e.to_string())?;
+            conn.batch_execute(&format!("SET application_name = '{APPLICATION_NAME}'"))
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(conn)
+        };
+        let mut conn = open()?;
+        conn.batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {}", self.probe_channel))
+            .map_err(|e| e.to_string())?;
+        Ok((conn, open()?))
     }
 
     /// Sends a probe when one is due; fails when the last one is overdue.
     fn probe(&mut self, now: Instant) -> Result<(), String> {
-        let Some(conn) = self.conn.as_mut() else {
+        let Some(prober) = self.prober.as_mut() else {
             return Ok(());
         };
         match self.probe {
@@ -139,7 +151,7 @@ impl Feed {
                 sql_query("SELECT pg_notify($1, $2)")
                     .bind::<Text, _>(&self.probe_channel)
                     .bind::<Text, _>(self.probes.to_string())
-                    .execute(conn)
+                    .execute(prober)
                     .map_err(|e| e.to_string())?;
                 self.probe = Some((self.probes, now));
                 Ok(())
@@ -180,6 +192,7 @@ impl Feed {
     /// Drops the connection, distrusts the feed and plans a retry.
     fn failed(&mut self, error: &str, now: Instant) {
         self.conn = None;
+        self.prober = None;
         self.probe = None;
         if self.trusted {
             self.trusted = false;
