@@ -12,7 +12,9 @@ use std::{
 };
 
 use diesel::{
-    ExpressionMethods, QueryDsl, QueryableByName, RunQueryDsl, SqliteConnection, sql_query,
+    ExpressionMethods, QueryDsl, QueryableByName, RunQueryDsl, SqliteConnection,
+    connection::SimpleConnection,
+    sql_query,
     sql_types::{BigInt, Nullable, Text},
 };
 use domain::UserId;
@@ -77,8 +79,12 @@ impl FeedSource for Feed {
         }
     }
 
+    /// Reads only on a connection already open and in step: opening one,
+    /// or starting over, is for the feed's own thread.
     fn catch_up(&mut self) {
-        self.tick();
+        if self.conn.is_some() && self.last.is_some() {
+            self.tick();
+        }
     }
 }
 
@@ -86,7 +92,7 @@ impl Feed {
     fn read(&mut self, started: Instant) -> Result<(), StoreError> {
         let conn = match self.conn.as_mut() {
             Some(conn) => conn,
-            None => self.conn.insert(pool::open(&self.path)?),
+            None => self.conn.insert(open(&self.path)?),
         };
         let failed = |e| StoreError::Unavailable(Box::new(e));
         let Some(last) = self.last else {
@@ -129,6 +135,18 @@ impl Feed {
         Ok(())
     }
 }
+
+/// A connection of the feed's own: it waits little for a lock (a read
+/// waits only without WAL), as a request may be waiting for its read.
+fn open(path: &str) -> Result<SqliteConnection, StoreError> {
+    let mut conn = pool::open(path)?;
+    conn.batch_execute(&format!("PRAGMA busy_timeout = {}", BUSY.as_millis()))
+        .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+    Ok(conn)
+}
+
+/// How long a read of the feed waits for a lock.
+const BUSY: Duration = Duration::from_millis(20);
 
 /// The change a row names: an account, or any account.
 fn change(account: Option<&str>) -> Change {

@@ -9,6 +9,13 @@ CREATE TABLE changes (
     account TEXT
 ) STRICT;
 
+-- Only the newest 10,000 changes are kept: a reader further behind than
+-- that starts over.
+CREATE TRIGGER changes_prune AFTER INSERT ON changes
+BEGIN
+    DELETE FROM changes WHERE seq <= NEW.seq - 10000;
+END;
+
 -- An account's standing, profile or factors.
 CREATE TRIGGER users_announce_update AFTER UPDATE ON users
 BEGIN
