@@ -137,14 +137,27 @@ impl Memory {
         if area.len() < blocks {
             area.resize(blocks, Block::default());
         }
-        let answer = f(&mut area[..blocks]);
-        self.areas
+        let mut lent = Lent { memory: self, area };
+        f(&mut lent.area[..blocks])
+    }
+}
+
+/// An area out of [`Memory`], given back when dropped, even by a panic.
+struct Lent<'a> {
+    memory: &'a Memory,
+    area: Vec<Block>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        let area = std::mem::take(&mut self.area);
+        self.memory
+            .areas
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .free
             .push(area);
-        self.freed.notify_one();
-        answer
+        self.memory.freed.notify_one();
     }
 }
 
@@ -269,14 +282,11 @@ fn hash_with(
 
 impl PasswordHasher for Argon2Hasher {
     fn hash(&self, password: &SecretString) -> Result<PasswordHash, HasherError> {
-        let started = Instant::now();
-        let hashed = hash_with(
+        hash_with(
             &self.argon2,
             &self.memory,
             password.expose_secret().as_bytes(),
-        );
-        timed("hash", started);
-        hashed
+        )
     }
 
     fn verify(
