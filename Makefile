@@ -4,7 +4,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test test-ha lint fmt openapi check-openapi sdk fuzz-api build release clean
+.PHONY: run test test-ha lint fmt openapi check-openapi sdk fuzz-api build release clean bench bench-smoke
 
 run: ## Run the server on the embedded SQLite store (data/)
 	$(CARGO) run --release -p authd -- serve
@@ -45,3 +45,9 @@ release:
 
 clean:
 	$(CARGO) clean
+
+bench: ## Benchmarks on PostgreSQL and SQLite against their references, about 10 minutes; writes docs/benchmarks.md
+	bench/run
+
+bench-smoke: ## Every benchmark step for a few seconds per store (CI); report under target/bench/
+	bench/run --smoke
