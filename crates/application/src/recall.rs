@@ -6,9 +6,9 @@
 //! standing, memberships) is remembered only while the store's change feed
 //! is trusted (see [`ports::ChangeListener`]), and forgotten at once when
 //! this instance changes it or when the feed tells of another instance's
-//! change. Only what the store answered is remembered, never an absence,
-//! so a remembered answer can only be out of date by a change the feed has
-//! not brought yet.
+//! change. A caller the store refused (an unknown token, session, key or
+//! account) is never remembered, so a remembered answer can only be out of
+//! date by a change the feed has not brought yet.
 
 use std::{
     collections::HashMap,
@@ -27,13 +27,25 @@ use time::OffsetDateTime;
 /// forgotten to make room (no matter which: any is read again when needed).
 pub(crate) const CAPACITY: usize = 50_000;
 
-/// The remembered part of checking callers.
-#[derive(Debug, Default)]
+/// The remembered part of checking callers. Its `Debug` shows counts,
+/// never what is remembered.
+#[derive(Default)]
 pub(crate) struct Recall {
     inner: Mutex<Inner>,
 }
 
-#[derive(Debug, Default)]
+impl std::fmt::Debug for Recall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = self.lock();
+        f.debug_struct("Recall")
+            .field("tokens", &inner.tokens.len())
+            .field("accounts", &inner.accounts.len())
+            .field("trusted_until", &inner.trusted_until)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
 struct Inner {
     /// Access tokens whose signature and claims were verified, by digest.
     tokens: HashMap<[u8; 32], AccessClaims>,
@@ -50,7 +62,7 @@ struct Inner {
     trusted_until: Option<Instant>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Account {
     user: Option<User>,
     sessions: HashMap<SessionId, Session>,
