@@ -51,7 +51,7 @@ pub(crate) fn start(
     listener: Arc<dyn ChangeListener>,
 ) -> Result<ChangeFeed, StoreError> {
     let feed = Feed {
-        url: url.to_owned(),
+        url: with_timeouts(url),
         listener,
         // Only this feed listens there: random, as instances on other
         // hosts may share the process id.
@@ -210,10 +210,55 @@ impl Feed {
     }
 }
 
+/// libpq settings of the feed's connections, unless the URL sets them: a
+/// server that does not answer is given up on, so that the feed's thread
+/// (which the service joins when it stops) never waits long on the network.
+const TIMEOUTS: [(&str, &str); 2] = [("connect_timeout", "5"), ("tcp_user_timeout", "2000")];
+
+/// `url` with [`TIMEOUTS`] added where it sets none of its own (a URL;
+/// a `key=value` connection string gets them as more pairs).
+fn with_timeouts(url: &str) -> String {
+    let is_url = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    let mut out = url.to_owned();
+    for (key, value) in TIMEOUTS {
+        if url.contains(&format!("{key}=")) {
+            continue;
+        }
+        let separator = match (is_url, out.contains('?')) {
+            (true, true) => "&",
+            (true, false) => "?",
+            (false, _) => " ",
+        };
+        out.push_str(&format!("{separator}{key}={value}"));
+    }
+    out
+}
+
 /// The change a payload names: an account's id, or `*` for any.
 fn change(payload: &str) -> Change {
     match payload.parse::<uuid::Uuid>() {
         Ok(id) => Change::Account(UserId::from_uuid(id)),
         Err(_) => Change::Everything,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_timeouts;
+
+    #[test]
+    fn the_feed_adds_timeouts_the_url_does_not_set() {
+        assert_eq!(
+            with_timeouts("postgres://u@h/db"),
+            "postgres://u@h/db?connect_timeout=5&tcp_user_timeout=2000"
+        );
+        assert_eq!(
+            with_timeouts("postgresql://u@h/db?sslmode=disable&connect_timeout=1"),
+            "postgresql://u@h/db?sslmode=disable&connect_timeout=1&tcp_user_timeout=2000"
+        );
+        assert_eq!(
+            with_timeouts("host=h dbname=db"),
+            "host=h dbname=db connect_timeout=5 tcp_user_timeout=2000"
+        );
     }
 }
