@@ -140,7 +140,7 @@ impl SessionStore for PgStore {
                     diesel::update(sessions::table.find(token.session_id))
                         .set(sessions::revoked_at.eq(Some(now)))
                         .execute(conn)?;
-                    Ok(Rotation::Reused)
+                    Ok(Rotation::Reused(session.user_id))
                 }
                 RefreshVerdict::Replay => replay(conn, &token, session, next),
                 RefreshVerdict::Rotate => {

@@ -135,7 +135,7 @@ impl SessionStore for SqliteStore {
                     diesel::update(sessions::table.find(Id(token.session_id)))
                         .set(sessions::revoked_at.eq(Some(now)))
                         .execute(conn)?;
-                    Ok(Rotation::Reused)
+                    Ok(Rotation::Reused(session.user_id))
                 }
                 RefreshVerdict::Replay => replay(conn, &token, session, next),
                 RefreshVerdict::Rotate => {

@@ -104,11 +104,10 @@ fn rotate(
                 tracing::info!(session_id = %session.id, "refresh token replayed within grace");
                 (session, expires_at)
             }
-            Rotation::Reused => {
+            Rotation::Reused(owner) => {
                 tracing::warn!("refresh token reuse detected; session revoked");
                 metrics::counter!("authd_refresh_reuse_detected_total").increment(1);
-                // Whose session it was, the store does not say.
-                forget(Change::Everything);
+                forget(Change::Account(owner));
                 return Err(RefreshError::InvalidToken);
             }
             Rotation::Expired => return Err(RefreshError::TokenExpired),

@@ -162,8 +162,9 @@ pub enum Rotation {
         expires_at: OffsetDateTime,
     },
     /// The token had been spent before (outside the grace period): the
-    /// whole session has been revoked, in the same transaction.
-    Reused,
+    /// whole session of this user has been revoked, in the same
+    /// transaction.
+    Reused(UserId),
     /// The token, or its session, is past its expiry.
     Expired,
     /// No such token, or its session was revoked.

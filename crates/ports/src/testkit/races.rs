@@ -74,11 +74,14 @@ pub fn concurrent_rotations_of_one_token_rotate_once(store: &dyn Store) {
         .filter(|o| matches!(o, Rotation::Rotated(_)))
         .count();
     assert_eq!(rotated, 1, "{outcomes:?}");
-    assert!(outcomes.contains(&Rotation::Reused), "{outcomes:?}");
+    assert!(
+        outcomes.contains(&Rotation::Reused(user.id)),
+        "{outcomes:?}"
+    );
     assert!(
         outcomes.iter().all(|o| matches!(
             o,
-            Rotation::Rotated(_) | Rotation::Reused | Rotation::Invalid
+            Rotation::Rotated(_) | Rotation::Reused(_) | Rotation::Invalid
         )),
         "{outcomes:?}"
     );

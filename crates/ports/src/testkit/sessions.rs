@@ -117,7 +117,7 @@ pub fn rotate_refresh_detects_reuse_and_revokes_the_session(store: &dyn Store) {
     rotate(store, "first", "second", at(60), Duration::ZERO);
     assert_eq!(
         rotate(store, "first", "third", at(60), Duration::ZERO),
-        Rotation::Reused
+        Rotation::Reused(user.id)
     );
     assert_eq!(stored_session(store, session.id).revoked_at, Some(at(60)));
     assert_eq!(
@@ -207,7 +207,7 @@ pub fn rotate_refresh_treats_a_replay_after_grace_as_reuse(store: &dyn Store) {
     rotate(store, "first", "second", at(60), grace);
     assert_eq!(
         rotate(store, "first", "late", at(70), grace),
-        Rotation::Reused
+        Rotation::Reused(user.id)
     );
     assert_eq!(stored_session(store, session.id).revoked_at, Some(at(70)));
     assert_eq!(
