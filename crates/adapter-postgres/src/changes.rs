@@ -218,18 +218,48 @@ const TIMEOUTS: [(&str, &str); 2] = [("connect_timeout", "5"), ("tcp_user_timeou
 /// `url` with [`TIMEOUTS`] added where it sets none of its own (a URL;
 /// a `key=value` connection string gets them as more pairs).
 fn with_timeouts(url: &str) -> String {
-    let is_url = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    let rest = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"));
     let mut out = url.to_owned();
-    for (key, value) in TIMEOUTS {
-        if url.contains(&format!("{key}=")) {
-            continue;
+    match rest {
+        Some(rest) => {
+            // The query starts after the user and password (which may hold
+            // a `?`) and the hosts.
+            let authority = rest.rfind('@').map_or(0, |at| at + 1);
+            let query = rest[authority..]
+                .find('?')
+                .map(|q| &rest[authority + q + 1..]);
+            let set: Vec<&str> = query
+                .unwrap_or_default()
+                .split('&')
+                .filter_map(|pair| pair.split('=').next())
+                .collect();
+            let mut has_query = query.is_some();
+            for (key, value) in TIMEOUTS {
+                if set.contains(&key) {
+                    continue;
+                }
+                if !has_query {
+                    out.push('?');
+                    has_query = true;
+                } else if !out.ends_with('?') && !out.ends_with('&') {
+                    out.push('&');
+                }
+                out.push_str(&format!("{key}={value}"));
+            }
         }
-        let separator = match (is_url, out.contains('?')) {
-            (true, true) => "&",
-            (true, false) => "?",
-            (false, _) => " ",
-        };
-        out.push_str(&format!("{separator}{key}={value}"));
+        None => {
+            let set: Vec<&str> = url
+                .split_whitespace()
+                .filter_map(|pair| pair.split('=').next())
+                .collect();
+            for (key, value) in TIMEOUTS {
+                if !set.contains(&key) && !url.contains(&format!("{key} =")) {
+                    out.push_str(&format!(" {key}={value}"));
+                }
+            }
+        }
     }
     out
 }
@@ -259,6 +289,18 @@ mod tests {
         assert_eq!(
             with_timeouts("host=h dbname=db"),
             "host=h dbname=db connect_timeout=5 tcp_user_timeout=2000"
+        );
+        assert_eq!(
+            with_timeouts("postgres://u:p?w@h1:5432,h2:5433/db?"),
+            "postgres://u:p?w@h1:5432,h2:5433/db?connect_timeout=5&tcp_user_timeout=2000"
+        );
+        assert_eq!(
+            with_timeouts("postgres://u:connect_timeout=1@h/db"),
+            "postgres://u:connect_timeout=1@h/db?connect_timeout=5&tcp_user_timeout=2000"
+        );
+        assert_eq!(
+            with_timeouts("host=h connect_timeout=1"),
+            "host=h connect_timeout=1 tcp_user_timeout=2000"
         );
     }
 }
