@@ -27,6 +27,11 @@ use time::OffsetDateTime;
 /// forgotten to make room (no matter which: any is read again when needed).
 pub(crate) const CAPACITY: usize = 50_000;
 
+/// How many things of one account are remembered at most (sessions of
+/// many devices, organizations an administrator acts for); past it, more
+/// are read from the store each time.
+const PER_ACCOUNT: usize = CAPACITY / 16;
+
 /// The remembered part of checking callers. Its `Debug` shows counts,
 /// never what is remembered.
 #[derive(Default)]
@@ -136,6 +141,10 @@ impl Inner {
         }
         let account = self.accounts.entry(user).or_default();
         let before = account.size();
+        if before >= PER_ACCOUNT {
+            // One account must not crowd out all the others.
+            return;
+        }
         f(account);
         self.remembered = self.remembered - before + account.size();
         while self.remembered > CAPACITY {
@@ -192,13 +201,14 @@ impl Recall {
     fn remember_token(&self, digest: [u8; 32], claims: &AccessClaims, now: OffsetDateTime) {
         let mut inner = self.lock();
         if inner.tokens.len() >= CAPACITY {
+            // Once in a while, not on every insert: expired tokens go, then
+            // others until a tenth of the room is free.
             inner.tokens.retain(|_, c| now < c.expires_at);
-        }
-        while inner.tokens.len() >= CAPACITY {
-            let Some(victim) = inner.tokens.keys().next().copied() else {
-                break;
-            };
-            inner.tokens.remove(&victim);
+            let excess = inner.tokens.len().saturating_sub(CAPACITY - CAPACITY / 10);
+            let victims: Vec<[u8; 32]> = inner.tokens.keys().take(excess).copied().collect();
+            for victim in victims {
+                inner.tokens.remove(&victim);
+            }
         }
         inner.tokens.insert(digest, claims.clone());
     }
@@ -657,5 +667,34 @@ mod tests {
         assert_eq!(inner.remembered, CAPACITY);
         assert_eq!(inner.accounts.len(), CAPACITY);
         assert_eq!(inner.generation, generation, "making room is no change");
+    }
+
+    #[test]
+    fn a_full_token_memory_makes_room_for_many_at_once() {
+        let recall = Recall::default();
+        let claims = || AccessClaims {
+            user_id: UserId::generate(),
+            session_id: SessionId::generate(),
+            token_id: Uuid::now_v7(),
+            issued_at: NOW,
+            expires_at: NOW + time::Duration::minutes(15),
+            factors: Factors::Password,
+        };
+        for n in 0..=u32::try_from(CAPACITY).unwrap() {
+            let digest = *SecretDigest::of(&n.to_string()).as_bytes();
+            recall.remember_token(digest, &claims(), NOW);
+        }
+        let held = recall.lock().tokens.len();
+        assert_eq!(held, CAPACITY - CAPACITY / 10 + 1);
+    }
+
+    #[test]
+    fn one_account_cannot_crowd_out_the_others() {
+        let recall = trusted();
+        let user = UserId::generate();
+        for _ in 0..PER_ACCOUNT + 10 {
+            fill(&recall, recall.ticket(), &session(user));
+        }
+        assert_eq!(recall.lock().remembered, PER_ACCOUNT);
     }
 }
