@@ -8,5 +8,5 @@ DROP TRIGGER sessions_announce_delete;
 DROP TRIGGER sessions_announce_revoke;
 DROP TRIGGER users_announce_delete;
 DROP TRIGGER users_announce_update;
-DROP TRIGGER changes_prune;
+DROP TRIGGER IF EXISTS changes_prune;
 DROP TABLE changes;
