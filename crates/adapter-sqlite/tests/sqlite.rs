@@ -255,3 +255,58 @@ fn concurrent_writers_never_fail() {
     }
     store.ping().unwrap();
 }
+
+/// What a change feed told, counted.
+#[derive(Default)]
+struct Told {
+    counts: std::sync::Mutex<(u32, u32)>,
+    wake: std::sync::Condvar,
+}
+
+impl Told {
+    /// Waits, at most 5 s, until (resynced, lost) satisfies `done`.
+    fn wait(&self, done: impl Fn(u32, u32) -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut counts = self.counts.lock().unwrap();
+        while !done(counts.0, counts.1) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            assert!(!left.is_zero(), "told (resynced, lost) = {:?}", *counts);
+            counts = self.wake.wait_timeout(counts, left).unwrap().0;
+        }
+    }
+}
+
+impl ports::ChangeListener for Told {
+    fn changed(&self, _: ports::Change) {}
+    fn resynced(&self, _: std::time::Instant) {
+        self.counts.lock().unwrap().0 += 1;
+        self.wake.notify_all();
+    }
+    fn alive(&self, _: std::time::Instant) {}
+    fn lost(&self) {
+        self.counts.lock().unwrap().1 += 1;
+        self.wake.notify_all();
+    }
+}
+
+/// More changes committed at once than the table keeps: the feed finds
+/// the first of them pruned before it read it, says so, and starts over.
+#[test]
+fn a_feed_that_finds_changes_pruned_unread_starts_over() {
+    use diesel::{Connection, SqliteConnection, connection::SimpleConnection};
+
+    let (store, _dir) = fresh_store();
+    let told = Arc::new(Told::default());
+    let _feed = store.watch_changes(Arc::clone(&told) as _).unwrap();
+    told.wait(|resynced, _| resynced == 1);
+    let mut side = SqliteConnection::establish(store.path().to_str().unwrap()).unwrap();
+    side.batch_execute(
+        "PRAGMA busy_timeout = 5000;
+         BEGIN IMMEDIATE;
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10001)
+         INSERT INTO changes (account) SELECT NULL FROM n;
+         COMMIT;",
+    )
+    .unwrap();
+    told.wait(|resynced, lost| lost == 1 && resynced == 2);
+}
