@@ -508,6 +508,20 @@ impl Served {
 
     /// Stops the server and returns every log line after the port line.
     pub(crate) fn stop(mut self) -> Vec<String> {
+        // SIGTERM first: log lines are written by a thread of their own,
+        // and a server stopping on a signal writes out those still queued.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            drop(
+                Command::new("kill")
+                    .arg("-TERM")
+                    .arg(self.child.id().to_string())
+                    .status(),
+            );
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         drop(self.child.kill());
         drop(self.child.wait());
         // The reader ends when the pipe closes: every line is in by then.
