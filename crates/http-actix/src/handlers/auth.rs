@@ -282,18 +282,18 @@ pub(crate) async fn verify(svc: Service, caller: Caller) -> Result<HttpResponse,
     };
     let mut response = HttpResponse::Ok();
     response
-        .insert_header(("X-User-Id", who.user_id.to_string()))
-        .insert_header(("X-User-Email", verified.user.email.to_string()))
-        .insert_header(("X-Auth-Method", auth_method(&who.via)))
-        .insert_header(("X-Auth-Mfa", who.factors.includes_otp().to_string()));
+        .insert_header((answer::USER_ID, who.user_id.to_string()))
+        .insert_header((answer::USER_EMAIL, verified.user.email.as_str()))
+        .insert_header((answer::AUTH_METHOD, auth_method(&who.via)))
+        .insert_header((answer::AUTH_MFA, mfa_value(who.factors.includes_otp())));
     if let Some(session) = who.session_id() {
-        response.insert_header(("X-Session-Id", session.to_string()));
+        response.insert_header((answer::SESSION_ID, session.to_string()));
     }
     let acting = verified.acting_for;
     if let Some(acting) = acting {
-        response.insert_header(("X-Organization-Id", acting.organization_id.to_string()));
+        response.insert_header((answer::ORGANIZATION_ID, acting.organization_id.to_string()));
         if let Some(role) = acting.role {
-            response.insert_header(("X-Organization-Role", role.as_str()));
+            response.insert_header((answer::ORGANIZATION_ROLE, role.as_str()));
         }
     }
     Ok(response.json(VerifyResponse {
@@ -305,6 +305,25 @@ pub(crate) async fn verify(svc: Service, caller: Caller) -> Result<HttpResponse,
         organization_id: acting.map(|a| a.organization_id.as_uuid()),
         role: acting.and_then(|a| a.role).map(Role::as_str),
     }))
+}
+
+/// The headers verify answers with, named once rather than parsed from a
+/// string on every answer.
+mod answer {
+    use actix_web::http::header::HeaderName;
+
+    pub(super) const USER_ID: HeaderName = HeaderName::from_static("x-user-id");
+    pub(super) const USER_EMAIL: HeaderName = HeaderName::from_static("x-user-email");
+    pub(super) const AUTH_METHOD: HeaderName = HeaderName::from_static("x-auth-method");
+    pub(super) const AUTH_MFA: HeaderName = HeaderName::from_static("x-auth-mfa");
+    pub(super) const SESSION_ID: HeaderName = HeaderName::from_static("x-session-id");
+    pub(super) const ORGANIZATION_ID: HeaderName = HeaderName::from_static("x-organization-id");
+    pub(super) const ORGANIZATION_ROLE: HeaderName = HeaderName::from_static("x-organization-role");
+}
+
+/// `X-Auth-Mfa`'s value.
+const fn mfa_value(otp: bool) -> &'static str {
+    if otp { "true" } else { "false" }
 }
 
 /// `jwt` or `api_key`, as verify tells it.
