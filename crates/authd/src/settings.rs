@@ -682,6 +682,8 @@ pub struct LogSettings {
     pub format: LogFormat,
     /// A tracing filter, e.g. `info` or `authd=debug,info`; `RUST_LOG` wins.
     pub level: String,
+    /// Which answers get an access-log line.
+    pub requests: RequestLog,
 }
 
 impl Default for LogSettings {
@@ -689,7 +691,48 @@ impl Default for LogSettings {
         Self {
             format: LogFormat::Text,
             level: "info".into(),
+            requests: RequestLog::All,
         }
+    }
+}
+
+/// `log.requests`, in any case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum RequestLog {
+    /// One line per request.
+    All,
+    /// Only requests answered with an error (status 400 and up): a proxy's
+    /// forward-auth checks that succeed are then not logged one by one.
+    Failures,
+}
+
+impl RequestLog {
+    /// The name it is written as.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Failures => "failures",
+        }
+    }
+}
+
+impl TryFrom<String> for RequestLog {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        one_of(
+            "request log",
+            &name,
+            &[Self::All, Self::Failures],
+            Self::as_str,
+        )
+    }
+}
+
+impl Serialize for RequestLog {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -1078,6 +1121,10 @@ mod tests {
         assert_eq!(settings.log.format, LogFormat::Json);
         assert_eq!(settings.tokens.algorithm, SigningAlgorithm::Es256);
         assert_eq!(from_toml("").unwrap().log.format, LogFormat::Text);
+        let failures = from_toml("[log]\nrequests = \"Failures\"\n").unwrap();
+        assert_eq!(failures.log.requests, RequestLog::Failures);
+        assert_eq!(from_toml("").unwrap().log.requests, RequestLog::All);
+        assert!(from_toml("[log]\nrequests = \"some\"\n").is_err());
     }
 
     #[test]

@@ -20,7 +20,7 @@ use application::{
 use http_actix::HttpSettings;
 use ports::{Mailer, Store, StoreError};
 
-use crate::settings::{MailTransport, Settings};
+use crate::settings::{MailTransport, RequestLog, Settings};
 
 /// Like [`open_store`], trying again with backoff for up to `patience`
 /// while the database cannot be reached (a server still starting, the
@@ -212,6 +212,7 @@ impl Application {
             ),
             metrics_token: settings.metrics.token.clone(),
             compat_routes: settings.api.compat_routes,
+            log_successes: settings.log.requests == RequestLog::All,
         };
         Ok(Self {
             port,

@@ -1,5 +1,6 @@
-//! `X-Request-Id` on every response, one log line per request, and the id
-//! made available to error bodies as their `trace_id`.
+//! `X-Request-Id` on every response, one log line per request (or per
+//! failed one, as configured), and the id made available to error bodies
+//! as their `trace_id`.
 
 use std::time::Instant;
 
@@ -9,9 +10,12 @@ use actix_web::{
     dev::{ServiceRequest, ServiceResponse},
     http::header::{HeaderName, HeaderValue},
     middleware::Next,
+    web,
 };
 use rand::RngCore;
 use tracing::Instrument;
+
+use crate::settings::HttpSettings;
 
 /// The request-id header.
 pub(crate) const HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -43,6 +47,9 @@ pub(crate) async fn middleware(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let id = incoming_or_new(&req);
+    let log_successes = req
+        .app_data::<web::Data<HttpSettings>>()
+        .is_none_or(|settings| settings.log_successes);
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.path().to_owned();
@@ -53,14 +60,16 @@ pub(crate) async fn middleware(
         .scope(id.clone(), next.call(req).instrument(span.clone()))
         .await?;
     let status = res.status().as_u16();
-    let _entered = span.enter();
-    tracing::info!(
-        method = %method,
-        path = %path,
-        status,
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
+    if log_successes || status >= 400 {
+        let _entered = span.enter();
+        tracing::info!(
+            method = %method,
+            path = %path,
+            status,
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        );
+    }
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(HEADER, value);
     }

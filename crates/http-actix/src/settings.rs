@@ -26,6 +26,9 @@ pub struct HttpSettings {
     /// Whether the compatibility profile routes are served (and
     /// documented) beside the canonical `/api/v1` ones.
     pub compat_routes: bool,
+    /// Whether a request answered below 400 gets an access-log line (one
+    /// with an error always does).
+    pub log_successes: bool,
 }
 
 impl HttpSettings {
@@ -44,6 +47,7 @@ impl Default for HttpSettings {
             shutdown_timeout: Duration::from_secs(30),
             metrics_token: None,
             compat_routes: true,
+            log_successes: true,
         }
     }
 }

@@ -651,3 +651,33 @@ fn json_logs_are_one_object_per_line() {
     assert!(request["latency_ms"].is_number());
     assert_eq!(request["span"]["trace_id"], id);
 }
+
+#[test]
+fn with_requests_failures_only_errors_are_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(
+        dir.path(),
+        &[
+            ("AUTHD__LOG__FORMAT", "json"),
+            ("AUTHD__LOG__REQUESTS", "failures"),
+        ],
+    );
+    let live = reqwest::blocking::get(format!("{}/health/live", served.base)).unwrap();
+    assert_eq!(live.status(), 200);
+    let refused = reqwest::blocking::get(format!("{}/api/v1/auth/verify", served.base)).unwrap();
+    assert_eq!(refused.status(), 401);
+    let id = refused.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let requests: Vec<Value> = served
+        .stop()
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .filter(|v| v["message"] == "request")
+        .collect();
+    assert_eq!(requests.len(), 1, "only the refused one: {requests:?}");
+    assert_eq!(requests[0]["path"], "/api/v1/auth/verify");
+    assert_eq!(requests[0]["status"], 401);
+    assert_eq!(requests[0]["span"]["trace_id"], id);
+}
