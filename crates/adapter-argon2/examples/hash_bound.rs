@@ -2,14 +2,17 @@
 //! parameters, through [`Argon2Hasher`] (the code path a login takes), on
 //! one thread: the median of `--runs` verifications after a warm-up. The
 //! benchmarks (`bench/run`) derive the login bound from it: cores ÷ that
-//! time.
+//! time. It then runs one thread per core, each verifying `--runs` times,
+//! and reports how many verifications per second they made together: what
+//! the cores reach when they all hash at once, sharing memory bandwidth.
 //!
 //! Usage: `hash_bound PASSWORD [--memory-kib N] [--iterations N]
 //! [--parallelism N] [--runs N]`. Each parameter not given is read from
 //! the variable authd reads (`AUTHD__SECURITY__ARGON2_MEMORY_KIB`,
 //! `…_ITERATIONS`, `…_PARALLELISM`), else authd's default. Prints one JSON
-//! object: `verify_ms`, the parameters, and `phc`, a hash of PASSWORD made
-//! with them (which the benchmarks store as every seeded user's hash).
+//! object: `verify_ms`, `threads` and `concurrent_per_s`, the parameters,
+//! and `phc`, a hash of PASSWORD made with them (which the benchmarks store
+//! as every seeded user's hash).
 
 use std::{process::ExitCode, time::Instant};
 
@@ -111,9 +114,31 @@ fn run(options: &Options) -> Result<String, String> {
     } else {
         times[mid]
     };
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| -> Result<(), String> {
+                    for _ in 0..options.runs {
+                        let check = hasher.verify(&password, &phc).map_err(|e| e.to_string())?;
+                        if check != PasswordCheck::Match {
+                            return Err(format!("verification answered {check:?}"));
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .try_for_each(|w| w.join().map_err(|_| "a thread panicked".to_owned())?)
+    })?;
+    #[allow(clippy::cast_precision_loss)]
+    let concurrent = (threads * options.runs) as f64 / started.elapsed().as_secs_f64();
     let params = hasher.params();
     Ok(format!(
-        "{{\"verify_ms\": {median:.3}, \"memory_kib\": {}, \"iterations\": {}, \"parallelism\": {}, \"runs\": {}, \"phc\": {}}}",
+        "{{\"verify_ms\": {median:.3}, \"threads\": {threads}, \"concurrent_per_s\": {concurrent:.1}, \"memory_kib\": {}, \"iterations\": {}, \"parallelism\": {}, \"runs\": {}, \"phc\": {}}}",
         params.memory_kib,
         params.iterations,
         params.parallelism,
