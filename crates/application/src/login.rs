@@ -196,7 +196,7 @@ fn check_credentials(
 /// admitted, goes, or a database hiccup would count against the user's
 /// right password. If the database is still away the record stays, and
 /// is logged.
-pub(crate) fn withdraw_after_fault(
+fn withdraw_after_fault(
     store: &(impl LoginThrottleStore + ?Sized),
     account_key: &str,
     ip: &str,

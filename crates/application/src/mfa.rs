@@ -16,7 +16,7 @@ use crate::{
     admin::Admin,
     authenticate::InSession,
     error::{Fault, faults_from},
-    login::{ClientInfo, Throttled, account_key, admit, withdraw_after_fault},
+    login::{ClientInfo, Throttled, account_key, admit},
     service::AuthService,
     tokens::Tokens,
 };
@@ -427,21 +427,14 @@ impl AuthService {
         if matches!(proof, SecondFactor::RecoveryCode(_)) {
             tracing::warn!(user_id = %user.id, "logged in with a recovery code");
         }
-        let ip = client.ip.clone();
-        let tokens = self
-            .open_session(
-                user,
-                Factors::PasswordAndOtp,
-                client,
-                Some(&key),
-                now,
-                || LoginMfaError::InvalidToken,
-            )
-            .inspect_err(|e| {
-                if matches!(e, LoginMfaError::Fault(_)) {
-                    withdraw_after_fault(store, &key, &ip, now);
-                }
-            })?;
+        let tokens = self.open_session(
+            user,
+            Factors::PasswordAndOtp,
+            client,
+            Some(&key),
+            now,
+            || LoginMfaError::InvalidToken,
+        )?;
         tracing::info!(user_id = %tokens.user.id, "user logged in with a second factor");
         Ok(tokens)
     }

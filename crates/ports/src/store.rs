@@ -568,8 +568,8 @@ pub trait LoginThrottleStore {
     /// A login that succeeded: forgets failures as
     /// [`LoginThrottleStore::clear_failed_logins`] does and stores `session`
     /// with its first refresh token as [`SessionStore::create_session`]
-    /// does, in one transaction (one connection checkout and one commit
-    /// where the two take two each): neither happens without the other.
+    /// does, in one transaction (one round trip where the two take two):
+    /// neither happens without the other.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] if the session's user does not exist;

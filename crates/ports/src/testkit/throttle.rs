@@ -301,11 +301,6 @@ pub fn log_in_clears_failures_and_stores_the_session_together(store: &dyn Store)
         Rotation::Rotated(_)
     ));
     assert_eq!(
-        admit(store, "ghost", "192.0.2.8", 20, 0, limits(1, 100)),
-        refused(10),
-        "another account's failure within the window stays"
-    );
-    assert_eq!(
         admit(store, "ada", "192.0.2.9", 30, 0, limits(1, 100)),
         Admission::Admitted,
         "the account's failures are forgotten"
