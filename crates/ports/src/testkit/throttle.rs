@@ -288,12 +288,7 @@ pub fn log_in_clears_failures_and_stores_the_session_together(store: &dyn Store)
     );
     let session = new_session(&ada, at(86_400));
     store
-        .log_in(
-            "ada",
-            at(8),
-            &session,
-            &refresh("first", session.expires_at),
-        )
+        .log_in("ada", at(8), &session, &refresh("first", session.expires_at))
         .expect("log_in");
     assert_eq!(stored_session(store, session.id), session);
     assert!(matches!(
