@@ -77,29 +77,21 @@ fn replay(
     })
 }
 
-/// Stores `session` and its first refresh token (within the caller's
-/// transaction).
-pub(crate) fn insert_session(
-    conn: &mut PgConnection,
-    session: &Session,
-    first: &NewRefreshToken,
-) -> Result<(), Failure> {
-    diesel::insert_into(sessions::table)
-        .values(SessionRow::from_domain(session))
-        .execute(conn)?;
-    diesel::insert_into(refresh_tokens::table)
-        .values(TokenRow::new(
-            session.id.as_uuid(),
-            first,
-            session.created_at,
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
 impl SessionStore for PgStore {
     fn create_session(&self, session: &Session, first: &NewRefreshToken) -> Result<(), StoreError> {
-        self.transaction(|conn| insert_session(conn, session, first))
+        self.transaction(|conn| {
+            diesel::insert_into(sessions::table)
+                .values(SessionRow::from_domain(session))
+                .execute(conn)?;
+            diesel::insert_into(refresh_tokens::table)
+                .values(TokenRow::new(
+                    session.id.as_uuid(),
+                    first,
+                    session.created_at,
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
     }
 
     fn session(&self, id: SessionId) -> Result<Option<Session>, StoreError> {

@@ -16,17 +16,12 @@ use diesel::{
     sql_query,
     sql_types::{Integer, Text},
 };
-use domain::Session;
 use ports::{
-    Admission, LoginThrottleStore, MailLimits, MailThrottleStore, NewRefreshToken, StoreError,
-    ThrottleLimits,
+    Admission, LoginThrottleStore, MailLimits, MailThrottleStore, StoreError, ThrottleLimits,
 };
 use time::OffsetDateTime;
 
-use crate::{
-    error::Failure, rows::ThrottleRow, schema::throttle_records, sessions::insert_session,
-    store::PgStore,
-};
+use crate::{error::Failure, rows::ThrottleRow, schema::throttle_records, store::PgStore};
 
 /// What is counted: failed logins, or mails sent.
 #[derive(Debug, Clone, Copy)]
@@ -148,26 +143,6 @@ fn admit(
     Ok(Admission::Admitted)
 }
 
-/// Forgets `account`'s login failures and every login record older than
-/// `before`.
-fn clear_failures(
-    conn: &mut PgConnection,
-    account: &str,
-    before: OffsetDateTime,
-) -> Result<(), Failure> {
-    diesel::delete(
-        throttle_records::table
-            .filter(throttle_records::purpose.eq(Purpose::Login.as_str()))
-            .filter(
-                throttle_records::subject
-                    .eq(account)
-                    .or(throttle_records::at.lt(before)),
-            ),
-    )
-    .execute(conn)?;
-    Ok(())
-}
-
 impl LoginThrottleStore for PgStore {
     fn admit_login(
         &self,
@@ -190,19 +165,18 @@ impl LoginThrottleStore for PgStore {
     }
 
     fn clear_failed_logins(&self, account: &str, before: OffsetDateTime) -> Result<(), StoreError> {
-        self.with_conn(|conn| clear_failures(conn, account, before))
-    }
-
-    fn log_in(
-        &self,
-        account: &str,
-        before: OffsetDateTime,
-        session: &Session,
-        first: &NewRefreshToken,
-    ) -> Result<(), StoreError> {
-        self.transaction(|conn| {
-            clear_failures(conn, account, before)?;
-            insert_session(conn, session, first)
+        self.with_conn(|conn| {
+            diesel::delete(
+                throttle_records::table
+                    .filter(throttle_records::purpose.eq(Purpose::Login.as_str()))
+                    .filter(
+                        throttle_records::subject
+                            .eq(account)
+                            .or(throttle_records::at.lt(before)),
+                    ),
+            )
+            .execute(conn)?;
+            Ok(())
         })
     }
 

@@ -7,10 +7,8 @@
 //! requests take turns and each counts what the previous ones recorded.
 
 use diesel::{prelude::*, sqlite::Sqlite};
-use domain::Session;
 use ports::{
-    Admission, LoginThrottleStore, MailLimits, MailThrottleStore, NewRefreshToken, StoreError,
-    ThrottleLimits,
+    Admission, LoginThrottleStore, MailLimits, MailThrottleStore, StoreError, ThrottleLimits,
 };
 use time::OffsetDateTime;
 
@@ -18,7 +16,6 @@ use crate::{
     error::Failure,
     rows::ThrottleRow,
     schema::{Instant, throttle_records},
-    sessions::insert_session,
     store::SqliteStore,
 };
 
@@ -114,26 +111,6 @@ fn admit(
     Ok(Admission::Admitted)
 }
 
-/// Forgets `account`'s login failures and every login record older than
-/// `before`.
-fn clear_failures(
-    conn: &mut SqliteConnection,
-    account: &str,
-    before: OffsetDateTime,
-) -> Result<(), Failure> {
-    diesel::delete(
-        throttle_records::table
-            .filter(throttle_records::purpose.eq(Purpose::Login.as_str()))
-            .filter(
-                throttle_records::subject
-                    .eq(account)
-                    .or(throttle_records::at.lt(Instant(before))),
-            ),
-    )
-    .execute(conn)?;
-    Ok(())
-}
-
 impl LoginThrottleStore for SqliteStore {
     fn admit_login(
         &self,
@@ -156,19 +133,18 @@ impl LoginThrottleStore for SqliteStore {
     }
 
     fn clear_failed_logins(&self, account: &str, before: OffsetDateTime) -> Result<(), StoreError> {
-        self.with_conn(|conn| clear_failures(conn, account, before))
-    }
-
-    fn log_in(
-        &self,
-        account: &str,
-        before: OffsetDateTime,
-        session: &Session,
-        first: &NewRefreshToken,
-    ) -> Result<(), StoreError> {
-        self.transaction(|conn| {
-            clear_failures(conn, account, before)?;
-            insert_session(conn, session, first)
+        self.with_conn(|conn| {
+            diesel::delete(
+                throttle_records::table
+                    .filter(throttle_records::purpose.eq(Purpose::Login.as_str()))
+                    .filter(
+                        throttle_records::subject
+                            .eq(account)
+                            .or(throttle_records::at.lt(Instant(before))),
+                    ),
+            )
+            .execute(conn)?;
+            Ok(())
         })
     }
 

@@ -275,7 +275,7 @@ impl AuthService {
         let now = self.now();
         let (store, hasher) = (&*self.ports.store, &*self.ports.hasher);
         let user = sign_up_by_invite(store, hasher, req, now)?;
-        self.open_session(user, Factors::Password, client, None, now, || {
+        self.open_session(user, Factors::Password, client, now, || {
             StoreError::NotFound.into()
         })
     }

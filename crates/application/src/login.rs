@@ -2,8 +2,8 @@
 
 use domain::{CodeKind, Factors, LoginIdentifier, Session, SessionId, User, UserStatus};
 use ports::{
-    Admission, HasherError, LoginThrottleStore, PasswordCheck, PasswordHasher, StoreError,
-    ThrottleLimits, TokenError, UserStore,
+    Admission, HasherError, LoginThrottleStore, PasswordCheck, PasswordHasher, SessionStore,
+    StoreError, ThrottleLimits, TokenError, UserStore,
 };
 use secrecy::SecretString;
 use time::{Duration, OffsetDateTime};
@@ -104,38 +104,28 @@ impl AuthService {
             }
             UserStatus::Inactive => return Err(LoginError::InactiveAccount),
         };
-        let key = account_key(&user);
-        let ip = req.client.ip.clone();
-        let tokens = self
-            .open_session(user, Factors::Password, req.client, Some(&key), now, || {
-                LoginError::BadCredentials
-            })
-            .inspect_err(|e| {
-                if matches!(e, LoginError::Fault(_)) {
-                    withdraw_after_fault(&*self.ports.store, &key, &ip, now);
-                }
-            })?;
+        let tokens = self.open_session(user, Factors::Password, req.client, now, || {
+            LoginError::BadCredentials
+        })?;
         tracing::info!(user_id = %tokens.user.id, "user logged in");
         Ok(tokens)
     }
 
     /// Opens a session for `user`, who logged in with `factors`, and grants
     /// its first tokens; `gone` is the failure when the account no longer
-    /// exists. The login failures of the throttle key `cleared`, when
-    /// given, are forgotten in the same step.
+    /// exists.
     pub(crate) fn open_session<E>(
         &self,
         user: User,
         factors: Factors,
         client: ClientInfo,
-        cleared: Option<&str>,
         now: OffsetDateTime,
         gone: impl FnOnce() -> E,
     ) -> Result<Tokens, E>
     where
         E: From<StoreError> + From<Fault>,
     {
-        let store = &*self.ports.store;
+        let sessions: &dyn SessionStore = &*self.ports.store;
         let expires_at = self.policy.session_lifetime().next_refresh_expiry(now, now);
         let first = new_refresh_token(&*self.ports.secrets, expires_at);
         let session = Session {
@@ -149,14 +139,12 @@ impl AuthService {
             ip: Some(client.ip),
             factors,
         };
-        let stored = match cleared {
-            Some(account) => store.log_in(account, now - self.policy.lockout, &session, &first.1),
-            None => store.create_session(&session, &first.1),
-        };
-        stored.map_err(|e| match e {
-            StoreError::NotFound => gone(),
-            other => other.into(),
-        })?;
+        sessions
+            .create_session(&session, &first.1)
+            .map_err(|e| match e {
+                StoreError::NotFound => gone(),
+                other => other.into(),
+            })?;
         let access_ttl = self.policy.access_ttl;
         Ok(grant(
             &*self.ports.tokens,
@@ -237,10 +225,9 @@ fn judge_admitted(
         // Neither a failure nor a success: the attempt's record goes, and
         // the failures before it (wrong codes too) stay counted.
         store.withdraw_attempt(account_key, &req.client.ip, now)?;
-    } else if user.status != UserStatus::Active {
+    } else {
         store.clear_failed_logins(account_key, now - policy.lockout)?;
     }
-    // An active account's failures go with the opening of its session.
     if check == PasswordCheck::MatchNeedsRehash && user.status == UserStatus::Active {
         let hash = hasher.hash(&req.password)?;
         store

@@ -424,17 +424,13 @@ impl AuthService {
         if !store.spend_mfa_challenge(&digest, now)? {
             return Err(LoginMfaError::InvalidToken);
         }
+        store.clear_failed_logins(&key, now - self.policy.lockout)?;
         if matches!(proof, SecondFactor::RecoveryCode(_)) {
             tracing::warn!(user_id = %user.id, "logged in with a recovery code");
         }
-        let tokens = self.open_session(
-            user,
-            Factors::PasswordAndOtp,
-            client,
-            Some(&key),
-            now,
-            || LoginMfaError::InvalidToken,
-        )?;
+        let tokens = self.open_session(user, Factors::PasswordAndOtp, client, now, || {
+            LoginMfaError::InvalidToken
+        })?;
         tracing::info!(user_id = %tokens.user.id, "user logged in with a second factor");
         Ok(tokens)
     }

@@ -565,23 +565,6 @@ pub trait LoginThrottleStore {
     /// record older than `before`.
     fn clear_failed_logins(&self, account: &str, before: OffsetDateTime) -> Result<(), StoreError>;
 
-    /// A login that succeeded: forgets failures as
-    /// [`LoginThrottleStore::clear_failed_logins`] does and stores `session`
-    /// with its first refresh token as [`SessionStore::create_session`]
-    /// does, in one transaction (one round trip where the two take two):
-    /// neither happens without the other.
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`] if the session's user does not exist;
-    /// nothing is written then.
-    fn log_in(
-        &self,
-        account: &str,
-        before: OffsetDateTime,
-        session: &Session,
-        first: &NewRefreshToken,
-    ) -> Result<(), StoreError>;
-
     /// Forgets the one failure recorded for the attempt that
     /// [`LoginThrottleStore::admit_login`] admitted for `account` from
     /// `ip` at `at`, and no other: for an attempt that ended neither in

@@ -1,10 +1,8 @@
 //! `LoginThrottleStore`: failed logins counted per account and per address
 //! in a sliding window.
 
-use super::fixtures::{
-    assert_not_found, at, new_session, new_user, refresh, rotate, signed_up, stored_session,
-};
-use crate::{Admission, Rotation, Store, ThrottleLimits};
+use super::fixtures::at;
+use crate::{Admission, Store, ThrottleLimits};
 
 /// The checks of this module, for [`crate::store_contract_tests!`]. A test
 /// of `testkit` keeps this list equal to the module's `pub fn`s.
@@ -20,7 +18,6 @@ macro_rules! __contract_checks_throttle {
             admit_login_counts_only_the_window,
             admit_login_records_nothing_when_refused,
             clear_failed_logins_forgets_the_account_and_old_records,
-            log_in_clears_failures_and_stores_the_session_together,
             withdraw_attempt_forgets_that_attempt_only,
         }
     };
@@ -266,44 +263,6 @@ pub fn clear_failed_logins_forgets_the_account_and_old_records(store: &dyn Store
         admit(store, "zed", "192.0.2.1", 70, 0, limits(100, 2)),
         Admission::Admitted,
         "the address keeps only bob's failure at 40"
-    );
-}
-
-/// `log_in` forgets failures as `clear_failed_logins` does and stores the
-/// session with a live first token; for a user that does not exist it is
-/// `NotFound`, and neither happens.
-pub fn log_in_clears_failures_and_stores_the_session_together(store: &dyn Store) {
-    let ada = signed_up(store, "ada@example.com");
-    record(store, "ada", "192.0.2.1", 10);
-    record(store, "ghost", "192.0.2.2", 10);
-    record(store, "eve", "192.0.2.3", 5);
-    let ghost = new_user("ghost@example.com", None, None);
-    let lost = new_session(&ghost, at(86_400));
-    assert_not_found(store.log_in("ghost", at(0), &lost, &refresh("lost", lost.expires_at)));
-    assert_eq!(store.session(lost.id).expect("session"), None, "no session");
-    assert_eq!(
-        admit(store, "ghost", "192.0.2.8", 20, 0, limits(1, 100)),
-        refused(10),
-        "the failures stay"
-    );
-    let session = new_session(&ada, at(86_400));
-    store
-        .log_in("ada", at(8), &session, &refresh("first", session.expires_at))
-        .expect("log_in");
-    assert_eq!(stored_session(store, session.id), session);
-    assert!(matches!(
-        rotate(store, "first", "second", at(60), time::Duration::ZERO),
-        Rotation::Rotated(_)
-    ));
-    assert_eq!(
-        admit(store, "ada", "192.0.2.9", 30, 0, limits(1, 100)),
-        Admission::Admitted,
-        "the account's failures are forgotten"
-    );
-    assert_eq!(
-        admit(store, "eve", "192.0.2.9", 30, 0, limits(1, 100)),
-        Admission::Admitted,
-        "a record older than `before` is forgotten"
     );
 }
 
