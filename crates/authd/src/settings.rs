@@ -27,6 +27,36 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 use time::Duration;
 
+/// For a setting that is one of a few names, read in any case: `as_str`
+/// (the name it is written as), parsing with [`one_of`]'s error, and
+/// serialising as its name.
+macro_rules! named_choices {
+    ($ty:ident, $what:literal, { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            /// The name it is written as.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)+
+                }
+            }
+        }
+
+        impl TryFrom<String> for $ty {
+            type Error = String;
+
+            fn try_from(name: String) -> Result<Self, Self::Error> {
+                one_of($what, &name, &[$(Self::$variant),+], Self::as_str)
+            }
+        }
+
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
 type StdDuration = std::time::Duration;
 
 /// Where files go when no setting says otherwise, relative to the working
@@ -456,34 +486,7 @@ pub enum MailTransport {
     Smtp,
 }
 
-impl MailTransport {
-    /// The name it is written as.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::File => "file",
-            Self::Smtp => "smtp",
-        }
-    }
-}
-
-impl TryFrom<String> for MailTransport {
-    type Error = String;
-
-    fn try_from(name: String) -> Result<Self, Self::Error> {
-        one_of(
-            "mail transport",
-            &name,
-            &[Self::File, Self::Smtp],
-            Self::as_str,
-        )
-    }
-}
-
-impl Serialize for MailTransport {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+named_choices!(MailTransport, "mail transport", { File => "file", Smtp => "smtp" });
 
 /// `mail.smtp.tls`.
 #[derive(Debug, Clone, Deserialize)]
@@ -707,34 +710,7 @@ pub enum RequestLog {
     Failures,
 }
 
-impl RequestLog {
-    /// The name it is written as.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::All => "all",
-            Self::Failures => "failures",
-        }
-    }
-}
-
-impl TryFrom<String> for RequestLog {
-    type Error = String;
-
-    fn try_from(name: String) -> Result<Self, Self::Error> {
-        one_of(
-            "request log",
-            &name,
-            &[Self::All, Self::Failures],
-            Self::as_str,
-        )
-    }
-}
-
-impl Serialize for RequestLog {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+named_choices!(RequestLog, "request log", { All => "all", Failures => "failures" });
 
 /// `log.format`, in any case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -746,29 +722,7 @@ pub enum LogFormat {
     Json,
 }
 
-impl LogFormat {
-    /// The name it is written as.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Text => "text",
-            Self::Json => "json",
-        }
-    }
-}
-
-impl TryFrom<String> for LogFormat {
-    type Error = String;
-
-    fn try_from(name: String) -> Result<Self, Self::Error> {
-        one_of("log format", &name, &[Self::Text, Self::Json], Self::as_str)
-    }
-}
-
-impl Serialize for LogFormat {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+named_choices!(LogFormat, "log format", { Text => "text", Json => "json" });
 
 /// `[delivery]`: how mails wait and are retried between the use cases and
 /// the transport.
