@@ -53,7 +53,7 @@ impl ApiKeyStore for SqliteStore {
     }
 
     fn delete_api_key(&self, user: UserId, id: ApiKeyId) -> Result<(), StoreError> {
-        self.with_conn(|conn| {
+        self.write(|conn| {
             let deleted = diesel::delete(
                 api_keys::table
                     .find(Id(id.as_uuid()))
@@ -91,7 +91,7 @@ impl ApiKeyStore for SqliteStore {
         now: OffsetDateTime,
         since: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        self.with_conn(|conn| {
+        self.write(|conn| {
             // One statement: of concurrent recorders, the first writes and
             // the others find the use recorded.
             diesel::update(

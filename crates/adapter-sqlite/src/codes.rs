@@ -44,7 +44,7 @@ pub(crate) fn insert_code(conn: &mut SqliteConnection, code: &OneTimeCode) -> Re
 
 impl CodeStore for SqliteStore {
     fn store_code(&self, code: &OneTimeCode) -> Result<(), StoreError> {
-        self.with_conn(|conn| insert_code(conn, code))
+        self.write(|conn| insert_code(conn, code))
     }
 
     fn consume_code(
@@ -53,7 +53,7 @@ impl CodeStore for SqliteStore {
         kind: CodeKind,
         now: OffsetDateTime,
     ) -> Result<OneTimeCode, StoreError> {
-        self.with_conn(|conn| spend(conn, digest, kind, now))
+        self.write(|conn| spend(conn, digest, kind, now))
     }
 
     fn validate_email(

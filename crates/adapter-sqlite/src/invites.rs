@@ -131,7 +131,7 @@ impl InviteStore for SqliteStore {
         id: InviteId,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        self.with_conn(|conn| {
+        self.write(|conn| {
             let revoked = diesel::update(
                 invites::table
                     .find(Id(id.as_uuid()))

@@ -117,7 +117,7 @@ impl MfaStore for SqliteStore {
     }
 
     fn accept_totp_step(&self, user: UserId, step: TimeStep) -> Result<bool, StoreError> {
-        self.with_conn(|conn| {
+        self.write(|conn| {
             let value = rows::step_column(step)?;
             // One statement: of concurrent acceptances of one step, the
             // first writes and the others find it taken.
@@ -155,7 +155,7 @@ impl MfaStore for SqliteStore {
         digest: &SecretDigest,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        self.with_conn(|conn| {
+        self.write(|conn| {
             let used = diesel::update(
                 recovery_codes::table
                     .find((Id(user.as_uuid()), digest.as_bytes().as_slice()))
@@ -238,7 +238,7 @@ impl MfaStore for SqliteStore {
         digest: &SecretDigest,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        self.with_conn(|conn| {
+        self.write(|conn| {
             let spent = diesel::update(
                 mfa_challenges::table
                     .find(digest.as_bytes().as_slice())

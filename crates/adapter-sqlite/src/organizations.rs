@@ -106,7 +106,7 @@ impl OrganizationStore for SqliteStore {
         id: OrganizationId,
         name: &OrganizationName,
     ) -> Result<Organization, StoreError> {
-        self.with_conn(|conn| {
+        self.write(|conn| {
             let row = diesel::update(organizations::table.find(Id(id.as_uuid())))
                 .set(organizations::name.eq(name.as_str()))
                 .returning(OrganizationRow::as_returning())

@@ -151,7 +151,7 @@ impl SessionStore for SqliteStore {
         id: SessionId,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        self.with_conn(|conn| {
+        self.write(|conn| {
             // An already revoked session keeps its first revocation time.
             let matched = diesel::update(
                 sessions::table
@@ -173,7 +173,7 @@ impl SessionStore for SqliteStore {
         keep: Option<SessionId>,
         now: OffsetDateTime,
     ) -> Result<u64, StoreError> {
-        self.with_conn(|conn| {
+        self.write(|conn| {
             let revoked = revoke_sessions_of(conn, user, keep, now)?;
             Ok(u64::try_from(revoked).unwrap_or(u64::MAX))
         })

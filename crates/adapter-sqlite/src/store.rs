@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -34,9 +34,14 @@ const BUSY_BACKOFF: Duration = Duration::from_millis(25);
 /// transaction, which takes the database's write lock up front: two
 /// writers queue for the lock instead of both reading and then deadlocking
 /// on the upgrade. A single statement is atomic on its own (a writing one
-/// takes the write lock as it starts). Connections wait up to 10 s for
-/// that lock, and work that still meets `SQLITE_BUSY` is run again a few
-/// times with a growing pause.
+/// takes the write lock as it starts).
+///
+/// Writers of one store take turns in the process before they ask SQLite
+/// for its write lock: a writer that waits is woken as the one before it
+/// finishes, where SQLite's own busy handler would leave it asleep for up
+/// to 100 ms at a time. Connections still wait up to 10 s for the lock
+/// other processes on the file hold, and work that still meets
+/// `SQLITE_BUSY` is run again a few times with a growing pause.
 ///
 /// Cloning is cheap and shares the pool.
 #[derive(Clone)]
@@ -46,6 +51,8 @@ pub struct SqliteStore {
     /// The connection [`Store::ping`] uses: its own, so that a check never
     /// queues behind the requests for a pooled one.
     health: Arc<Mutex<Option<SqliteConnection>>>,
+    /// Held by the writer whose turn it is.
+    writers: Arc<Mutex<()>>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -89,6 +96,7 @@ impl SqliteStore {
             pool,
             path,
             health: Arc::default(),
+            writers: Arc::default(),
         })
     }
 
@@ -115,7 +123,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` on a pooled connection, outside any explicit transaction:
-    /// for work that is one statement.
+    /// for reading.
     pub(crate) fn with_conn<T>(
         &self,
         mut f: impl FnMut(&mut SqliteConnection) -> Result<T, Failure>,
@@ -123,14 +131,30 @@ impl SqliteStore {
         self.retrying(|conn| f(conn))
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, rolled back if `f`
-    /// fails. Taking the write lock up front makes writers queue for it
-    /// rather than deadlock on upgrading a read.
+    /// Runs `f`, work that writes in one statement, outside any explicit
+    /// transaction, in its writer's turn.
+    pub(crate) fn write<T>(
+        &self,
+        mut f: impl FnMut(&mut SqliteConnection) -> Result<T, Failure>,
+    ) -> Result<T, StoreError> {
+        let _turn = self.writer_turn();
+        self.retrying(|conn| f(conn))
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, in its writer's
+    /// turn, rolled back if `f` fails. Taking the write lock up front
+    /// makes writers queue for it rather than deadlock on upgrading a read.
     pub(crate) fn transaction<T>(
         &self,
         mut f: impl FnMut(&mut SqliteConnection) -> Result<T, Failure>,
     ) -> Result<T, StoreError> {
+        let _turn = self.writer_turn();
         self.retrying(|conn| conn.immediate_transaction(|tx| f(tx)))
+    }
+
+    /// Waits for the writers before this one in the process to finish.
+    fn writer_turn(&self) -> MutexGuard<'_, ()> {
+        self.writers.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Runs `f`, again after a pause while SQLite reports busy, and maps

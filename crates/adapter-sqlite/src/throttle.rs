@@ -133,7 +133,7 @@ impl LoginThrottleStore for SqliteStore {
     }
 
     fn clear_failed_logins(&self, account: &str, before: OffsetDateTime) -> Result<(), StoreError> {
-        self.with_conn(|conn| {
+        self.write(|conn| {
             diesel::delete(
                 throttle_records::table
                     .filter(throttle_records::purpose.eq(Purpose::Login.as_str()))
@@ -154,7 +154,7 @@ impl LoginThrottleStore for SqliteStore {
         ip: &str,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        self.with_conn(|conn| {
+        self.write(|conn| {
             let one: Option<i64> = throttle_records::table
                 .filter(throttle_records::purpose.eq(Purpose::Login.as_str()))
                 .filter(throttle_records::subject.eq(account))
@@ -182,7 +182,7 @@ impl MailThrottleStore for SqliteStore {
     ) -> Result<Admission, StoreError> {
         // Forgetting what left the window is a statement of its own, as
         // with PostgreSQL.
-        self.with_conn(|conn| {
+        self.write(|conn| {
             diesel::delete(
                 throttle_records::table
                     .filter(throttle_records::purpose.eq(Purpose::Mail.as_str()))

@@ -86,7 +86,7 @@ impl UserStore for SqliteStore {
         hash: &PasswordHash,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        self.with_conn(|conn| save_password_hash(conn, id, hash, now))
+        self.write(|conn| save_password_hash(conn, id, hash, now))
     }
 
     fn set_user_status(
