@@ -1,5 +1,5 @@
 use std::{
-    io::{BufWriter, IsTerminal},
+    io::BufWriter,
     sync::{Mutex, PoisonError},
 };
 
@@ -25,10 +25,7 @@ pub fn init_tracing(log: &LogSettings) {
         .thread_name("authd-log")
         .finish(BufWriter::new(std::io::stderr()));
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&log.level));
-    let builder = fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(std::io::stderr().is_terminal());
+    let builder = fmt().with_env_filter(filter).with_writer(writer);
     let result = if log.format == LogFormat::Json {
         builder
             .json()
