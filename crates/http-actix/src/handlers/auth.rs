@@ -219,7 +219,7 @@ pub(crate) async fn me(svc: Service, caller: Caller) -> Result<HttpResponse, Api
             .await?
         }
     };
-    Ok(HttpResponse::Ok().json(UserDto::from(user)))
+    answer::json(&mut HttpResponse::Ok(), &UserDto::from(user))
 }
 
 operation_errors!(UpdateMeErrors: Caller, JsonBody<PatchMeBody>, FieldRules, AuthenticateError, UpdateProfileError);
@@ -282,35 +282,48 @@ pub(crate) async fn verify(svc: Service, caller: Caller) -> Result<HttpResponse,
     };
     let mut response = HttpResponse::Ok();
     response
-        .insert_header((answer::USER_ID, who.user_id.to_string()))
+        .insert_header((answer::USER_ID, answer::uuid(who.user_id.as_uuid())))
         .insert_header((answer::USER_EMAIL, verified.user.email.as_str()))
         .insert_header((answer::AUTH_METHOD, auth_method(&who.via)))
         .insert_header((answer::AUTH_MFA, mfa_value(who.factors.includes_otp())));
     if let Some(session) = who.session_id() {
-        response.insert_header((answer::SESSION_ID, session.to_string()));
+        response.insert_header((answer::SESSION_ID, answer::uuid(session.as_uuid())));
     }
     let acting = verified.acting_for;
     if let Some(acting) = acting {
-        response.insert_header((answer::ORGANIZATION_ID, acting.organization_id.to_string()));
+        response.insert_header((
+            answer::ORGANIZATION_ID,
+            answer::uuid(acting.organization_id.as_uuid()),
+        ));
         if let Some(role) = acting.role {
             response.insert_header((answer::ORGANIZATION_ROLE, role.as_str()));
         }
     }
-    Ok(response.json(VerifyResponse {
-        user_id: who.user_id.as_uuid(),
-        session_id: who.session_id().map(|s| s.as_uuid()),
-        expires_at: who.expires_at.map(rfc3339),
-        auth_method: auth_method(&who.via),
-        mfa: who.factors.includes_otp(),
-        organization_id: acting.map(|a| a.organization_id.as_uuid()),
-        role: acting.and_then(|a| a.role).map(Role::as_str),
-    }))
+    answer::json(
+        &mut response,
+        &VerifyResponse {
+            user_id: who.user_id.as_uuid(),
+            session_id: who.session_id().map(|s| s.as_uuid()),
+            expires_at: who.expires_at.map(rfc3339),
+            auth_method: auth_method(&who.via),
+            mfa: who.factors.includes_otp(),
+            organization_id: acting.map(|a| a.organization_id.as_uuid()),
+            role: acting.and_then(|a| a.role).map(Role::as_str),
+        },
+    )
 }
 
-/// The headers verify answers with, named once rather than parsed from a
-/// string on every answer.
+/// What verify (and me) answer with: verify's headers, named once rather
+/// than parsed from a string on every answer, their values, and the body.
 mod answer {
-    use actix_web::http::header::HeaderName;
+    use actix_web::{
+        HttpResponse, HttpResponseBuilder,
+        http::header::{ContentType, HeaderName, HeaderValue},
+    };
+    use serde::Serialize;
+    use uuid::Uuid;
+
+    use crate::error::ApiError;
 
     pub(super) const USER_ID: HeaderName = HeaderName::from_static("x-user-id");
     pub(super) const USER_EMAIL: HeaderName = HeaderName::from_static("x-user-email");
@@ -319,6 +332,22 @@ mod answer {
     pub(super) const SESSION_ID: HeaderName = HeaderName::from_static("x-session-id");
     pub(super) const ORGANIZATION_ID: HeaderName = HeaderName::from_static("x-organization-id");
     pub(super) const ORGANIZATION_ROLE: HeaderName = HeaderName::from_static("x-organization-role");
+
+    /// A UUID as a header value, written without the formatting machinery.
+    pub(super) fn uuid(id: Uuid) -> HeaderValue {
+        HeaderValue::from_str(id.hyphenated().encode_lower(&mut Uuid::encode_buffer()))
+            .expect("a hyphenated UUID is a valid header value")
+    }
+
+    /// `body` as JSON, written into a buffer sized for it at once.
+    pub(super) fn json(
+        response: &mut HttpResponseBuilder,
+        body: &impl Serialize,
+    ) -> Result<HttpResponse, ApiError> {
+        let mut bytes = Vec::with_capacity(512);
+        serde_json::to_writer(&mut bytes, body).map_err(ApiError::internal)?;
+        Ok(response.content_type(ContentType::json()).body(bytes))
+    }
 }
 
 /// `X-Auth-Mfa`'s value.
