@@ -21,24 +21,31 @@ use crate::settings::HttpSettings;
 pub(crate) const HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 tokio::task_local! {
-    static TRACE_ID: String;
+    static TRACE_ID: HeaderValue;
 }
 
 /// The current request's id (empty outside a request).
 pub(crate) fn current() -> String {
-    TRACE_ID.try_with(Clone::clone).unwrap_or_default()
+    TRACE_ID
+        .try_with(|id| id.to_str().unwrap_or_default().to_owned())
+        .unwrap_or_default()
 }
 
 /// Keeps an incoming id when it is short, printable ASCII; otherwise makes one.
-fn incoming_or_new(req: &ServiceRequest) -> String {
+fn incoming_or_new(req: &ServiceRequest) -> HeaderValue {
     req.headers()
         .get(&HEADER)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
-        .map_or_else(
-            || format!("{:016x}", rand::thread_rng().next_u64()),
-            str::to_owned,
-        )
+        .filter(|v| {
+            !v.is_empty() && v.len() <= 128 && v.as_bytes().iter().all(u8::is_ascii_graphic)
+        })
+        .cloned()
+        .unwrap_or_else(new_id)
+}
+
+/// Sixteen random hexadecimal digits.
+fn new_id() -> HeaderValue {
+    HeaderValue::try_from(format!("{:016x}", rand::thread_rng().next_u64()))
+        .expect("hexadecimal digits are a valid header value")
 }
 
 /// The middleware.
@@ -51,9 +58,7 @@ pub(crate) async fn middleware(
         .app_data::<web::Data<HttpSettings>>()
         .is_none_or(|settings| settings.log_successes);
     let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.path().to_owned();
-    let span = tracing::info_span!("request", trace_id = %id);
+    let span = tracing::info_span!("request", trace_id = %id.to_str().unwrap_or_default());
     // Handlers turn every error into a response inside this scope; an `Err`
     // here could only come from an inner middleware, and there is none.
     let mut res = TRACE_ID
@@ -62,16 +67,15 @@ pub(crate) async fn middleware(
     let status = res.status().as_u16();
     if log_successes || status >= 400 {
         let _entered = span.enter();
+        let request = res.request();
         tracing::info!(
-            method = %method,
-            path = %path,
+            method = %request.method(),
+            path = %request.path(),
             status,
             latency_ms = started.elapsed().as_secs_f64() * 1000.0,
             "request"
         );
     }
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(HEADER, value);
-    }
+    res.headers_mut().insert(HEADER, id);
     Ok(res)
 }
