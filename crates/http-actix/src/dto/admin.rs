@@ -67,29 +67,30 @@ impl ListUsersParams {
             })
     }
 
+    /// `status`, `limit` and `offset` are typed: given empty, they break
+    /// their rule like any other value that is not one of theirs. `q` is
+    /// text, and empty text matches every user.
     pub(crate) fn try_into_domain(self) -> Result<UserQuery, ApiError> {
         let mut f = Fields::default();
-        let status = f.optional("status", non_empty(&self.status), UserStatus::parse);
+        let status = f.optional("status", self.status.as_deref(), UserStatus::parse);
         let search = match non_empty(&self.q) {
             Some(q) => f.check("q", UserSearch::parse(q)),
             None => Some(None),
         };
-        let limit = match non_empty(&self.limit) {
+        let limit = match self.limit.as_deref() {
             Some(raw) => f.check(
                 "limit",
-                raw.trim()
-                    .parse::<u32>()
+                raw.parse::<u32>()
                     .map_err(|_| domain::PageLimitError)
                     .and_then(PageLimit::new),
             ),
             None => Some(PageLimit::default()),
         };
-        let offset = match non_empty(&self.offset) {
+        let offset = match self.offset.as_deref() {
             Some(raw) => f.check(
                 "offset",
                 // The stores count in signed 64 bits, as the schema's int64 says.
-                raw.trim()
-                    .parse::<i64>()
+                raw.parse::<i64>()
                     .ok()
                     .and_then(|n| u64::try_from(n).ok())
                     .ok_or("offset must be an integer from 0 to 9223372036854775807"),
