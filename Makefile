@@ -46,7 +46,7 @@ release:
 clean:
 	$(CARGO) clean
 
-bench: ## Benchmarks on PostgreSQL and SQLite against their references, about 5 minutes after a release build (11 from a fresh clone); writes docs/benchmarks.md
+bench: ## Benchmarks on PostgreSQL and SQLite against their references, under 10 minutes from a fresh clone (release build included); writes docs/benchmarks.md
 	bench/run
 
 bench-smoke: ## Every benchmark step for a few seconds per store (CI); report under target/bench/
