@@ -111,7 +111,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => "The method is not allowed for this resource",
             Self::UserAlreadyExists => "A user with this e-mail, username or phone already exists",
             Self::PayloadTooLarge => "The request body is too large",
-            Self::UnsupportedMediaType => "The request body must be application/json",
+            Self::UnsupportedMediaType => "The request body must be uncompressed application/json",
             Self::ValidationFailed => "One or more fields are invalid",
             Self::TooManyAttempts => "Too many failed attempts; retry later",
             Self::ServiceUnavailable => "The service is temporarily unavailable; retry later",

@@ -16,8 +16,9 @@ use serde::de::DeserializeOwned;
 
 use crate::{error::ApiError, outcomes::Documented, settings::HttpSettings};
 
-/// A JSON request body: 415 unless `application/json`, 413 over the size
-/// limit, 400 if it does not parse or lacks a required field.
+/// A JSON request body: 415 unless `application/json` and uncompressed,
+/// 413 over the size limit, 400 if it does not parse or lacks a required
+/// field.
 #[derive(Debug)]
 pub(crate) struct JsonBody<T>(pub T);
 
@@ -39,6 +40,30 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|m| {
             m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
         })
+}
+
+/// Whether a body is sent as is: no `Content-Encoding`, or `identity`.
+/// authd decodes no content coding, so a compressed body is refused as
+/// such rather than read as malformed JSON.
+fn is_uncompressed(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::CONTENT_ENCODING)
+        .flat_map(|v| v.to_str().unwrap_or("?").split(','))
+        .all(|coding| coding.trim().eq_ignore_ascii_case("identity"))
+}
+
+/// 415 unless the body is JSON, sent uncompressed.
+fn check_media(headers: &HeaderMap) -> Result<(), ApiError> {
+    if !is_json(headers) {
+        return Err(ErrorCode::UnsupportedMediaType.into());
+    }
+    if !is_uncompressed(headers) {
+        return Err(ApiError::with_detail(
+            ErrorCode::UnsupportedMediaType,
+            "The request body must be sent uncompressed (no Content-Encoding)",
+        ));
+    }
+    Ok(())
 }
 
 /// Reads the whole body, refusing it as soon as it passes `limit`.
@@ -129,9 +154,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            if !is_json(req.headers()) {
-                return Err(ErrorCode::UnsupportedMediaType.into());
-            }
+            check_media(req.headers())?;
             let body = read_body(&req, &mut payload, body_limit(&req)).await?;
             parse(&body).map(JsonBody)
         })
@@ -150,9 +173,7 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJsonBody<T
             if body.iter().all(u8::is_ascii_whitespace) {
                 return Ok(OptionalJsonBody(T::default()));
             }
-            if !is_json(req.headers()) {
-                return Err(ErrorCode::UnsupportedMediaType.into());
-            }
+            check_media(req.headers())?;
             parse(&body).map(OptionalJsonBody)
         })
     }
@@ -531,5 +552,21 @@ mod tests {
         assert!(is_json(&h));
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         assert!(!is_json(&h));
+    }
+
+    #[test]
+    fn only_uncompressed_bodies() {
+        let mut h = HeaderMap::new();
+        assert!(is_uncompressed(&h), "no Content-Encoding");
+        for (coding, plain) in [
+            ("identity", true),
+            ("Identity", true),
+            ("gzip", false),
+            ("identity, gzip", false),
+            ("br", false),
+        ] {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+            assert_eq!(is_uncompressed(&h), plain, "{coding}");
+        }
     }
 }

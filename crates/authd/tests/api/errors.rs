@@ -62,6 +62,20 @@ fn bodies_are_checked_on_every_endpoint(app: TestApp) {
             .send()
             .unwrap();
         assert_problem(res, 415, "unsupported-media-type");
+        // authd decodes no content coding: a compressed body is refused as
+        // such, not read as malformed JSON.
+        let res = app
+            .post(path)
+            .header("content-type", "application/json")
+            .header("content-encoding", "gzip")
+            .body(&[0x1f_u8, 0x8b, 0x08, 0x00][..])
+            .send()
+            .unwrap();
+        let body = assert_problem(res, 415, "unsupported-media-type");
+        assert!(
+            body["detail"].as_str().unwrap().contains("uncompressed"),
+            "{body}"
+        );
         let res = app
             .post(path)
             .header("content-type", "application/json")
