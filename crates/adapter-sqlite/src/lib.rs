@@ -28,6 +28,7 @@ mod mfa;
 mod organizations;
 mod passwords;
 mod pool;
+mod prepared;
 mod queries;
 mod rows;
 mod schema;

@@ -7,6 +7,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::{
     error::Failure,
+    prepared::{InsertToken, MoveSession, SpendToken},
     queries::revoke_sessions_of,
     rows::{SessionRow, TokenRow},
     schema::{Id, Instant, Micros, refresh_tokens, sessions},
@@ -28,25 +29,26 @@ fn rotate(
     now: OffsetDateTime,
 ) -> Result<Session, Failure> {
     let expires_at = next.lifetime.next_refresh_expiry(session.created_at, now);
-    let recorded = NewRefreshToken {
-        digest: next.digest,
+    SpendToken {
+        digest: &token.digest,
+        at: now,
+    }
+    .execute(conn)?;
+    InsertToken {
+        digest: next.digest.as_bytes(),
+        session_id: Id(token.session_id),
+        issued_at: now,
         expires_at,
-    };
-    diesel::update(refresh_tokens::table.find(&token.digest))
-        .set(refresh_tokens::spent_at.eq(Some(now)))
-        .execute(conn)?;
-    diesel::insert_into(refresh_tokens::table)
-        .values(TokenRow::new(token.session_id, &recorded, now))
-        .execute(conn)?;
-    let row = diesel::update(sessions::table.find(Id(token.session_id)))
-        .set((
-            sessions::last_used_at.eq(Instant(now)),
-            sessions::expires_at.eq(Instant(expires_at)),
-            sessions::user_agent.eq(next.user_agent.as_deref()),
-            sessions::ip.eq(next.ip.as_deref()),
-        ))
-        .returning(SessionRow::as_returning())
-        .get_result(conn)?;
+    }
+    .execute(conn)?;
+    let row: SessionRow = MoveSession::new(
+        token.session_id,
+        now,
+        expires_at,
+        next.user_agent.as_deref(),
+        next.ip.as_deref(),
+    )
+    .get_result(conn)?;
     Ok(row.into_domain()?)
 }
 
