@@ -100,6 +100,23 @@ fn bodies_are_checked_on_every_endpoint(app: TestApp) {
         .send()
         .unwrap();
     assert_problem(res, 413, "payload-too-large");
+    // The optional body of logout is checked as well, and a refused
+    // logout ends nothing.
+    let res = app
+        .post("/api/v1/auth/logout")
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(&[0x1f_u8, 0x8b, 0x08, 0x00][..])
+        .send()
+        .unwrap();
+    assert_problem(res, 415, "unsupported-media-type");
+    let res = app
+        .get("/api/v1/auth/me")
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), 200, "the session lives on");
 }
 
 fn type_errors_never_echo_the_value(app: TestApp) {
